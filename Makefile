@@ -1,0 +1,105 @@
+# pusher — top-level build.
+#   make            build ./pusher (release)
+#   make test       build and run every test (unit + integration)
+#   make asan-test  the same suite under AddressSanitizer + UBSan
+#   make run        build and start the server on its embedded default
+#   make deps       install missing Debian packages
+# Each source folder is a static library; tests/<folder>/ holds its tests.
+
+MODE ?= release
+B := build/$(MODE)
+CXX ?= g++
+CC ?= gcc
+# The sanitizer build must not pick up release objects: each mode has its own tree.
+ifeq ($(MODE),asan)
+  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+  LDSAN := -fsanitize=address,undefined
+else
+  OPT := -O2 -g
+  LDSAN :=
+endif
+WARN := -Wall -Wextra -Werror
+CPPFLAGS := -I. -I/usr/share/include/llhttp $(shell pkg-config --cflags jsoncpp 2>/dev/null) -MMD -MP
+CXXFLAGS := -std=c++17 $(OPT) $(WARN)
+CFLAGS := $(OPT)
+LDLIBS := -levent -levent_core -lwslay -ljsoncpp -lpthread
+
+MODULES := master worker channel protocol
+# Link order: a library comes before the ones it uses.
+LIBS := $(foreach m,$(MODULES),$(B)/lib$(m).a) $(B)/libllhttp.a
+srcs = $(filter-out master/main.cpp,$(wildcard $(1)/*.cpp))
+objs = $(patsubst %.cpp,$(B)/%.o,$(call srcs,$(1)))
+
+.PHONY: all deps test unit-test integration-test asan-test run clean format bench
+all: pusher
+
+deps:
+	@scripts/deps.sh
+
+# llhttp: C sources shipped by Debian's node-llhttp, built into a static library.
+LLHTTP_SRC := $(wildcard /usr/share/llhttp/*.c)
+$(B)/libllhttp.a: $(patsubst /usr/share/llhttp/%.c,$(B)/llhttp/%.o,$(LLHTTP_SRC))
+	@mkdir -p $(@D); ar rcs $@ $^
+$(B)/llhttp/%.o: /usr/share/llhttp/%.c
+	@mkdir -p $(@D); $(CC) $(CFLAGS) -I/usr/share/include/llhttp -c $< -o $@
+
+define module_lib
+$(B)/lib$(1).a: $(call objs,$(1))
+	@mkdir -p $$(@D); rm -f $$@; ar rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call module_lib,$(m))))
+
+$(B)/%.o: %.cpp
+	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+$(B)/pusher: $(B)/master/main.o $(LIBS)
+	$(CXX) $(LDSAN) -o $@ $< $(LIBS) $(LDLIBS)
+
+pusher: $(B)/pusher
+ifeq ($(MODE),release)
+	@cp $(B)/pusher ./pusher
+endif
+
+# Tests: one gtest binary per folder of tests/ (unit tests of that module plus
+# integration tests that drive the real ./pusher over sockets). Each binary links
+# only the libraries its module needs, so one module's tests build on their own.
+TEST_DIRS := protocol worker channel master integration
+libs_protocol := protocol
+libs_worker := worker protocol
+libs_channel := channel worker protocol
+libs_master := master channel worker protocol
+libs_integration := master channel worker protocol
+test_objs = $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/$(1)/*_test.cpp tests/support/*.cpp))
+test_libs = $(foreach l,$(libs_$(1)),$(B)/lib$(l).a) $(B)/libllhttp.a
+define test_bin
+$(B)/tests/$(1)_tests: $(call test_objs,$(1)) $(call test_libs,$(1))
+	@mkdir -p $$(@D); $(CXX) $(LDSAN) -o $$@ $(call test_objs,$(1)) $(call test_libs,$(1)) -lgtest -lgtest_main $(LDLIBS)
+endef
+$(foreach t,$(TEST_DIRS),$(eval $(call test_bin,$(t))))
+TEST_BINS := $(foreach t,$(TEST_DIRS),$(if $(wildcard tests/$(t)/*_test.cpp),$(B)/tests/$(t)_tests))
+
+# make test-protocol (or worker, channel, master, integration): one folder only.
+test-%: $(B)/tests/%_tests
+	PUSHER_BIN=$(CURDIR)/$(B)/pusher $(B)/tests/$*_tests
+
+test: deps
+	@scripts/deps.sh --test
+	$(MAKE) MODE=$(MODE) pusher $(TEST_BINS)
+	PUSHER_BIN=$(CURDIR)/$(B)/pusher scripts/run_tests.sh $(TEST_BINS)
+
+asan-test:
+	$(MAKE) MODE=asan test
+
+run: deps pusher
+	./pusher start
+
+bench: pusher
+	scripts/bench.sh
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf build pusher
+
+-include $(shell find build -name '*.d' 2>/dev/null)
