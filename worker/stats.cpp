@@ -1,0 +1,72 @@
+#include "worker/stats.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace pusher::worker {
+
+static std::string sys_error(const std::string& what) { return what + ": " + strerror(errno); }
+
+StatsRegion* stats_create(const std::string& path, std::string* error) {
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        *error = sys_error(path);
+        return nullptr;
+    }
+    if (ftruncate(fd, sizeof(StatsRegion)) != 0) {
+        *error = sys_error(path);
+        ::close(fd);
+        return nullptr;
+    }
+    void* p = mmap(nullptr, sizeof(StatsRegion), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (p == MAP_FAILED) {
+        *error = sys_error("mmap " + path);
+        return nullptr;
+    }
+    // The file is fresh and zero-filled: every atomic starts at 0.
+    auto* r = static_cast<StatsRegion*>(p);
+    r->version = 1;
+    r->start_time = static_cast<uint64_t>(time(nullptr));
+    r->magic = kStatsMagic;
+    return r;
+}
+
+const StatsRegion* stats_open(const std::string& path, std::string* error) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *error = sys_error(path);
+        return nullptr;
+    }
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || static_cast<size_t>(st.st_size) < sizeof(StatsRegion)) {
+        *error = path + ": not a pusher status file";
+        ::close(fd);
+        return nullptr;
+    }
+    void* p = mmap(nullptr, sizeof(StatsRegion), PROT_READ, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (p == MAP_FAILED) {
+        *error = sys_error("mmap " + path);
+        return nullptr;
+    }
+    auto* r = static_cast<const StatsRegion*>(p);
+    if (r->magic != kStatsMagic) {
+        *error = path + ": not a pusher status file";
+        munmap(p, sizeof(StatsRegion));
+        return nullptr;
+    }
+    return r;
+}
+
+void stats_close(const void* region) {
+    if (region) munmap(const_cast<void*>(region), sizeof(StatsRegion));
+}
+
+}  // namespace pusher::worker

@@ -1,0 +1,80 @@
+// The status region: a file-backed shared mapping created by the master before
+// it forks. Each worker writes its own slot with relaxed atomics; the master,
+// the `status` CLI and the http service's /metrics and /healthz read every
+// slot without asking anyone, so status answers at once even from busy workers.
+// The connection-id counter lives here too so that ids survive a re-fork.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace pusher::worker {
+
+constexpr uint64_t kStatsMagic = 0x5055534845523031ULL;  // "PUSHER01"
+constexpr int kMaxSlots = 256;
+constexpr int kMaxServices = 8;
+constexpr int kMaxExitKinds = 8;
+
+enum class SlotState : uint32_t { Unused = 0, Starting, Running, Draining, Stopped };
+
+using Counter = std::atomic<uint64_t>;
+
+struct WorkerSlot {
+    std::atomic<int32_t> pid;
+    std::atomic<uint32_t> state;  // SlotState
+    int32_t service_index;        // into StatsRegion::services
+    int32_t worker_id;
+    Counter next_connection_id;   // never reset while the master runs
+    Counter started_at;           // unix seconds of the current process
+    Counter connections;          // open client connections
+    Counter total_request;        // messages received (ws frames, http requests, channel frames)
+    Counter send_fail;            // sends refused: queue full or connection closed
+    Counter dropped;              // slow consumers closed + bus publishes dropped
+    Counter messages_out;         // frames delivered to clients
+    Counter bytes_in, bytes_out;
+    Counter send_queue_bytes;     // bytes waiting in send queues now
+    Counter timers;
+    Counter accept_fail;          // EMFILE/ENFILE and other accept errors
+    Counter rejected;             // refused above max_connections
+    std::atomic<uint32_t> channel_connected;  // 1 when the bus link is up and subscribed
+    std::atomic<uint32_t> listening;          // 1 once the listener accepts
+    Counter channel_reconnects;
+    Counter bus_dropped;          // publishes dropped while the bus was down
+};
+
+struct ExitKind {
+    std::atomic<int32_t> status;  // raw wait status, as the original shows
+    Counter count;
+};
+
+struct ServiceInfo {
+    char name[32];
+    char listen[96];
+    int32_t count;
+    int32_t first_slot;
+    ExitKind exits[kMaxExitKinds];
+};
+
+struct StatsRegion {
+    uint64_t magic;
+    uint32_t version;
+    uint32_t nservices;
+    std::atomic<int32_t> master_pid;
+    std::atomic<uint32_t> master_state;  // 0 running, 1 reloading, 2 stopping
+    uint64_t start_time;
+    char node_name[64];
+    char config_file[256];
+    ServiceInfo services[kMaxServices];
+    WorkerSlot slots[kMaxSlots];
+};
+
+// Creates (truncates) the file at `path` and maps it read-write. nullptr + error on failure.
+StatsRegion* stats_create(const std::string& path, std::string* error);
+// Maps an existing region read-only for the CLI; nullptr if absent or not ours.
+const StatsRegion* stats_open(const std::string& path, std::string* error);
+void stats_close(const void* region);
+
+inline void bump(Counter& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+inline uint64_t read(const Counter& c) { return c.load(std::memory_order_relaxed); }
+
+}  // namespace pusher::worker
