@@ -1,0 +1,168 @@
+// The runtime over real loopback sockets. The test thread pumps the loop
+// itself (EVLOOP_NONBLOCK) until a condition holds, so there are no threads
+// and no sleeps.
+#include "worker/tcp_server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "worker/listen_socket.h"
+
+using namespace pusher::worker;
+
+namespace {
+
+class Echo : public ConnectionHandler, public TcpServer::Acceptor {
+public:
+    TcpServer* server = nullptr;
+    int accepted = 0, closed = 0, full = 0;
+    uint64_t last_id = 0;
+    void on_accept(Connection& c) override {
+        ++accepted;
+        last_id = c.id();
+        std::string hello = "id:" + std::to_string(c.id()) + "\n";
+        c.send(hello.data(), hello.size());
+    }
+    void on_data(Connection& c, const char* d, size_t n) override { c.send(d, n); }
+    void on_close(Connection& c) override {
+        ++closed;
+        server->remove(c);
+    }
+    void on_buffer_full(Connection&) override { ++full; }
+};
+
+struct TcpServerTest : ::testing::Test {
+    Limits limits;
+    std::unique_ptr<Loop> loop;
+    std::unique_ptr<TcpServer> server;
+    Echo echo;
+    int lfd = -1, port = 0;
+
+    void start() {
+        loop = std::make_unique<Loop>(nullptr, limits);
+        std::string err;
+        lfd = listen_socket("127.0.0.1", 0, false, &err);
+        ASSERT_GE(lfd, 0) << err;
+        port = socket_port(lfd);
+        server = std::make_unique<TcpServer>(*loop, lfd, &echo, &echo);
+        echo.server = server.get();
+        server->start_accepting();
+    }
+    void TearDown() override {
+        server.reset();
+        loop.reset();
+        if (lfd >= 0) close(lfd);
+    }
+    bool pump_until(const std::function<bool()>& done, int ms = 3000) {
+        auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+        while (!done()) {
+            if (std::chrono::steady_clock::now() > end) return false;
+            event_base_loop(loop->base(), EVLOOP_NONBLOCK);
+        }
+        return true;
+    }
+    int dial() {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(static_cast<uint16_t>(port));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        return fd;
+    }
+    std::string read_some(int fd, size_t want) {
+        std::string got;
+        pump_until([&] {
+            char b[4096];
+            ssize_t n = read(fd, b, sizeof b);
+            if (n > 0) got.append(b, static_cast<size_t>(n));
+            return got.size() >= want || n == 0;
+        });
+        return got;
+    }
+};
+
+TEST_F(TcpServerTest, AcceptsEchoesAndNumbersConnectionsFromOne) {
+    start();
+    int a = dial(), b = dial();
+    EXPECT_EQ(read_some(a, 5), "id:1\n");
+    EXPECT_EQ(read_some(b, 5), "id:2\n");
+    ASSERT_EQ(write(a, "ping", 4), 4);
+    EXPECT_EQ(read_some(a, 4), "ping");
+    EXPECT_EQ(server->size(), 2u);
+    close(a);
+    ASSERT_TRUE(pump_until([&] { return echo.closed == 1; }));
+    EXPECT_EQ(server->size(), 1u);
+    EXPECT_EQ(server->find(1), nullptr);
+    EXPECT_NE(server->find(2), nullptr);
+    close(b);
+}
+
+TEST_F(TcpServerTest, RefusesAboveMaxConnections) {
+    limits.max_connections = 2;
+    start();
+    int a = dial(), b = dial(), c = dial();
+    EXPECT_EQ(read_some(a, 5), "id:1\n");
+    EXPECT_EQ(read_some(b, 5), "id:2\n");
+    EXPECT_EQ(read_some(c, 5), "");  // closed at once, nothing sent
+    EXPECT_EQ(loop->stats().rejected.load(), 1u);
+    EXPECT_EQ(server->size(), 2u);
+    close(a), close(b), close(c);
+}
+
+TEST_F(TcpServerTest, SlowReaderIsCappedAndCounted) {
+    limits.max_send_queue = 64 << 10;
+    start();
+    int a = dial();
+    EXPECT_EQ(read_some(a, 5), "id:1\n");
+    Connection* c = server->find(1);
+    ASSERT_NE(c, nullptr);
+    std::string chunk(16 << 10, 'z');
+    int refused = 0;
+    for (int i = 0; i < 400; ++i) refused += c->send(chunk.data(), chunk.size()) ? 0 : 1;
+    EXPECT_GT(refused, 0);
+    EXPECT_EQ(echo.full, refused);
+    EXPECT_EQ(loop->stats().send_fail.load(), static_cast<uint64_t>(refused));
+    // Bounded: at most the cap plus one message is ever queued.
+    EXPECT_LE(c->queued(), limits.max_send_queue + chunk.size());
+    close(a);
+}
+
+TEST_F(TcpServerTest, SharedBufferReachesEveryConnection) {
+    start();
+    int fds[5];
+    for (int& fd : fds) fd = dial();
+    ASSERT_TRUE(pump_until([&] { return echo.accepted == 5; }));
+    for (int fd : fds) read_some(fd, 5);
+    SharedBuffer* msg = SharedBuffer::copy("broadcast!", 10);
+    int sent = 0;
+    server->for_each([&](Connection& c) { sent += c.send(msg) ? 1 : 0; });
+    msg->unref();
+    EXPECT_EQ(sent, 5);
+    for (int fd : fds) EXPECT_EQ(read_some(fd, 10), "broadcast!");
+    for (int fd : fds) close(fd);
+}
+
+TEST_F(TcpServerTest, ClosingInsideFanOutVisitsEveryoneOnce) {
+    start();
+    int fds[6];
+    for (int& fd : fds) fd = dial();
+    ASSERT_TRUE(pump_until([&] { return echo.accepted == 6; }));
+    int visits = 0;
+    server->for_each([&](Connection& c) {
+        ++visits;
+        if (c.id() % 2 == 0) c.close_now();
+    });
+    EXPECT_EQ(visits, 6);
+    EXPECT_EQ(server->size(), 3u);
+    for (int fd : fds) close(fd);
+}
+
+}  // namespace

@@ -1,0 +1,92 @@
+// One TCP connection, accepted or outgoing. Its hot path follows Redis'
+// networking.c: write() straight away when nothing is queued, queue only what
+// the socket refuses, and watch EV_WRITE only while something is queued.
+// An idle connection is this object and nothing else (no buffers).
+#pragma once
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include <cstdint>
+#include <string>
+
+#include "worker/loop.h"
+#include "worker/send_queue.h"
+
+namespace pusher::worker {
+
+class Connection;
+
+// What a service plugs into a connection (Workerman's callbacks). Bytes come
+// raw; the service runs its protocol codec over them.
+class ConnectionHandler {
+public:
+    virtual ~ConnectionHandler() = default;
+    virtual void on_connect(Connection&) {}  // outgoing connections: established
+    virtual void on_data(Connection& c, const char* data, size_t len) = 0;
+    virtual void on_close(Connection& c) = 0;  // exactly once, whoever closed
+    // The send queue reached the cap and a message was dropped (already counted).
+    virtual void on_buffer_full(Connection&) {}
+    virtual void on_buffer_drain(Connection&) {}
+};
+
+enum class ConnState : uint8_t { Connecting, Open, Closing, Closed };
+
+class Connection {
+public:
+    Connection(Loop& loop, int fd, uint64_t id, ConnectionHandler* handler, ConnState state);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Starts a non-blocking connect; on_connect or on_close follows. nullptr if
+    // the socket could not even be created (error says why).
+    static Connection* connect(Loop& loop, const std::string& host, int port,
+                               ConnectionHandler* handler, std::string* error);
+
+    // false: dropped (queue over the cap, counted as send_fail) or not open.
+    bool send(const char* data, size_t len);
+    bool send(SharedBuffer* buf);  // shared: queued by reference, never copied
+    void close();                  // flush what is queued, then close
+    void close_now();              // close at once; on_close runs now, memory later
+    void pause_reading();
+    void resume_reading();
+
+    uint64_t id() const { return id_; }
+    int fd() const { return fd_; }
+    ConnState state() const { return state_; }
+    bool is_open() const { return state_ == ConnState::Open; }
+    size_t queued() const { return out_.bytes(); }
+    uint64_t bytes_in() const { return bytes_in_; }
+    uint64_t bytes_out() const { return bytes_out_; }
+    Loop& loop() const { return loop_; }
+    std::string peer() const;
+    std::string local() const;
+
+    void* session = nullptr;  // the service's per-connection state
+    uint32_t index = 0;       // position in the owner's table
+    uint32_t last_active = 0; // loop seconds of the last input (idle sweep)
+
+private:
+    static void on_event(evutil_socket_t fd, short what, void* arg);
+    void handle_read();
+    void handle_write();
+    void finish_connect();
+    bool over_cap();
+    void watch(bool write);
+    void update_events();
+    void queue_tail(SharedBuffer* buf, const char* data, size_t len, size_t written);
+    ssize_t write_direct(const char* data, size_t len);
+
+    Loop& loop_;
+    ConnectionHandler* handler_;
+    int fd_;
+    ConnState state_;
+    bool writing_ = false;  // EV_WRITE watched
+    bool reading_ = true;
+    uint64_t id_;
+    uint64_t bytes_in_ = 0, bytes_out_ = 0;
+    SendQueue out_;
+    event ev_;
+};
+
+}  // namespace pusher::worker

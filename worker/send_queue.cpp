@@ -1,0 +1,80 @@
+#include "worker/send_queue.h"
+
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace pusher::worker {
+
+void SendQueue::grow() {
+    uint32_t cap = cap_ ? cap_ * 2 : 4;
+    auto* ring = static_cast<Chunk*>(std::malloc(sizeof(Chunk) * cap));
+    if (!ring) throw std::bad_alloc();
+    for (uint32_t i = 0; i < count_; ++i) ring[i] = ring_[(head_ + i) & (cap_ - 1)];
+    std::free(ring_);
+    ring_ = ring;
+    cap_ = cap;
+    head_ = 0;
+}
+
+void SendQueue::push(SharedBuffer* buf, size_t offset) {
+    if (count_ == cap_) grow();
+    buf->ref();
+    ring_[(head_ + count_) & (cap_ - 1)] = Chunk{buf, offset};
+    ++count_;
+    bytes_ += buf->size() - offset;
+}
+
+ssize_t SendQueue::flush(int fd) {
+    size_t total = 0;
+    while (count_ > 0) {
+        iovec iov[64];
+        int n = 0;
+        size_t offered = 0;
+        for (uint32_t i = 0; i < count_ && n < 64; ++i, ++n) {
+            const Chunk& c = ring_[(head_ + i) & (cap_ - 1)];
+            iov[n].iov_base = c.buf->data() + c.off;
+            iov[n].iov_len = c.buf->size() - c.off;
+            offered += iov[n].iov_len;
+        }
+        ssize_t w = ::writev(fd, iov, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            return -1;
+        }
+        total += static_cast<size_t>(w);
+        bytes_ -= static_cast<size_t>(w);
+        size_t left = static_cast<size_t>(w);
+        while (left > 0) {  // retire fully written chunks, advance a partial one
+            Chunk& c = ring_[head_];
+            size_t avail = c.buf->size() - c.off;
+            if (left < avail) {
+                c.off += left;
+                break;
+            }
+            left -= avail;
+            c.buf->unref();
+            head_ = (head_ + 1) & (cap_ - 1);
+            --count_;
+        }
+        if (static_cast<size_t>(w) < offered) break;  // the socket is full
+    }
+    if (count_ == 0 && cap_ > 0) {  // drained: an idle connection owns no ring
+        std::free(ring_);
+        ring_ = nullptr;
+        cap_ = head_ = 0;
+    }
+    return static_cast<ssize_t>(total);
+}
+
+void SendQueue::clear() {
+    for (uint32_t i = 0; i < count_; ++i) ring_[(head_ + i) & (cap_ - 1)].buf->unref();
+    std::free(ring_);
+    ring_ = nullptr;
+    head_ = count_ = cap_ = 0;
+    bytes_ = 0;
+}
+
+}  // namespace pusher::worker

@@ -1,0 +1,69 @@
+// An accepting server inside one worker: the listening socket's accept loop
+// and the table of this worker's accepted connections (Workerman's
+// $worker->connections). The service is the ConnectionHandler of every
+// connection; the table only tracks membership, ids and limits.
+#pragma once
+#include <event2/event.h>
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "worker/connection.h"
+#include "worker/loop.h"
+
+namespace pusher::worker {
+
+class TcpServer {
+public:
+    // Called for every accepted connection before any byte is read; the
+    // acceptor has already put it in the table (as Workerman does).
+    class Acceptor {
+    public:
+        virtual ~Acceptor() = default;
+        virtual void on_accept(Connection& c) = 0;
+    };
+
+    TcpServer(Loop& loop, int listen_fd, ConnectionHandler* handler, Acceptor* acceptor);
+    ~TcpServer();
+    TcpServer(const TcpServer&) = delete;
+    TcpServer& operator=(const TcpServer&) = delete;
+
+    void start_accepting();
+    void stop_accepting();
+    bool accepting() const { return accepting_; }
+
+    // Handlers call this from on_close so the table forgets the connection.
+    void remove(Connection& c);
+    Connection* find(uint64_t id) const;
+    size_t size() const { return conns_.size(); }
+    // Calls f(Connection&) for every connection. It walks the flat array
+    // backwards so that f may close the connection it is given: the swap-remove
+    // only moves an already visited entry into the freed place.
+    template <class F>
+    void for_each(F&& f) const {
+        for (size_t i = conns_.size(); i-- > 0;) {
+            if (i < conns_.size()) f(*conns_[i]);
+        }
+    }
+    void close_all();
+
+private:
+    static void on_listen(evutil_socket_t fd, short, void* arg);
+    static void on_resume(evutil_socket_t, short, void* arg);
+    void accept_some();
+    void back_off();  // EMFILE and friends: stop polling the listener for a while
+
+    Loop& loop_;
+    int listen_fd_;
+    ConnectionHandler* handler_;
+    Acceptor* acceptor_;
+    event* listen_ev_;
+    event* resume_ev_;
+    bool accepting_ = false;
+    bool backing_off_ = false;
+    std::vector<Connection*> conns_;
+    std::unordered_map<uint64_t, Connection*> by_id_;
+};
+
+}  // namespace pusher::worker
