@@ -53,7 +53,7 @@ $(B)/%.o: %.cpp
 	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
 $(B)/pusher: $(B)/master/main.o $(LIBS)
-	$(CXX) $(LDSAN) -o $@ $< $(LIBS) $(LDLIBS)
+	$(CXX) $(LDSAN) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
 
 pusher: $(B)/pusher
 ifeq ($(MODE),release)
@@ -73,7 +73,7 @@ test_objs = $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/$(1)/*_test.cpp tests/sup
 test_libs = $(foreach l,$(libs_$(1)),$(B)/lib$(l).a) $(B)/libllhttp.a
 define test_bin
 $(B)/tests/$(1)_tests: $(call test_objs,$(1)) $(call test_libs,$(1))
-	@mkdir -p $$(@D); $(CXX) $(LDSAN) -o $$@ $(call test_objs,$(1)) $(call test_libs,$(1)) -lgtest -lgtest_main $(LDLIBS)
+	@mkdir -p $$(@D); $(CXX) $(LDSAN) -o $$@ $(call test_objs,$(1)) -Wl,--start-group $(call test_libs,$(1)) -Wl,--end-group -lgtest -lgtest_main $(LDLIBS)
 endef
 $(foreach t,$(TEST_DIRS),$(eval $(call test_bin,$(t))))
 TEST_BINS := $(foreach t,$(TEST_DIRS),$(if $(wildcard tests/$(t)/*_test.cpp),$(B)/tests/$(t)_tests))

@@ -1,42 +1,143 @@
-// TEMPORARY stub of the worker entry (replaced by the real runtime): accepts
-// connections and holds them, writes the welcome line, handles stop signals.
+// The life of a worker process: build the loop and the service, serve until a
+// signal says stop (now, or after draining), then leave. Modelled on the
+// worker cycle of nginx (ngx_worker_process_cycle): the master decides, the
+// worker only obeys signals and reports through its stats slot.
 #include "worker/worker_main.h"
 
-#include <event2/event.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
-#include <string>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <memory>
+
+#include "worker/log.h"
+#include "worker/service.h"
+#include "worker/timer.h"
 
 namespace pusher::worker {
 
 std::string connection_row_header() {
-    return "pid\tworker\tworker_id\tconnection_id\tprotocol\tpeer\tlocal\tbytes_in\tbytes_out\tsend_q\tstate";
+    return "pid\tworker\tworker_id\tconnection_id\tprotocol\tpeer\tlocal\tbytes_in\tbytes_out\tsend_"
+           "q\tstate";
 }
 
-static void on_accept(evutil_socket_t fd, short, void* arg) {
-    auto* ctx = static_cast<const WorkerContext*>(arg);
-    int c = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (c < 0) return;
-    uint64_t id = ctx->slot->next_connection_id.fetch_add(1) + 1;
-    std::string w = "workerID:" + std::to_string(ctx->worker_id) + " connectionID:" + std::to_string(id) + " connected\n";
-    (void)!write(c, w.data(), w.size());
-    bump(ctx->slot->connections);
+namespace {
+
+ServiceFactory factory_for(ServiceType type) {
+    switch (type) {
+        case ServiceType::Channel: return make_channel_service;
+        case ServiceType::WebSocket: return make_websocket_service;
+        case ServiceType::Http: return make_http_service;
+    }
+    return nullptr;
 }
 
-static void on_stop(evutil_socket_t, short, void* arg) { event_base_loopbreak(static_cast<event_base*>(arg)); }
+class WorkerProcess {
+public:
+    explicit WorkerProcess(const WorkerContext& ctx)
+        : ctx_(ctx), loop_(ctx.slot, ctx.config->limits),
+          drain_check_(loop_, [this] { check_drained(); }),
+          orphan_check_(loop_, [this] { check_master(); }) {}
+
+    int run() {
+        ctx_.slot->pid.store(getpid());
+        ctx_.slot->started_at.store(static_cast<uint64_t>(time(nullptr)));
+        ctx_.slot->state.store(static_cast<uint32_t>(SlotState::Starting));
+        service_ = factory_for(ctx_.service().type)(loop_, ctx_);
+        std::string error;
+        if (!service_->start(&error)) {
+            log_line("worker[" + ctx_.service().name + ":" + std::to_string(getpid()) +
+                     "] cannot start: " + error);
+            return 2;
+        }
+        install_signals();
+        orphan_check_.start(1.0, true);  // PDEATHSIG can miss a master that died before it was set
+        ctx_.slot->listening.store(1);
+        ctx_.slot->state.store(static_cast<uint32_t>(SlotState::Running));
+        loop_.run();
+        service_->close_all();
+        service_.reset();
+        ctx_.slot->listening.store(0);
+        ctx_.slot->state.store(static_cast<uint32_t>(SlotState::Stopped));
+        return 0;
+    }
+
+private:
+    void install_signals() {
+        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) add_signal(s, &WorkerProcess::stop_now);
+        for (int s : {SIGQUIT, SIGUSR2}) add_signal(s, &WorkerProcess::drain);
+        add_signal(SIGIO, &WorkerProcess::dump_connections);
+    }
+
+    void add_signal(int sig, void (WorkerProcess::*fn)()) {
+        handlers_[sig] = fn;
+        event* ev = evsignal_new(loop_.base(), sig, on_signal, this);
+        event_add(ev, nullptr);
+        signal_events_.push_back(std::unique_ptr<event, decltype(&event_free)>(ev, event_free));
+    }
+
+    static void on_signal(evutil_socket_t sig, short, void* arg) {
+        auto* self = static_cast<WorkerProcess*>(arg);
+        (self->*(self->handlers_[sig]))();
+    }
+
+    void stop_now() { loop_.stop(); }
+
+    // Graceful: stop accepting, let clients finish, leave at 0 or at the deadline.
+    void drain() {
+        if (draining_) return;
+        draining_ = true;
+        drain_deadline_ = loop_.now() + ctx_.config->graceful_timeout;
+        ctx_.slot->state.store(static_cast<uint32_t>(SlotState::Draining));
+        service_->stop_accepting();
+        drain_check_.start(0.05, true);
+        check_drained();
+    }
+
+    void check_drained() {
+        if (service_->client_count() == 0 || loop_.now() >= drain_deadline_) loop_.stop();
+    }
+
+    void check_master() {
+        if (getppid() == 1 || (ctx_.stats && getppid() != ctx_.stats->master_pid.load() &&
+                               ctx_.stats->master_pid.load() != 0)) {
+            log_line("master is gone, worker exits");
+            loop_.stop();
+        }
+    }
+
+    void dump_connections() {
+        if (ctx_.connections_file.empty()) return;
+        std::string rows;
+        service_->dump_connections(rows);
+        std::string tmp = ctx_.connections_file + ".tmp";
+        FILE* f = fopen(tmp.c_str(), "w");
+        if (!f) return;
+        fwrite(rows.data(), 1, rows.size(), f);
+        fclose(f);
+        rename(tmp.c_str(), ctx_.connections_file.c_str());
+    }
+
+    const WorkerContext& ctx_;
+    Loop loop_;
+    std::unique_ptr<Service> service_;
+    Timer drain_check_, orphan_check_;
+    bool draining_ = false;
+    double drain_deadline_ = 0;
+    void (WorkerProcess::*handlers_[65])() = {};
+    std::vector<std::unique_ptr<event, decltype(&event_free)>> signal_events_;
+};
+
+}  // namespace
 
 int worker_run(const WorkerContext& ctx) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
-    event_base* base = event_base_new();
-    event* ev = event_new(base, ctx.listen_fd, EV_READ | EV_PERSIST, on_accept, const_cast<WorkerContext*>(&ctx));
-    event_add(ev, nullptr);
-    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) event_add(evsignal_new(base, s, on_stop, base), nullptr);
-    ctx.slot->listening.store(1);
-    event_base_dispatch(base);
-    return 0;
+    WorkerProcess process(ctx);
+    return process.run();
 }
 
 }  // namespace pusher::worker
