@@ -13,6 +13,17 @@ namespace pusher::worker {
 
 static std::string sys_error(const std::string& what) { return what + ": " + strerror(errno); }
 
+static uint64_t random_id() {
+    uint64_t id = 0;
+    int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        if (::read(fd, &id, sizeof id) != sizeof id) id = 0;
+        ::close(fd);
+    }
+    if (id == 0) id = static_cast<uint64_t>(time(nullptr)) * 2654435761u ^ getpid();
+    return id;
+}
+
 StatsRegion* stats_create(const std::string& path, std::string* error) {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -34,6 +45,7 @@ StatsRegion* stats_create(const std::string& path, std::string* error) {
     auto* r = static_cast<StatsRegion*>(p);
     r->version = 1;
     r->start_time = static_cast<uint64_t>(time(nullptr));
+    r->instance_id = random_id();
     r->magic = kStatsMagic;
     return r;
 }

@@ -62,6 +62,7 @@ struct StatsRegion {
     std::atomic<int32_t> master_pid;
     std::atomic<uint32_t> master_state;  // 0 running, 1 reloading, 2 stopping
     uint64_t start_time;
+    uint64_t instance_id;  // random per master start: client ids of an older run never match
     char node_name[64];
     char config_file[256];
     ServiceInfo services[kMaxServices];
