@@ -61,7 +61,7 @@ ssize_t SendQueue::flush(int fd) {
         }
         if (static_cast<size_t>(w) < offered) break;  // the socket is full
     }
-    if (count_ == 0 && cap_ > 0) {  // drained: an idle connection owns no ring
+    if (count_ == 0 && cap_ > 4) {  // a burst is over: keep only the small ring
         std::free(ring_);
         ring_ = nullptr;
         cap_ = head_ = 0;

@@ -1,6 +1,7 @@
 // The pending output of one connection: a FIFO of (shared buffer, offset)
-// chunks. Empty, it is 16 bytes and owns no heap memory, which matters with
-// 100k idle connections per host.
+// chunks. Empty it is 24 bytes; once used it keeps a 4-chunk ring (64 bytes)
+// so that steady traffic does not malloc per delivery, and gives back bigger
+// rings after a burst. That matters with 100k idle connections per host.
 #pragma once
 #include <sys/types.h>
 
