@@ -26,6 +26,7 @@ public:
     event_base* base() const { return base_; }
     WorkerSlot& stats() { return *slot_; }
     const Limits& limits() const { return limits_; }
+    Limits& mutable_limits() { return limits_; }  // a service may tune its own copy
     // Connection ids come from the shared slot so they are never reused
     // for the same worker id while the master runs, across re-forks too.
     uint64_t next_connection_id() { return slot_->next_connection_id.fetch_add(1) + 1; }

@@ -68,21 +68,21 @@ public:
 
 private:
     void install_signals() {
-        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) add_signal(s, &WorkerProcess::stop_now);
-        for (int s : {SIGQUIT, SIGUSR2}) add_signal(s, &WorkerProcess::drain);
-        add_signal(SIGIO, &WorkerProcess::dump_connections);
-    }
-
-    void add_signal(int sig, void (WorkerProcess::*fn)()) {
-        handlers_[sig] = fn;
-        event* ev = evsignal_new(loop_.base(), sig, on_signal, this);
-        event_add(ev, nullptr);
-        signal_events_.push_back(std::unique_ptr<event, decltype(&event_free)>(ev, event_free));
+        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGQUIT, SIGUSR2, SIGIO}) {
+            event* ev = evsignal_new(loop_.base(), s, on_signal, this);
+            event_add(ev, nullptr);
+            signal_events_.push_back(std::unique_ptr<event, decltype(&event_free)>(ev, event_free));
+        }
     }
 
     static void on_signal(evutil_socket_t sig, short, void* arg) {
         auto* self = static_cast<WorkerProcess*>(arg);
-        (self->*(self->handlers_[sig]))();
+        switch (sig) {
+            case SIGQUIT:
+            case SIGUSR2: return self->drain();
+            case SIGIO: return self->dump_connections();
+            default: return self->stop_now();  // SIGINT, SIGTERM, SIGHUP, SIGUSR1
+        }
     }
 
     void stop_now() { loop_.stop(); }
@@ -128,7 +128,6 @@ private:
     Timer drain_check_, orphan_check_;
     bool draining_ = false;
     double drain_deadline_ = 0;
-    void (WorkerProcess::*handlers_[65])() = {};
     std::vector<std::unique_ptr<event, decltype(&event_free)>> signal_events_;
 };
 

@@ -1,0 +1,230 @@
+#include "channel/server.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include "channel/channel_key.h"
+#include "worker/log.h"
+
+namespace pusher::channel {
+
+using protocol::channel::ClientMessage;
+using protocol::php::Value;
+using worker::Connection;
+using worker::SharedBuffer;
+
+// A queue holds at most this much; Workerman's has no bound at all.
+static constexpr size_t kMaxQueueBytes = 64 << 20;
+
+struct Server::Session {
+    explicit Session(size_t max_frame) : decoder(max_frame) {}
+    protocol::FrameDecoder decoder;
+    std::set<std::string> channels;  // keys this connection subscribed
+    std::vector<std::string> watches;  // queue keys, in watch order
+};
+
+Server::Server(worker::Loop& loop, int listen_fd, const worker::Config& config,
+               const std::string& name, int worker_id)
+    : loop_(loop), config_(config), name_(name), worker_id_(worker_id),
+      tcp_(loop, listen_fd, this, this) {
+    // A subscriber's queue is the bus's back-pressure limit, not a client's.
+    loop.mutable_limits().max_send_queue = config.limits.channel_subscriber_queue;
+}
+
+bool Server::start(std::string*) {
+    tcp_.start_accepting();
+    return true;
+}
+
+bool Server::allowed(const std::string& peer) const {
+    if (config_.channel_allow.empty()) return true;
+    std::string ip = peer.substr(0, peer.rfind(':'));
+    for (const std::string& a : config_.channel_allow)
+        if (a == ip || a == "*" || a == "0.0.0.0") return true;
+    return false;
+}
+
+void Server::on_accept(Connection& c) {
+    c.session = new Session(config_.limits.channel_max_frame);
+    std::string peer = c.peer();
+    if (!allowed(peer)) reject(c, "peer " + peer + " is not in channel_allow");
+}
+
+void Server::reject(Connection& c, const std::string& why) {
+    worker::log_line("channel: closing " + c.peer() + ": " + why);
+    c.close_now();
+}
+
+void Server::on_data(Connection& c, const char* data, size_t len) {
+    auto* s = static_cast<Session*>(c.session);
+    s->decoder.feed(data, len);
+    std::string_view body;
+    while (c.is_open() && s->decoder.next(&body)) {
+        worker::bump(loop_.stats().total_request);
+        if (body.empty()) continue;  // ping
+        ClientMessage m;
+        std::string err;
+        if (!protocol::channel::parse_client_message(body, &m, &err)) return reject(c, err);
+        handle(c, *s, m);
+    }
+    if (!s->decoder.error().empty() && c.is_open()) reject(c, s->decoder.error());
+}
+
+void Server::handle(Connection& c, Session& s, ClientMessage& m) {
+    const std::string& t = m.type;
+    if (t == "subscribe") {
+        for (const Value& ch : m.channels) subscribe(c, s, ch);
+    } else if (t == "unsubscribe") {
+        for (const Value& ch : m.channels) unsubscribe(c, s, channel_key(ch));
+    } else if (t == "publish" || t == "publishLoop") {
+        if (m.has_data) publish(m, t == "publishLoop");
+    } else if (t == "watch") {
+        for (const Value& ch : m.channels) watch(c, s, ch);
+    } else if (t == "unwatch") {
+        for (const Value& ch : m.channels) unwatch(c, s, channel_key(ch));
+    } else if (t == "enqueue") {
+        if (m.has_data) enqueue(m);
+    } else if (t == "reserve") {
+        reserve(c, s);
+    }  // unknown types are ignored, as the original does
+}
+
+void Server::subscribe(Connection& c, Session& s, const Value& ch) {
+    std::string key = channel_key(ch);
+    if (!s.channels.insert(key).second) return;  // idempotent
+    channels_[key].subscribers.push_back(&c);
+}
+
+void Server::unsubscribe(Connection& c, Session& s, const std::string& key) {
+    if (s.channels.erase(key) == 0) return;
+    auto it = channels_.find(key);
+    if (it == channels_.end()) return;
+    erase_conn(it->second.subscribers, &c);
+    if (it->second.subscribers.empty()) channels_.erase(it);
+}
+
+void Server::deliver(Connection& c, SharedBuffer* frame) {
+    if (c.send(frame)) {
+        worker::bump(loop_.stats().messages_out);
+    } else {
+        worker::bump(loop_.stats().dropped);  // a slow subscriber: dropped, counted
+    }
+}
+
+void Server::publish(const ClientMessage& m, bool loop) {
+    for (const Value& ch : m.channels) {
+        auto it = channels_.find(channel_key(ch));
+        if (it == channels_.end()) continue;  // nobody listens: dropped silently
+        Channel& channel = it->second;
+        std::string bytes = protocol::channel::build_delivery("event", ch, m);
+        SharedBuffer* frame = SharedBuffer::copy(bytes.data(), bytes.size());
+        if (loop) {
+            // PHP's next() then reset(): with A,B,C the order is B, C, A, B, ...
+            if (++channel.loop_pos >= channel.subscribers.size()) channel.loop_pos = 0;
+            deliver(*channel.subscribers[channel.loop_pos], frame);
+        } else {
+            // A copy: a failed send closes a subscriber, which edits the list.
+            std::vector<Connection*> subs = channel.subscribers;
+            for (Connection* sub : subs)
+                if (sub->is_open()) deliver(*sub, frame);
+        }
+        frame->unref();
+    }
+}
+
+void Server::watch(Connection& c, Session& s, const Value& ch) {
+    std::string key = channel_key(ch);
+    Queue& q = queues_[key];
+    if (q.watchers.empty() && q.messages.empty()) q.name = ch;
+    if (std::find(q.watchers.begin(), q.watchers.end(), &c) == q.watchers.end())
+        q.watchers.push_back(&c);
+    if (std::find(s.watches.begin(), s.watches.end(), key) == s.watches.end())
+        s.watches.push_back(key);
+}
+
+void Server::unwatch(Connection& c, Session& s, const std::string& key) {
+    s.watches.erase(std::remove(s.watches.begin(), s.watches.end(), key), s.watches.end());
+    auto it = queues_.find(key);
+    if (it == queues_.end()) return;
+    erase_conn(it->second.watchers, &c);
+    erase_conn(it->second.consumers, &c);
+    if (it->second.idle()) queues_.erase(it);
+}
+
+void Server::enqueue(const ClientMessage& m) {
+    std::string data = m.has_refs ? protocol::php::serialize(m.data) : std::string(m.data_raw);
+    for (const Value& ch : m.channels) {
+        std::string key = channel_key(ch);
+        auto [it, created] = queues_.try_emplace(key);
+        Queue& q = it->second;
+        if (created) q.name = ch;
+        if (q.bytes + data.size() > kMaxQueueBytes) {
+            worker::bump(loop_.stats().dropped);
+            continue;
+        }
+        q.bytes += data.size();
+        q.messages.push_back(data);
+        dispatch(q);
+    }
+}
+
+void Server::reserve(Connection& c, Session& s) {
+    for (const std::string& key : s.watches) {
+        auto it = queues_.find(key);
+        if (it == queues_.end()) continue;
+        Queue& q = it->second;
+        if (std::find(q.consumers.begin(), q.consumers.end(), &c) == q.consumers.end())
+            q.consumers.push_back(&c);
+        dispatch(q);
+    }
+}
+
+void Server::dispatch(Queue& q) {
+    while (!q.messages.empty() && !q.consumers.empty()) {
+        Connection* consumer = q.consumers.front();
+        q.consumers.erase(q.consumers.begin());
+        std::string data = std::move(q.messages.front());
+        q.messages.pop_front();
+        q.bytes -= data.size();
+        ClientMessage stored;  // data is already serialized: frame it as it is
+        stored.has_data = true;
+        stored.data_raw = data;
+        std::string bytes = protocol::channel::build_delivery("queue", q.name, stored);
+        SharedBuffer* frame = SharedBuffer::copy(bytes.data(), bytes.size());
+        deliver(*consumer, frame);
+        frame->unref();
+    }
+}
+
+void Server::on_close(Connection& c) {
+    auto* s = static_cast<Session*>(c.session);
+    if (s) {
+        for (std::string key : std::set<std::string>(s->channels)) unsubscribe(c, *s, key);
+        for (std::string key : std::vector<std::string>(s->watches)) unwatch(c, *s, key);
+        delete s;
+        c.session = nullptr;
+    }
+    tcp_.remove(c);
+}
+
+void Server::dump_connections(std::string& out) const {
+    std::string prefix = std::to_string(getpid()) + "\t" + name_ + "\t" + std::to_string(worker_id_) + "\t";
+    tcp_.for_each([&](Connection& c) {
+        out += prefix + std::to_string(c.id()) + "\tframe\t" + c.peer() + "\t" + c.local() + "\t" +
+               std::to_string(c.bytes_in()) + "\t" + std::to_string(c.bytes_out()) + "\t" +
+               std::to_string(c.queued()) + "\tESTABLISHED\n";
+    });
+}
+
+}  // namespace pusher::channel
+
+namespace pusher::worker {
+
+std::unique_ptr<Service> make_channel_service(Loop& loop, const WorkerContext& ctx) {
+    return std::make_unique<channel::Server>(loop, ctx.listen_fd, *ctx.config, ctx.service().name,
+                                             ctx.worker_id);
+}
+
+}  // namespace pusher::worker
