@@ -130,7 +130,7 @@ HttpParser::Result HttpParser::feed(const char* data, size_t len, size_t* consum
         done_ = true;
         return Result::Request;
     }
-    if (err != HPE_USER) {
+    if (status_ == 0) {  // not a limit a callback enforced: a syntax error
         status_ = 400;
         reason_ = llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_) : "bad request";
     }

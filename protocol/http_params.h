@@ -1,0 +1,23 @@
+// Request parameters of the publish API, as PHP would see them: the query
+// string ($_GET), a form body ($_POST) or a JSON object body. Later sources
+// win, and within one source the last duplicate wins, as in PHP.
+#pragma once
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "protocol/http_request.h"
+
+namespace pusher::protocol {
+
+using Params = std::map<std::string, std::string>;
+
+// application/x-www-form-urlencoded: '+' is a space, %XX a byte, a malformed
+// escape stays as it is (PHP's urldecode).
+std::string url_decode(std::string_view s);
+void parse_urlencoded(std::string_view s, Params* out);
+// Merges query, then a form or JSON body. false: the body claims JSON but is
+// not a JSON object (*error says why).
+bool request_params(const HttpRequest& req, Params* out, std::string* error);
+
+}  // namespace pusher::protocol
