@@ -159,6 +159,7 @@ void Client::on_data(worker::Connection& c, const char* data, size_t len) {
     while (c.is_open() && decoder_->next(&body)) {
         if (!body.empty()) dispatch(body);
     }
+    if (on_batch_end) on_batch_end();
     if (!decoder_->error().empty() && c.is_open()) {
         worker::log_line("channel client: " + decoder_->error());
         c.close_now();

@@ -45,6 +45,8 @@ public:
     Handler on_message;                  // events with no handler of their own
     std::function<void()> on_connected;  // after every (re)connect and re-subscribe
     std::function<void()> on_disconnected;
+    // After all events of one read were handled: lets a service batch them.
+    std::function<void()> on_batch_end;
     size_t pending() const { return pending_.size(); }
 
     // ConnectionHandler

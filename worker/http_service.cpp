@@ -1,0 +1,176 @@
+#include "worker/http_service.h"
+
+#include <unistd.h>
+
+#include "protocol/http_response.h"
+#include "worker/client_id.h"
+#include "worker/demo_page.h"
+#include "worker/health.h"
+#include "worker/log.h"
+
+namespace pusher::worker {
+
+using protocol::HttpRequest;
+using protocol::php::Key;
+using protocol::php::Value;
+
+struct HttpService::Session {
+    explicit Session(const protocol::HttpLimits& l) : parser(l) {}
+    protocol::HttpParser parser;
+    bool mid_request = false;  // bytes of an unfinished request have arrived
+};
+
+HttpService::HttpService(Loop& loop, const WorkerContext& ctx)
+    : loop_(loop), ctx_(ctx), config_(*ctx.config), tcp_(loop, ctx.listen_fd, this, this),
+      bus_(loop, config_.channel_host, config_.channel_port),
+      sweep_timer_(loop, [this] { sweep(); }) {}
+
+HttpService::~HttpService() { bus_.close(); }
+
+bool HttpService::start(std::string*) {
+    bus_.connect();
+    tcp_.start_accepting();
+    sweep_timer_.start(1.0, true);
+    return true;
+}
+
+void HttpService::close_all() {
+    sweep_timer_.cancel();
+    tcp_.close_all();
+    bus_.close();
+}
+
+void HttpService::on_accept(Connection& c) {
+    protocol::HttpLimits limits;
+    limits.max_header = config_.limits.http_max_header;
+    limits.max_body = config_.limits.http_max_body;
+    c.session = new Session(limits);
+}
+
+void HttpService::on_close(Connection& c) {
+    delete static_cast<Session*>(c.session);
+    c.session = nullptr;
+    tcp_.remove(c);
+}
+
+void HttpService::on_data(Connection& c, const char* data, size_t len) {
+    auto* s = static_cast<Session*>(c.session);
+    while (len > 0 && c.is_open()) {
+        size_t used = 0;
+        auto r = s->parser.feed(data, len, &used);
+        data += used;
+        len -= used;
+        if (r == protocol::HttpParser::Result::NeedMore) {
+            s->mid_request = true;
+            return;
+        }
+        s->mid_request = false;
+        if (r == protocol::HttpParser::Result::Error) {
+            std::string answer = protocol::http_error(s->parser.status(), s->parser.reason());
+            c.send(answer.data(), answer.size());
+            return c.close();
+        }
+        HttpRequest req = s->parser.take();
+        bump(loop_.stats().total_request);
+        std::string answer = handle(req);
+        c.send(answer.data(), answer.size());
+        if (!req.keep_alive || req.upgrade) return c.close();
+    }
+}
+
+std::string HttpService::handle(const HttpRequest& req) {
+    std::string_view path = req.path();
+    if (path == "/healthz") return healthz();
+    if (path == "/metrics") {
+        return protocol::http_response(200, "text/plain; version=0.0.4", metrics(), req.keep_alive);
+    }
+    if (path == "/demo") {
+        std::string page(kDemoPage);
+        std::string ws_port = "4236";
+        for (const ServiceConfig& s : config_.services)
+            if (s.type == ServiceType::WebSocket) ws_port = std::to_string(s.port);
+        page.replace(page.find("%WS_PORT%"), 9, ws_port);
+        return protocol::http_response(200, "text/html;charset=utf-8", page, req.keep_alive);
+    }
+    return publish(req);  // like the original, every other path publishes
+}
+
+bool HttpService::authorized(const HttpRequest& req) const {
+    if (config_.api_key.empty()) return true;
+    const std::string* bearer = req.header("Authorization");
+    if (bearer && *bearer == "Bearer " + config_.api_key) return true;
+    const std::string* key = req.header("X-Api-Key");
+    return key && *key == config_.api_key;
+}
+
+static Value content_data(const std::string& content) {
+    Value d = Value::array();
+    d.set(Key::from_string("content"), Value::string(content));
+    return d;
+}
+
+std::string HttpService::publish(const HttpRequest& req) {
+    if (!authorized(req)) return protocol::http_error(401, "missing or wrong api key");
+    protocol::Params p;
+    std::string error;
+    if (!protocol::request_params(req, &p, &error)) return protocol::http_error(400, error);
+    bool keep = req.keep_alive && !req.upgrade;
+    std::string ok(keep ? protocol::kOkKeepAlive : protocol::kOkClose);
+    auto content = p.find("content");
+    // Missing or empty: "ok" and nothing published. "0" is published (PHP's empty("0") is not kept).
+    if (content == p.end() || content->second.empty()) return ok;
+    if (p.count("to_client_id")) {
+        auto id = ClientId::parse(p["to_client_id"]);
+        if (!id) return ok;  // an id that cannot exist reaches nobody
+        Value d = Value::array();
+        d.set(Key::from_string("to_client_id"), Value::string(p["to_client_id"]));
+        d.set(Key::from_string("content"), Value::string(content->second));
+        bus_.publish({Value::string(id->channel())}, d);
+    } else if (p.count("to_worker_id") && p.count("to_connection_id")) {
+        // As the original: strings from $_GET; the channel "0" matches int 0.
+        Value d = Value::array();
+        d.set(Key::from_string("to_connection_id"), Value::string(p["to_connection_id"]));
+        d.set(Key::from_string("content"), Value::string(content->second));
+        bus_.publish({Value::string(p["to_worker_id"])}, d);
+    } else {
+        bus_.publish({Value::string(config_.broadcast_event)}, content_data(content->second));
+    }
+    return ok;
+}
+
+std::string HttpService::healthz() const {
+    std::string why = "no status region";
+    bool ok = ctx_.stats && healthy(*ctx_.stats, &why);
+    return protocol::http_response(ok ? 200 : 503, "text/plain;charset=utf-8", ok ? "ok\n" : why + "\n",
+                                   ok);
+}
+
+std::string HttpService::metrics() const { return ctx_.stats ? prometheus_text(*ctx_.stats) : ""; }
+
+void HttpService::sweep() {
+    uint32_t now = static_cast<uint32_t>(loop_.now());
+    tcp_.for_each([&](Connection& c) {
+        auto* s = static_cast<Session*>(c.session);
+        uint32_t idle = now - c.last_active;
+        // Slowloris: an unfinished request gets handshake_timeout in total.
+        if ((s->mid_request && idle >= config_.limits.handshake_timeout) ||
+            idle >= config_.limits.idle_timeout)
+            c.close_now();
+    });
+}
+
+void HttpService::dump_connections(std::string& out) const {
+    std::string prefix = std::to_string(getpid()) + "\t" + ctx_.service().name + "\t" +
+                         std::to_string(ctx_.worker_id) + "\t";
+    tcp_.for_each([&](Connection& c) {
+        out += prefix + std::to_string(c.id()) + "\thttp\t" + c.peer() + "\t" + c.local() + "\t" +
+               std::to_string(c.bytes_in()) + "\t" + std::to_string(c.bytes_out()) + "\t" +
+               std::to_string(c.queued()) + "\tESTABLISHED\n";
+    });
+}
+
+std::unique_ptr<Service> make_http_service(Loop& loop, const WorkerContext& ctx) {
+    return std::make_unique<HttpService>(loop, ctx);
+}
+
+}  // namespace pusher::worker

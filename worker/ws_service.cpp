@@ -1,0 +1,246 @@
+#include "worker/ws_service.h"
+
+#include <unistd.h>
+
+#include <json/json.h>
+
+#include "protocol/http_request.h"
+#include "protocol/ws_handshake.h"
+#include "worker/client_id.h"
+#include "worker/log.h"
+
+namespace pusher::worker {
+
+using protocol::php::Value;
+
+// Until the handshake completes a connection owns an HTTP parser; after it,
+// only the frame decoder (24 bytes idle) and two flags.
+struct WsService::Session {
+    std::unique_ptr<protocol::HttpParser> handshake;
+    protocol::WsDecoder decoder;
+    bool ping_sent = false;
+    bool open() const { return !handshake; }
+};
+
+WsService::WsService(Loop& loop, const WorkerContext& ctx)
+    : loop_(loop), ctx_(ctx), config_(*ctx.config), tcp_(loop, ctx.listen_fd, this, this),
+      bus_(loop, config_.channel_host, config_.channel_port),
+      sweep_timer_(loop, [this] { sweep(); }) {
+    std::string ping = protocol::ws_encode(protocol::kWsPing, "");
+    ping_frame_ = BufferRef(SharedBuffer::copy(ping.data(), ping.size()));
+    instance_ = ctx.stats ? ctx.stats->instance_id : 0;
+}
+
+WsService::~WsService() { bus_.close(); }
+
+bool WsService::start(std::string*) {
+    subscribe();
+    bus_.connect();
+    tcp_.start_accepting();
+    sweep_timer_.start(1.0, true);
+    return true;
+}
+
+void WsService::subscribe() {
+    bus_.on(Value::integer(ctx_.worker_id),
+            [this](const Value&, const Value& data) { on_targeted(data); });
+    bus_.on(Value::string(config_.broadcast_event), [this](const Value&, const Value& data) {
+        const Value* content = data.get("content");
+        if (content) queue_broadcast(content->as_string());
+    });
+    bus_.on(Value::string(ClientId::route_channel(config_.node_name, ctx_.worker_id)),
+            [this](const Value&, const Value& data) { on_client(data); });
+    bus_.on_batch_end = [this] { flush_broadcasts(); };
+}
+
+// ---- connections ------------------------------------------------------------
+
+void WsService::on_accept(Connection& c) {
+    auto* s = new Session;
+    protocol::HttpLimits limits;
+    limits.max_header = config_.limits.http_max_header;
+    limits.max_body = 0;
+    s->handshake = std::make_unique<protocol::HttpParser>(limits);
+    c.session = s;
+}
+
+void WsService::on_data(Connection& c, const char* data, size_t len) {
+    auto* s = static_cast<Session*>(c.session);
+    s->ping_sent = false;
+    if (!s->open()) return handshake(c, *s, data, len);
+    frames(c, *s, data, len);
+}
+
+void WsService::handshake(Connection& c, Session& s, const char* data, size_t len) {
+    size_t used = 0;
+    auto r = s.handshake->feed(data, len, &used);
+    if (r == protocol::HttpParser::Result::NeedMore) return;
+    if (r == protocol::HttpParser::Result::Error) {
+        std::string answer = s.handshake->status() == 431 ? "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n"
+                                                          : protocol::ws_bad_request();
+        c.send(answer.data(), answer.size());
+        return c.close();
+    }
+    auto hs = protocol::ws_handshake(s.handshake->take(), config_.allowed_origins);
+    c.send(hs.response.data(), hs.response.size());
+    if (!hs.ok) {
+        log_line("websocket: " + c.peer() + " refused: " + hs.reason);
+        return c.close();
+    }
+    s.handshake.reset();
+    welcome(c);
+    if (used < len) frames(c, s, data + used, len - used);
+}
+
+void WsService::welcome(Connection& c) {
+    std::string text;
+    if (config_.welcome_json) {
+        Json::Value w;
+        w["type"] = "welcome";
+        w["worker_id"] = ctx_.worker_id;
+        w["connection_id"] = Json::UInt64(c.id());
+        w["client_id"] = ClientId{config_.node_name, ctx_.worker_id, c.id(), instance_}.str();
+        Json::StreamWriterBuilder b;
+        b["indentation"] = "";
+        text = Json::writeString(b, w);
+    } else {
+        text = "workerID:" + std::to_string(ctx_.worker_id) + " connectionID:" + std::to_string(c.id()) +
+               " connected\n";
+    }
+    push_one(c, text);
+}
+
+void WsService::frames(Connection& c, Session& s, const char* data, size_t len) {
+    protocol::WsDecoder::Error err;
+    current_ = &c;
+    bool ok = s.decoder.feed(data, len, config_.limits.ws_max_message, *this, &err);
+    current_ = nullptr;
+    if (ok || !c.is_open()) return;
+    log_line("websocket: closing " + c.peer() + " (" + std::to_string(err.code) + "): " + err.reason);
+    std::string close = protocol::ws_close_frame(err.code, err.reason);
+    c.send(close.data(), close.size());
+    c.close();
+}
+
+void WsService::on_message(uint8_t, std::string_view) { bump(loop_.stats().total_request); }
+
+void WsService::on_ping(std::string_view payload) {
+    std::string pong = protocol::ws_encode(protocol::kWsPong, payload);
+    current_->send(pong.data(), pong.size());
+}
+
+void WsService::on_close(uint16_t, std::string_view) {
+    // The original answers every close with 1000 ("88 02 03 e8") and closes.
+    std::string close = protocol::ws_close_frame(protocol::kWsNormal);
+    current_->send(close.data(), close.size());
+    current_->close();
+}
+
+void WsService::on_close(Connection& c) {
+    delete static_cast<Session*>(c.session);
+    c.session = nullptr;
+    tcp_.remove(c);
+}
+
+// A client that does not read: its queue is at the cap. Dropping it keeps
+// memory bounded and the others on time; it is counted and can reconnect.
+void WsService::on_buffer_full(Connection& c) {
+    bump(loop_.stats().dropped);
+    log_line("websocket: dropping slow client " + c.peer() + " (send queue full)");
+    c.close_now();
+}
+
+void WsService::close_all() {
+    sweep_timer_.cancel();
+    tcp_.close_all();
+    bus_.close();
+}
+
+// ---- pushes -------------------------------------------------------------------
+
+void WsService::push_one(Connection& c, const std::string& content) {
+    flush_broadcasts();  // keep the order of what arrived on the bus
+    std::string frame = protocol::ws_encode(protocol::kWsText, content);
+    if (c.send(frame.data(), frame.size())) bump(loop_.stats().messages_out);
+}
+
+void WsService::on_targeted(const Value& data) {
+    const Value* id = data.get("to_connection_id");
+    const Value* content = data.get("content");
+    if (!id || !content) return;
+    Connection* c = tcp_.find(strtoull(id->as_string().c_str(), nullptr, 10));
+    if (!c || !static_cast<Session*>(c->session)->open()) {
+        log_line("connection not exists");  // as the original echoes
+        return;
+    }
+    push_one(*c, content->as_string());
+}
+
+void WsService::on_client(const Value& data) {
+    const Value* id = data.get("to_client_id");
+    const Value* content = data.get("content");
+    if (!id || !content) return;
+    auto cid = ClientId::parse(id->as_string());
+    // A stale id (older instance, another worker) reaches nobody.
+    if (!cid || cid->instance != instance_ || cid->worker_id != ctx_.worker_id) return;
+    Connection* c = tcp_.find(cid->connection_id);
+    if (c && static_cast<Session*>(c->session)->open()) push_one(*c, content->as_string());
+}
+
+void WsService::queue_broadcast(const std::string& content) {
+    size_t at = batch_.size();
+    batch_.resize(at + protocol::ws_header_size(content.size()));
+    protocol::ws_write_header(batch_.data() + at, protocol::kWsText, content.size());
+    batch_ += content;
+}
+
+void WsService::flush_broadcasts() {
+    if (batch_.empty()) return;
+    BufferRef frame(SharedBuffer::copy(batch_.data(), batch_.size()));
+    batch_.clear();
+    uint64_t sent = 0;
+    tcp_.for_each([&](Connection& c) {
+        if (static_cast<Session*>(c.session)->open() && c.send(frame.get())) ++sent;
+    });
+    bump(loop_.stats().messages_out, sent);
+}
+
+// ---- timeouts ---------------------------------------------------------------------
+
+// Once a second: unfinished handshakes past their timeout, and silent
+// clients are pinged, then closed (the original never pings).
+void WsService::sweep() {
+    uint32_t now = static_cast<uint32_t>(loop_.now());
+    const Limits& lim = config_.limits;
+    tcp_.for_each([&](Connection& c) {
+        auto* s = static_cast<Session*>(c.session);
+        uint32_t idle = now - c.last_active;
+        if (!s->open()) {
+            if (idle >= lim.handshake_timeout) c.close_now();
+        } else if (idle >= lim.idle_timeout) {
+            std::string close = protocol::ws_close_frame(protocol::kWsGoingAway, "idle timeout");
+            c.send(close.data(), close.size());
+            c.close();
+        } else if (idle >= lim.ping_interval && !s->ping_sent) {
+            s->ping_sent = true;
+            c.send(ping_frame_.get());
+        }
+    });
+}
+
+void WsService::dump_connections(std::string& out) const {
+    std::string prefix = std::to_string(getpid()) + "\t" + ctx_.service().name + "\t" +
+                         std::to_string(ctx_.worker_id) + "\t";
+    tcp_.for_each([&](Connection& c) {
+        bool open = static_cast<Session*>(c.session)->open();
+        out += prefix + std::to_string(c.id()) + "\twebsocket\t" + c.peer() + "\t" + c.local() + "\t" +
+               std::to_string(c.bytes_in()) + "\t" + std::to_string(c.bytes_out()) + "\t" +
+               std::to_string(c.queued()) + "\t" + (open ? "ESTABLISHED" : "HANDSHAKE") + "\n";
+    });
+}
+
+std::unique_ptr<Service> make_websocket_service(Loop& loop, const WorkerContext& ctx) {
+    return std::make_unique<WsService>(loop, ctx);
+}
+
+}  // namespace pusher::worker

@@ -1,0 +1,66 @@
+// The `websocket` service (worker name "pusher"): the start_ws.php of the
+// original. Each worker greets its clients, subscribes on the bus to its
+// worker id, to the broadcast event and to its own client-id route, and pushes
+// what arrives. A broadcast is encoded once into one shared frame; the
+// broadcasts of one bus read are sent as one buffer, so a connection gets one
+// write() however many events arrived together.
+#pragma once
+#include <string>
+
+#include "channel/client.h"
+#include "protocol/ws_frame.h"
+#include "worker/service.h"
+#include "worker/tcp_server.h"
+#include "worker/timer.h"
+
+namespace pusher::worker {
+
+class WsService : public Service,
+                  public ConnectionHandler,
+                  public TcpServer::Acceptor,
+                  public protocol::WsDecoder::Sink {
+public:
+    WsService(Loop& loop, const WorkerContext& ctx);
+    ~WsService() override;
+
+    bool start(std::string* error) override;
+    void stop_accepting() override { tcp_.stop_accepting(); }
+    size_t client_count() const override { return tcp_.size(); }
+    void close_all() override;
+    void dump_connections(std::string& out) const override;
+
+    void on_accept(Connection& c) override;
+    void on_data(Connection& c, const char* data, size_t len) override;
+    void on_close(Connection& c) override;
+    void on_buffer_full(Connection& c) override;
+
+    void on_message(uint8_t opcode, std::string_view payload) override;
+    void on_ping(std::string_view payload) override;
+    void on_close(uint16_t code, std::string_view reason) override;
+
+private:
+    struct Session;
+    void handshake(Connection& c, Session& s, const char* data, size_t len);
+    void welcome(Connection& c);
+    void frames(Connection& c, Session& s, const char* data, size_t len);
+    void subscribe();
+    void on_targeted(const protocol::php::Value& data);
+    void on_client(const protocol::php::Value& data);
+    void queue_broadcast(const std::string& content);
+    void flush_broadcasts();
+    void push_one(Connection& c, const std::string& content);
+    void sweep();
+
+    Loop& loop_;
+    const WorkerContext& ctx_;
+    const Config& config_;
+    TcpServer tcp_;
+    channel::Client bus_;
+    Timer sweep_timer_;
+    Connection* current_ = nullptr;  // the connection whose frames are being decoded
+    std::string batch_;              // encoded broadcast frames of the current bus read
+    BufferRef ping_frame_;
+    uint64_t instance_ = 0;
+};
+
+}  // namespace pusher::worker
