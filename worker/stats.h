@@ -61,6 +61,7 @@ struct StatsRegion {
     uint32_t nservices;
     std::atomic<int32_t> master_pid;
     std::atomic<uint32_t> master_state;  // 0 running, 1 reloading, 2 stopping
+    std::atomic<uint32_t> reloads_done;  // bumped when a reload has finished
     uint64_t start_time;
     uint64_t instance_id;  // random per master start: client ids of an older run never match
     char node_name[64];

@@ -61,8 +61,11 @@ public:
         loop_.run();
         service_->close_all();
         service_.reset();
-        ctx_.slot->listening.store(0);
-        ctx_.slot->state.store(static_cast<uint32_t>(SlotState::Stopped));
+        // During a graceful reload the replacement already owns the slot.
+        if (ctx_.slot->pid.load() == getpid()) {
+            ctx_.slot->listening.store(0);
+            ctx_.slot->state.store(static_cast<uint32_t>(SlotState::Stopped));
+        }
         return 0;
     }
 

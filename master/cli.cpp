@@ -1,0 +1,260 @@
+#include "master/cli.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "master/config_load.h"
+#include "master/pid_file.h"
+#include "master/process_manager.h"
+#include "master/status_table.h"
+#include "worker/log.h"
+
+namespace pusher::master {
+
+namespace {
+
+struct Args {
+    std::string command;
+    bool daemon = false, graceful = false, json = false, quiet = false;
+    std::string config_file;
+};
+
+const char kUsage[] =
+    "Usage: pusher <command> [mode] [-c config.json]\n"
+    "Commands:\n"
+    "  start        Start in foreground (Ctrl-C stops). Use mode -d to start as a daemon.\n"
+    "  stop         Stop. Use mode -g to stop gracefully.\n"
+    "  restart      Restart. Use mode -d to start as a daemon, -g to stop gracefully.\n"
+    "  reload       Reload workers one at a time. Use mode -g to reload gracefully.\n"
+    "  status       Show status. Use mode -d to refresh every second, --json for JSON.\n"
+    "  connections  Show every connection. --json for JSON.\n";
+
+int fail(const std::string& msg) {
+    std::cerr << msg << "\n";
+    return 1;
+}
+
+bool parse_args(int argc, char** argv, Args* a) {
+    static const char* commands[] = {"start", "stop", "restart", "reload", "status", "connections"};
+    for (int i = 1; i < argc; ++i) {
+        std::string s = argv[i];
+        if (s == "-c" && i + 1 < argc) a->config_file = argv[++i];
+        else if (s == "-d") a->daemon = true;
+        else if (s == "-g") a->graceful = true;
+        else if (s == "--json") a->json = true;
+        else if (s == "-q") a->quiet = true;
+        else if (a->command.empty())
+            for (const char* c : commands)
+                if (s == c) a->command = s;
+    }
+    if (a->config_file.empty() && getenv("PUSHER_CONFIG")) a->config_file = getenv("PUSHER_CONFIG");
+    return !a->command.empty();
+}
+
+bool wait_gone(pid_t pid, double seconds) {
+    double end = monotonic_now() + seconds;
+    while (monotonic_now() < end) {
+        if (kill(pid, 0) != 0) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling another process: no event to await
+    }
+    return kill(pid, 0) != 0;
+}
+
+void redirect_to_log(const std::string& log) {
+    int in = open("/dev/null", O_RDONLY);
+    int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (in >= 0) dup2(in, 0);
+    if (out >= 0) {
+        dup2(out, 1);
+        dup2(out, 2);
+    }
+}
+
+void banner(const worker::Config& c, bool daemon) {
+    std::string rule(30, '-');
+    printf("%s pusher %s\n", rule.c_str(), rule.c_str());
+    printf("%-14s %-28s %-6s %s\n", "worker", "listen", "count", "state");
+    for (const auto& s : c.services)
+        printf("%-14s %-28s %-6d [OK]\n", s.name.c_str(), s.listen().c_str(), s.count);
+    printf("%s\n", daemon ? "Input \"pusher stop\" to stop. Start success."
+                          : "Press Ctrl+C to stop. Start success.");
+    fflush(stdout);
+}
+
+// Double fork: the CLI waits on a pipe until the master says every worker listens.
+int start_daemon(ProcessManager& pm, const worker::Config& c, bool quiet) {
+    int fds[2];
+    if (pipe(fds) != 0) return fail("pipe: " + std::string(strerror(errno)));
+    pid_t child = fork();
+    if (child < 0) return fail("fork: " + std::string(strerror(errno)));
+    if (child > 0) {
+        close(fds[1]);
+        std::string msg;
+        pollfd p{fds[0], POLLIN, 0};
+        char buf[512];
+        while (poll(&p, 1, 30000) > 0) {
+            ssize_t n = read(fds[0], buf, sizeof buf);
+            if (n <= 0) break;
+            msg.append(buf, static_cast<size_t>(n));
+        }
+        if (msg.rfind("ok", 0) == 0) {
+            if (!quiet) banner(c, true);
+            return 0;
+        }
+        return fail(msg.empty() ? "pusher failed to start (see " + c.log_file + ")" : msg.substr(0, msg.find('\n')));
+    }
+    close(fds[0]);
+    setsid();
+    if (fork() != 0) _exit(0);
+    umask(022);
+    std::string err;
+    if (!write_pid_file(c.pid_file, getpid(), &err)) {
+        std::string line = "error: " + err + "\n";
+        (void)!write(fds[1], line.data(), line.size());
+        _exit(1);
+    }
+    redirect_to_log(c.log_file);
+    worker::log_line("pusher start in DAEMON mode");
+    _exit(pm.run(fds[1]));
+}
+
+int cmd_start(const Args& a, const worker::Config& c) {
+    if (pid_t pid = running_master(c.pid_file))
+        return fail("pusher already running (pid " + std::to_string(pid) + ")");
+    ProcessManager pm(c);
+    std::string err;
+    if (!pm.prepare(&err)) return fail("pusher cannot start: " + err);
+    if (a.daemon) return start_daemon(pm, c, a.quiet);
+    if (!write_pid_file(c.pid_file, getpid(), &err)) return fail(err);
+    if (!a.quiet) banner(c, false);
+    return pm.run(-1);
+}
+
+int cmd_stop(const Args& a, const worker::Config& c) {
+    pid_t pid = running_master(c.pid_file);
+    if (!pid) return fail("pusher not running");
+    kill(pid, a.graceful ? SIGQUIT : SIGINT);
+    double limit = a.graceful ? c.graceful_timeout + 5 : c.stop_timeout + 3;
+    if (!wait_gone(pid, limit)) return fail("stop timed out");
+    if (!a.quiet) printf("pusher stopped\n");
+    return 0;
+}
+
+int cmd_reload(const Args& a, const worker::Config& c) {
+    pid_t pid = running_master(c.pid_file);
+    if (!pid) return fail("pusher not running");
+    std::string err;
+    const worker::StatsRegion* r = worker::stats_open(c.stats_file, &err);
+    uint32_t before = r ? r->reloads_done.load() : 0;
+    kill(pid, a.graceful ? SIGUSR2 : SIGUSR1);
+    // Wait for the reload to finish, so scripts know when it is done.
+    double end = monotonic_now() + (a.graceful ? c.graceful_timeout : 0) + 30;
+    while (r && r->reloads_done.load() == before && monotonic_now() < end && kill(pid, 0) == 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    bool done = !r || r->reloads_done.load() != before;
+    worker::stats_close(r);
+    if (!done) return fail("reload timed out");
+    if (!a.quiet) printf("pusher reloaded\n");
+    return 0;
+}
+
+const worker::StatsRegion* open_running(const worker::Config& c, std::string* err) {
+    if (!running_master(c.pid_file)) return *err = "pusher not running", nullptr;
+    return worker::stats_open(c.stats_file, err);
+}
+
+int cmd_status(const Args& a, const worker::Config& c) {
+    std::string err;
+    const worker::StatsRegion* r = open_running(c, &err);
+    if (!r) return fail(err);
+    std::map<int, double> qps;
+    std::map<int, uint64_t> last;
+    do {
+        if (a.daemon) {
+            for (int i = 0; i < worker::kMaxSlots; ++i) {
+                uint64_t t = worker::read(r->slots[i].total_request);
+                if (last.count(i)) qps[i] = static_cast<double>(t - last[i]);
+                last[i] = t;
+            }
+            printf("\033[H\033[2J");
+        }
+        std::string out = a.json ? status_json(*r, qps) : status_text(*r, qps);
+        fwrite(out.data(), 1, out.size(), stdout);
+        fflush(stdout);
+        if (a.daemon) std::this_thread::sleep_for(std::chrono::seconds(1));
+    } while (a.daemon && running_master(c.pid_file));
+    worker::stats_close(r);
+    return 0;
+}
+
+int cmd_connections(const Args& a, const worker::Config& c) {
+    std::string err;
+    const worker::StatsRegion* r = open_running(c, &err);
+    if (!r) return fail(err);
+    std::vector<std::string> files;
+    for (int i = 0; i < worker::kMaxSlots; ++i) {
+        if (r->slots[i].pid.load() <= 0 || kill(r->slots[i].pid.load(), 0) != 0) continue;
+        files.push_back(c.stats_file + ".conn." + std::to_string(i));
+        unlink(files.back().c_str());
+    }
+    kill(r->master_pid.load(), SIGIO);
+    double end = monotonic_now() + 1.0;
+    std::string rows;
+    size_t got = 0;
+    while (monotonic_now() < end && got < files.size()) {
+        got = 0;
+        for (const std::string& f : files) got += access(f.c_str(), R_OK) == 0;
+        if (got < files.size()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    for (const std::string& f : files) {
+        std::ifstream in(f);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        rows += ss.str();
+        unlink(f.c_str());
+    }
+    std::string out = a.json ? connections_json(rows) : connections_text(rows);
+    fwrite(out.data(), 1, out.size(), stdout);
+    worker::stats_close(r);
+    return 0;
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+    Args a;
+    if (!parse_args(argc, argv, &a)) {
+        fputs(kUsage, stderr);
+        return 64;
+    }
+    worker::Config c = default_config();
+    std::string err;
+    if (!a.config_file.empty() && !load_config(a.config_file, &c, &err)) return fail(err);
+    derive_paths(&c);
+    if (a.command == "start") return cmd_start(a, c);
+    if (a.command == "stop") return cmd_stop(a, c);
+    if (a.command == "restart") {
+        if (running_master(c.pid_file)) {
+            int rc = cmd_stop(a, c);
+            if (rc != 0) return rc;
+        }
+        return cmd_start(a, c);
+    }
+    if (a.command == "reload") return cmd_reload(a, c);
+    if (a.command == "status") return cmd_status(a, c);
+    return cmd_connections(a, c);
+}
+
+}  // namespace pusher::master

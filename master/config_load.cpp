@@ -1,0 +1,232 @@
+#include "master/config_load.h"
+
+#include <json/json.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace pusher::master {
+
+using worker::Config;
+using worker::ServiceConfig;
+using worker::ServiceType;
+
+static std::string host_name() {
+    char buf[256] = "localhost";
+    gethostname(buf, sizeof buf - 1);
+    return buf;
+}
+
+Config default_config() {
+    Config c;
+    c.node_name = host_name();
+    c.services = {
+        {ServiceType::Channel, "ChannelServer", "127.0.0.1", 2206, 1, false},
+        {ServiceType::WebSocket, "pusher", "0.0.0.0", 4236, 2, true},
+        {ServiceType::Http, "publisher", "127.0.0.1", 4237, 1, true},
+    };
+    return c;
+}
+
+namespace {
+
+// Walks a JSON object, taking known keys and reporting the first problem.
+class Reader {
+public:
+    Reader(const Json::Value& v, std::string path) : v_(v), path_(std::move(path)) {}
+    std::string error;
+
+    bool object() { return v_.isObject() || fail("", "must be an object"); }
+    bool check_unknown(const std::set<std::string>& known) {
+        for (const std::string& k : v_.getMemberNames())
+            if (!known.count(k)) return fail(k, "unknown key");
+        return true;
+    }
+    bool str(const char* key, std::string* out) {
+        if (!v_.isMember(key)) return true;
+        if (!v_[key].isString()) return fail(key, "must be a string");
+        *out = v_[key].asString();
+        return true;
+    }
+    bool boolean(const char* key, bool* out) {
+        if (!v_.isMember(key)) return true;
+        if (!v_[key].isBool()) return fail(key, "must be true or false");
+        *out = v_[key].asBool();
+        return true;
+    }
+    bool integer(const char* key, int* out, int lo, int hi) {
+        if (!v_.isMember(key)) return true;
+        const Json::Value& x = v_[key];
+        if (!x.isIntegral() || x.asInt64() < lo || x.asInt64() > hi)
+            return fail(key, "must be " + std::to_string(lo) + ".." + std::to_string(hi));
+        *out = x.asInt();
+        return true;
+    }
+    bool size(const char* key, size_t* out) {
+        if (!v_.isMember(key)) return true;
+        const Json::Value& x = v_[key];
+        if (!x.isIntegral() || x.asInt64() < 1) return fail(key, "must be a positive integer");
+        *out = static_cast<size_t>(x.asInt64());
+        return true;
+    }
+    bool seconds(const char* key, double* out) {
+        if (!v_.isMember(key)) return true;
+        const Json::Value& x = v_[key];
+        if (!x.isNumeric() || x.asDouble() <= 0) return fail(key, "must be a positive number of seconds");
+        *out = x.asDouble();
+        return true;
+    }
+    bool strings(const char* key, std::vector<std::string>* out) {
+        if (!v_.isMember(key)) return true;
+        const Json::Value& x = v_[key];
+        if (!x.isArray()) return fail(key, "must be an array of strings");
+        out->clear();
+        for (const Json::Value& s : x) {
+            if (!s.isString()) return fail(key, "must be an array of strings");
+            out->push_back(s.asString());
+        }
+        return true;
+    }
+    bool fail(const std::string& key, const std::string& why) {
+        error = "config: " + path_ + (path_.empty() || key.empty() ? "" : ".") + key + ": " + why;
+        return false;
+    }
+
+private:
+    const Json::Value& v_;
+    std::string path_;
+};
+
+bool parse_listen(const std::string& s, ServiceConfig* out) {
+    size_t colon = s.rfind(':');
+    if (colon == std::string::npos || colon == 0) return false;
+    char* end = nullptr;
+    long port = strtol(s.c_str() + colon + 1, &end, 10);
+    if (*end != '\0' || port < 1 || port > 65535) return false;
+    out->host = s.substr(0, colon);
+    if (out->host.size() > 2 && out->host.front() == '[') out->host = out->host.substr(1, out->host.size() - 2);
+    out->port = static_cast<int>(port);
+    return true;
+}
+
+bool read_limits(const Json::Value& v, worker::Limits* l, std::string* error) {
+    Reader r(v, "limits");
+    bool ok = r.object() &&
+              r.check_unknown({"max_connections", "max_send_queue", "ws_max_message", "http_max_header",
+                               "http_max_body", "handshake_timeout", "ping_interval", "idle_timeout",
+                               "channel_max_frame", "channel_subscriber_queue",
+                               "channel_pending_publishes"}) &&
+              r.size("max_connections", &l->max_connections) && r.size("max_send_queue", &l->max_send_queue) &&
+              r.size("ws_max_message", &l->ws_max_message) && r.size("http_max_header", &l->http_max_header) &&
+              r.size("http_max_body", &l->http_max_body) &&
+              r.seconds("handshake_timeout", &l->handshake_timeout) &&
+              r.seconds("ping_interval", &l->ping_interval) && r.seconds("idle_timeout", &l->idle_timeout) &&
+              r.size("channel_max_frame", &l->channel_max_frame) &&
+              r.size("channel_subscriber_queue", &l->channel_subscriber_queue) &&
+              r.size("channel_pending_publishes", &l->channel_pending_publishes);
+    if (ok && l->channel_max_frame > 0xFFFFFFFFu) ok = r.fail("channel_max_frame", "must be below 4 GiB");
+    if (!ok) *error = r.error;
+    return ok;
+}
+
+bool read_service(const Json::Value& v, size_t i, ServiceConfig* s, std::string* error) {
+    Reader r(v, "services[" + std::to_string(i) + "]");
+    std::string type, listen;
+    if (!r.object() || !r.check_unknown({"type", "listen", "count", "name", "reloadable"}) ||
+        !r.str("type", &type) || !r.str("listen", &listen) || !r.integer("count", &s->count, 1, 64) ||
+        !r.str("name", &s->name) || !r.boolean("reloadable", &s->reloadable)) {
+        *error = r.error;
+        return false;
+    }
+    if (type == "channel") *s = ServiceConfig{ServiceType::Channel, "ChannelServer", "127.0.0.1", 2206, 1, false};
+    else if (type == "websocket") *s = ServiceConfig{ServiceType::WebSocket, "pusher", "0.0.0.0", 4236, 2, true};
+    else if (type == "http") *s = ServiceConfig{ServiceType::Http, "publisher", "127.0.0.1", 4237, 1, true};
+    else return *error = r.fail("type", "must be channel, websocket or http") ? "" : r.error, false;
+    // Defaults of the type first, then what the file says.
+    r.integer("count", &s->count, 1, 64);
+    r.str("name", &s->name);
+    r.boolean("reloadable", &s->reloadable);
+    if (!listen.empty() && !parse_listen(listen, s))
+        return *error = r.fail("listen", "must be HOST:PORT with PORT 1..65535") ? "" : r.error, false;
+    if (s->type == ServiceType::Channel && s->count != 1)
+        return *error = r.fail("count", "the channel service runs exactly 1 worker") ? "" : r.error, false;
+    return true;
+}
+
+}  // namespace
+
+bool load_config(const std::string& file, Config* out, std::string* error) {
+    std::ifstream in(file);
+    if (!in) return *error = "config: cannot read " + file, false;
+    Json::CharReaderBuilder b;
+    Json::Value root;
+    std::string errs;
+    if (!Json::parseFromStream(b, in, &root, &errs)) {
+        *error = "config: " + file + ": not valid JSON: " + errs.substr(0, errs.find('\n'));
+        return false;
+    }
+    Config c = default_config();
+    c.config_file = file;
+    Reader r(root, "");
+    ServiceConfig chan;
+    bool ok = r.object() &&
+              r.check_unknown({"node_name", "services", "channel", "broadcast_event", "welcome", "api_key",
+                               "allowed_origins", "channel_allow", "pid_file", "log_file", "stats_file",
+                               "stop_timeout", "graceful_timeout", "limits", "//"}) &&
+              r.str("node_name", &c.node_name) && r.str("broadcast_event", &c.broadcast_event) &&
+              r.str("api_key", &c.api_key) && r.strings("allowed_origins", &c.allowed_origins) &&
+              r.strings("channel_allow", &c.channel_allow) && r.str("pid_file", &c.pid_file) &&
+              r.str("log_file", &c.log_file) && r.str("stats_file", &c.stats_file) &&
+              r.seconds("stop_timeout", &c.stop_timeout) && r.seconds("graceful_timeout", &c.graceful_timeout);
+    if (!ok) return *error = r.error, false;
+    std::string welcome = "text";
+    if (!r.str("welcome", &welcome)) return *error = r.error, false;
+    if (welcome != "text" && welcome != "json") return *error = "config: welcome: must be \"text\" or \"json\"", false;
+    c.welcome_json = welcome == "json";
+    if (root.isMember("channel")) {
+        std::string addr;
+        Reader cr(root, "");
+        if (!cr.str("channel", &addr) || !parse_listen(addr, &chan))
+            return *error = "config: channel: must be \"HOST:PORT\" of the channel server", false;
+        c.channel_host = chan.host;
+        c.channel_port = chan.port;
+    }
+    if (root.isMember("services")) {
+        const Json::Value& s = root["services"];
+        if (!s.isArray() || s.empty()) return *error = "config: services: must be a non-empty array", false;
+        c.services.clear();
+        for (Json::ArrayIndex i = 0; i < s.size(); ++i) {
+            ServiceConfig sc;
+            if (!read_service(s[i], i, &sc, error)) return false;
+            c.services.push_back(sc);
+        }
+    }
+    if (root.isMember("limits") && !read_limits(root["limits"], &c.limits, error)) return false;
+    if (c.node_name.empty() || c.node_name.size() > 60)
+        return *error = "config: node_name: must be 1..60 characters", false;
+    *out = c;
+    return true;
+}
+
+void derive_paths(Config* c) {
+    std::string name = "default";
+    if (!c->config_file.empty()) {
+        name = c->config_file.substr(c->config_file.rfind('/') + 1);
+        if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0) name.resize(name.size() - 5);
+    }
+    std::string base = "pusher." + name;
+    if (c->pid_file.empty()) c->pid_file = base + ".pid";
+    if (c->log_file.empty()) c->log_file = base + ".log";
+    if (c->stats_file.empty()) c->stats_file = base + ".stats";
+    // Absolute paths: the daemon changes directory to /.
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) return;
+    for (std::string* p : {&c->pid_file, &c->log_file, &c->stats_file})
+        if (!p->empty() && (*p)[0] != '/') *p = std::string(cwd) + "/" + *p;
+}
+
+}  // namespace pusher::master

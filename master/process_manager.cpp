@@ -1,0 +1,304 @@
+#include "master/process_manager.h"
+
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+
+#include "master/pid_file.h"
+#include "worker/listen_socket.h"
+#include "worker/log.h"
+#include "worker/worker_main.h"
+
+namespace pusher::master {
+
+using worker::log_line;
+
+static const int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGIO, SIGCHLD};
+static constexpr double kReadyTimeout = 15.0;
+
+double monotonic_now() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void copy_str(char* dst, size_t cap, const std::string& s) {
+    strncpy(dst, s.c_str(), cap - 1);
+    dst[cap - 1] = '\0';
+}
+
+ProcessManager::ProcessManager(worker::Config config) : config_(std::move(config)) {}
+
+ProcessManager::~ProcessManager() {
+    for (Slot& s : slots_)
+        if (s.listen_fd >= 0) close(s.listen_fd);
+    worker::stats_close(stats_);
+}
+
+bool ProcessManager::prepare(std::string* error) {
+    if (config_.services.size() > worker::kMaxServices) return *error = "too many services", false;
+    stats_ = worker::stats_create(config_.stats_file, error);
+    if (!stats_) return false;
+    copy_str(stats_->node_name, sizeof stats_->node_name, config_.node_name);
+    copy_str(stats_->config_file, sizeof stats_->config_file, config_.config_file);
+    stats_->nservices = static_cast<uint32_t>(config_.services.size());
+    for (size_t i = 0; i < config_.services.size(); ++i) {
+        const worker::ServiceConfig& svc = config_.services[i];
+        worker::ServiceInfo& info = stats_->services[i];
+        copy_str(info.name, sizeof info.name, svc.name);
+        copy_str(info.listen, sizeof info.listen, svc.listen());
+        info.count = svc.count;
+        info.first_slot = static_cast<int32_t>(slots_.size());
+        for (int w = 0; w < svc.count; ++w) {
+            if (slots_.size() >= worker::kMaxSlots) return *error = "too many workers", false;
+            Slot s;
+            s.service = static_cast<int>(i);
+            s.worker_id = w;
+            // One SO_REUSEPORT socket per worker id, kept open for the master's life.
+            s.listen_fd = worker::listen_socket(svc.host, svc.port, true, error);
+            if (s.listen_fd < 0) return *error = svc.name + ": cannot listen on " + *error, false;
+            worker::WorkerSlot& ws = stats_->slots[slots_.size()];
+            ws.service_index = s.service;
+            ws.worker_id = w;
+            slots_.push_back(s);
+        }
+    }
+    return true;
+}
+
+void ProcessManager::spawn(Slot& s) {
+    worker::WorkerSlot& ws = stats(s);
+    ws.listening.store(0);
+    s.restart_at = -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_line(std::string("fork failed: ") + strerror(errno) + ", retrying");
+        s.restart_at = monotonic_now() + 1;
+        return;
+    }
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        for (int sig : kSignals) signal(sig, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        for (Slot& other : slots_)
+            if (&other != &s && other.listen_fd >= 0) close(other.listen_fd);
+        if (ready_fd_ >= 0) close(ready_fd_);
+        std::string title = "pusher:" + config_.services[s.service].name;
+        prctl(PR_SET_NAME, title.c_str());
+        worker::WorkerContext ctx;
+        ctx.config = &config_;
+        ctx.service_index = s.service;
+        ctx.worker_id = s.worker_id;
+        ctx.listen_fd = s.listen_fd;
+        ctx.stats = stats_;
+        ctx.slot = &ws;
+        ctx.connections_file = config_.stats_file + ".conn." + std::to_string(&s - slots_.data());
+        _exit(worker::worker_run(ctx));
+    }
+    ws.pid.store(pid);
+    s.pid = pid;
+    s.started = monotonic_now();
+}
+
+int ProcessManager::run(int ready_fd) {
+    ready_fd_ = ready_fd;
+    ready_deadline_ = monotonic_now() + kReadyTimeout;
+    stats_->master_pid.store(getpid());
+    sigset_t set;
+    sigemptyset(&set);
+    for (int sig : kSignals) sigaddset(&set, sig);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+    for (Slot& s : slots_) spawn(s);
+    while (state_ != State::Stopping || children_left()) {
+        timespec wait = {0, 20 * 1000 * 1000};
+        siginfo_t info;
+        int sig = sigtimedwait(&set, &info, &wait);
+        if (sig > 0) handle_signal(sig);
+        reap();
+        tick();
+    }
+    if (running_master(config_.pid_file) == getpid() || read_pid_file(config_.pid_file) == getpid())
+        unlink(config_.pid_file.c_str());
+    log_line("pusher has been stopped");
+    return 0;
+}
+
+void ProcessManager::handle_signal(int sig) {
+    switch (sig) {
+        case SIGINT:
+        case SIGTERM:
+        case SIGHUP: log_line(std::string("received signal ") + strsignal(sig) + ", stopping");
+                     return begin_stop(false);
+        case SIGQUIT: log_line("received SIGQUIT, stopping gracefully"); return begin_stop(true);
+        case SIGUSR1: return begin_reload(false);
+        case SIGUSR2: return begin_reload(true);
+        case SIGIO: return signal_all(SIGIO);
+        default: return;  // SIGCHLD: reap() runs after every wake-up
+    }
+}
+
+void ProcessManager::reap() {
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (Slot& s : slots_) {
+            if (s.old_pid == pid) {
+                s.old_pid = 0;
+                break;
+            }
+            if (s.pid == pid) {
+                on_exit(s, pid, status);
+                break;
+            }
+        }
+    }
+}
+
+void ProcessManager::on_exit(Slot& s, pid_t pid, int status) {
+    const std::string& name = config_.services[s.service].name;
+    s.pid = 0;
+    stats(s).listening.store(0);
+    if (state_ == State::Stopping) return;
+    if (status != 0)
+        log_line("worker[" + name + ":" + std::to_string(pid) + "] exit with status " + std::to_string(status));
+    worker::ServiceInfo& info = stats_->services[s.service];
+    for (worker::ExitKind& k : info.exits) {
+        if (k.count.load() == 0 || k.status.load() == status) {
+            k.status.store(status);
+            worker::bump(k.count);
+            break;
+        }
+    }
+    if (ready_fd_ >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 2) {
+        notify_ready("error: worker " + name + "[" + std::to_string(s.worker_id) +
+                     "] could not start (see " + config_.log_file + ")");
+        return begin_stop(false);
+    }
+    bool expected = state_ == State::Reloading && reload_waiting_exit_ && &s == &slots_[reload_index_];
+    double now = monotonic_now();
+    if (expected || now - s.started >= 1.0) {
+        s.fast_deaths = expected ? s.fast_deaths : 0;
+        s.restart_at = now;  // at once, same id
+        return;
+    }
+    // Dying at start-up again and again: wait 1, 2, 4 ... 30 s between tries.
+    double delay = std::min(30.0, double(1 << std::min(s.fast_deaths, 5)));
+    ++s.fast_deaths;
+    log_line("worker[" + name + "] keeps dying at start, next try in " + std::to_string(int(delay)) + " s");
+    s.restart_at = now + delay;
+}
+
+void ProcessManager::tick() {
+    double now = monotonic_now();
+    if (state_ == State::Stopping) {
+        if (now >= deadline_ && children_left()) {
+            log_line("workers still running after the timeout: SIGKILL");
+            signal_all(SIGKILL);
+            deadline_ = now + 3600;
+        }
+        return;
+    }
+    for (Slot& s : slots_)
+        if (s.pid == 0 && s.restart_at >= 0 && now >= s.restart_at) spawn(s);
+    if (state_ == State::Reloading) reload_step();
+    if (ready_fd_ >= 0) {
+        bool all = true;
+        for (const Slot& s : slots_) all &= slot_ready(s);
+        if (all) notify_ready("ok");
+        else if (now > ready_deadline_) notify_ready("error: workers did not start listening in time");
+    }
+}
+
+bool ProcessManager::slot_ready(const Slot& s) const {
+    const worker::WorkerSlot& ws = stats(s);
+    return s.pid > 0 && ws.pid.load() == s.pid && ws.listening.load() == 1;
+}
+
+void ProcessManager::notify_ready(const std::string& msg) {
+    if (ready_fd_ < 0) return;
+    std::string line = msg + "\n";
+    (void)!write(ready_fd_, line.data(), line.size());
+    close(ready_fd_);
+    ready_fd_ = -1;
+}
+
+void ProcessManager::begin_stop(bool graceful) {
+    if (state_ == State::Stopping) return;
+    state_ = State::Stopping;
+    stats_->master_state.store(2);
+    deadline_ = monotonic_now() + (graceful ? config_.graceful_timeout : config_.stop_timeout);
+    signal_all(graceful ? SIGQUIT : SIGINT);
+}
+
+// Workers are replaced one at a time, in order, with the same ids.
+void ProcessManager::begin_reload(bool graceful) {
+    if (state_ != State::Running) return;  // as the original: ignored while reloading
+    log_line(graceful ? "reloading gracefully" : "reloading");
+    state_ = State::Reloading;
+    stats_->master_state.store(1);
+    graceful_ = graceful;
+    reload_index_ = 0;
+    reload_waiting_exit_ = false;
+    reload_step();
+}
+
+void ProcessManager::reload_step() {
+    double now = monotonic_now();
+    while (reload_index_ < slots_.size()) {
+        Slot& s = slots_[reload_index_];
+        if (!config_.services[s.service].reloadable) {
+            ++reload_index_;
+            continue;
+        }
+        if (reload_waiting_exit_) {
+            if (s.pid != 0 && now >= reload_kill_at_) kill(s.pid, SIGKILL);
+            if (!slot_ready(s)) return;  // the old one has not gone, or the new one is not listening
+            reload_waiting_exit_ = false;
+            ++reload_index_;
+            continue;
+        }
+        if (graceful_) {
+            // The replacement serves first; the old process drains on the same socket.
+            s.old_pid = s.pid;
+            spawn(s);
+            if (s.old_pid) kill(s.old_pid, SIGUSR2);
+        } else if (s.pid) {
+            kill(s.pid, SIGUSR1);
+            reload_kill_at_ = now + config_.stop_timeout;
+        }
+        reload_waiting_exit_ = true;
+        if (graceful_) reload_kill_at_ = now + 3600;
+    }
+    bool draining = false;
+    for (Slot& s : slots_) {
+        if (s.old_pid && now - s.started > config_.graceful_timeout + 1) kill(s.old_pid, SIGKILL);
+        draining |= s.old_pid != 0;
+    }
+    if (draining) return;
+    state_ = State::Running;
+    stats_->master_state.store(0);
+    stats_->reloads_done.fetch_add(1);
+    log_line("reload finished");
+}
+
+void ProcessManager::signal_all(int sig) {
+    for (const Slot& s : slots_) {
+        if (s.pid > 0) kill(s.pid, sig);
+        if (s.old_pid > 0) kill(s.old_pid, sig);
+    }
+}
+
+bool ProcessManager::children_left() const {
+    for (const Slot& s : slots_)
+        if (s.pid > 0 || s.old_pid > 0) return true;
+    return false;
+}
+
+}  // namespace pusher::master

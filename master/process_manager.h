@@ -1,0 +1,74 @@
+// The prefork master, shaped like nginx's ngx_master_process_cycle: it owns
+// the listening sockets and the status region, forks one process per
+// (service, worker id), and only reacts to signals and child exits:
+//   SIGINT/TERM/HUP stop, SIGQUIT graceful stop, SIGUSR1 reload (one worker at
+//   a time), SIGUSR2 graceful reload, SIGIO forwarded to workers (connections).
+// A worker that dies is re-forked at once with the same id, with back-off when
+// it keeps dying at start-up.
+#pragma once
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "worker/config.h"
+#include "worker/stats.h"
+
+namespace pusher::master {
+
+class ProcessManager {
+public:
+    explicit ProcessManager(worker::Config config);
+    ~ProcessManager();
+
+    // Creates the status region and binds every listening socket. Done before
+    // daemonizing so that "address in use" reaches the operator's terminal.
+    bool prepare(std::string* error);
+    // The master loop. ready_fd (or -1) gets "ok\n" once every worker listens,
+    // or "error: ...\n". Returns the master's exit code.
+    int run(int ready_fd);
+
+private:
+    struct Slot {
+        int service = 0;
+        int worker_id = 0;
+        int listen_fd = -1;
+        pid_t pid = 0;
+        pid_t old_pid = 0;        // a draining predecessor (graceful reload)
+        double started = 0;       // when pid was forked
+        double restart_at = -1;   // a scheduled re-fork, -1 when none
+        int fast_deaths = 0;      // consecutive deaths within a second of start
+    };
+    enum class State { Running, Reloading, Stopping };
+
+    void handle_signal(int sig);
+    void reap();
+    void on_exit(Slot& s, pid_t pid, int status);
+    void tick();
+    void spawn(Slot& s);
+    void begin_stop(bool graceful);
+    void begin_reload(bool graceful);
+    void reload_step();
+    void signal_all(int sig);
+    bool slot_ready(const Slot& s) const;
+    void notify_ready(const std::string& msg);
+    bool children_left() const;
+    worker::WorkerSlot& stats(const Slot& s) { return stats_->slots[&s - slots_.data()]; }
+    const worker::WorkerSlot& stats(const Slot& s) const { return stats_->slots[&s - slots_.data()]; }
+
+    worker::Config config_;
+    worker::StatsRegion* stats_ = nullptr;
+    std::vector<Slot> slots_;
+    State state_ = State::Running;
+    bool graceful_ = false;
+    double deadline_ = 0;        // stop: SIGKILL whatever is left after this
+    size_t reload_index_ = 0;
+    bool reload_waiting_exit_ = false;
+    double reload_kill_at_ = 0;
+    int ready_fd_ = -1;
+    double ready_deadline_ = 0;
+};
+
+double monotonic_now();
+
+}  // namespace pusher::master
