@@ -80,12 +80,12 @@ TEST_BINS := $(foreach t,$(TEST_DIRS),$(if $(wildcard tests/$(t)/*_test.cpp),$(B
 
 # make test-protocol (or worker, channel, master, integration): one folder only.
 test-%: $(B)/tests/%_tests
-	PUSHER_BIN=$(CURDIR)/$(B)/pusher $(B)/tests/$*_tests
+	PUSHER_SRC=$(CURDIR) PUSHER_BIN=$(CURDIR)/$(B)/pusher $(B)/tests/$*_tests
 
 test: deps
 	@scripts/deps.sh --test
 	$(MAKE) MODE=$(MODE) pusher $(TEST_BINS)
-	PUSHER_BIN=$(CURDIR)/$(B)/pusher scripts/run_tests.sh $(TEST_BINS)
+	PUSHER_SRC=$(CURDIR) PUSHER_BIN=$(CURDIR)/$(B)/pusher scripts/run_tests.sh $(TEST_BINS)
 
 asan-test:
 	$(MAKE) MODE=asan test

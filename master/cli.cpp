@@ -66,10 +66,10 @@ bool parse_args(int argc, char** argv, Args* a) {
 bool wait_gone(pid_t pid, double seconds) {
     double end = monotonic_now() + seconds;
     while (monotonic_now() < end) {
-        if (kill(pid, 0) != 0) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling another process: no event to await
+        if (!process_alive(pid)) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling another process: no event to await
     }
-    return kill(pid, 0) != 0;
+    return !process_alive(pid);
 }
 
 void redirect_to_log(const std::string& log) {

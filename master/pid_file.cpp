@@ -17,8 +17,17 @@ pid_t read_pid_file(const std::string& path) {
     return static_cast<pid_t>(pid);
 }
 
-bool is_pusher_master(pid_t pid) {
+bool process_alive(pid_t pid) {
     if (pid <= 0 || kill(pid, 0) != 0) return false;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(in, line);
+    size_t paren = line.rfind(')');
+    return paren == std::string::npos || paren + 2 >= line.size() || line[paren + 2] != 'Z';
+}
+
+bool is_pusher_master(pid_t pid) {
+    if (!process_alive(pid)) return false;
     std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
     std::stringstream ss;
     ss << in.rdbuf();

@@ -1,0 +1,103 @@
+#include "tests/support/pusher_instance.h"
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "tests/support/pump.h"
+
+namespace pusher::testing {
+
+std::string pusher_bin() {
+    const char* b = getenv("PUSHER_BIN");
+    return b ? b : "./pusher";
+}
+
+Run run(const std::string& cmd) {
+    Run r;
+    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int status = pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+PusherInstance::PusherInstance(const std::string& extra, int ws_count, const std::string& h) : host(h) {
+    char tmpl[] = "/tmp/pusher-test-XXXXXX";
+    dir = mkdtemp(tmpl);
+    ws_port = free_port();
+    http_port = free_port();
+    channel_port = free_port();
+    config = dir + "/test.json";
+    std::ofstream f(config);
+    f << "{" << extra << "\n"
+      << "\"node_name\": \"test-" << ws_port << "\",\n"
+      << "\"channel\": \"127.0.0.1:" << channel_port << "\",\n"
+      << "\"pid_file\": \"" << dir << "/pusher.pid\", \"log_file\": \"" << dir << "/pusher.log\",\n"
+      << "\"stats_file\": \"" << dir << "/pusher.stats\", \"graceful_timeout\": 3,\n"
+      << "\"services\": [\n"
+      << " {\"type\": \"channel\", \"listen\": \"127.0.0.1:" << channel_port << "\"},\n"
+      << " {\"type\": \"websocket\", \"listen\": \"" << host << ":" << ws_port << "\", \"count\": " << ws_count << "},\n"
+      << " {\"type\": \"http\", \"listen\": \"" << host << ":" << http_port << "\"}]}\n";
+}
+
+PusherInstance::~PusherInstance() {
+    run(pusher_bin() + " stop -q -c " + config);
+    run("rm -rf " + dir);
+}
+
+Run PusherInstance::start() { return cli("start -d -q"); }
+Run PusherInstance::stop() { return cli("stop -q"); }
+Run PusherInstance::cli(const std::string& args) { return run(pusher_bin() + " " + args + " -c " + config); }
+
+std::string http_request(const std::string& host, int port, const std::string& raw) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, host.c_str(), &a.sin_addr);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        close(fd);
+        return "";
+    }
+    (void)!write(fd, raw.data(), raw.size());
+    std::string out;
+    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (std::chrono::steady_clock::now() < end) {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, 100) <= 0) {
+            // A complete response with Content-Length: stop waiting for close.
+            size_t h = out.find("\r\n\r\n");
+            size_t cl = out.find("Content-Length: ");
+            if (h != std::string::npos && cl != std::string::npos &&
+                out.size() >= h + 4 + std::stoul(out.substr(cl + 16)))
+                break;
+            continue;
+        }
+        char b[65536];
+        ssize_t n = read(fd, b, sizeof b);
+        if (n <= 0) break;
+        out.append(b, static_cast<size_t>(n));
+    }
+    close(fd);
+    return out;
+}
+
+std::string PusherInstance::http_get(const std::string& target, int* status) const {
+    std::string r = http_request(host, http_port,
+                                 "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    if (status) *status = r.size() > 12 ? atoi(r.c_str() + 9) : 0;
+    size_t h = r.find("\r\n\r\n");
+    return h == std::string::npos ? "" : r.substr(h + 4);
+}
+
+}  // namespace pusher::testing

@@ -1,0 +1,35 @@
+// A real pusher instance for integration tests: writes a config with free
+// ports into a temporary directory, runs `pusher start -d -c ...`, and stops
+// it on destruction. Commands run the binary named by $PUSHER_BIN.
+#pragma once
+#include <string>
+
+namespace pusher::testing {
+
+struct Run {
+    int code = -1;
+    std::string out;  // stdout + stderr
+};
+Run run(const std::string& cmd);
+std::string pusher_bin();
+
+class PusherInstance {
+public:
+    // extra_json: more top-level config keys, e.g. "\"welcome\": \"json\",".
+    explicit PusherInstance(const std::string& extra_json = "", int ws_count = 2,
+                            const std::string& host = "127.0.0.1");
+    ~PusherInstance();
+    Run start();  // start -d
+    Run cli(const std::string& args);  // e.g. "status --json"
+    Run stop();
+    int ws_port = 0, http_port = 0, channel_port = 0;
+    std::string dir, config;
+    // GET http://host:http_port/<target>; returns the body ("" on failure).
+    std::string http_get(const std::string& target, int* status = nullptr) const;
+    std::string host;
+};
+
+// A raw HTTP/1.1 exchange on a new connection; returns the whole response.
+std::string http_request(const std::string& host, int port, const std::string& raw);
+
+}  // namespace pusher::testing

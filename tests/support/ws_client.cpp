@@ -1,0 +1,145 @@
+#include "tests/support/ws_client.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <random>
+
+#include "protocol/base64.h"
+#include "protocol/ws_handshake.h"
+
+namespace pusher::testing {
+
+WsClient::~WsClient() { close(); }
+
+void WsClient::close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+static int connect_tcp(const std::string& host, int port) {
+    addrinfo hints{}, *res = nullptr;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return -1;
+    int fd = socket(res->ai_family, SOCK_STREAM, 0);
+    if (::connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+        ::close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+bool WsClient::connect(const std::string& host, int port, const std::string& path,
+                       const std::string& extra) {
+    fd_ = connect_tcp(host, port);
+    if (fd_ < 0) return error_ = "connect refused", false;
+    std::random_device rd;
+    uint8_t nonce[16];
+    for (auto& b : nonce) b = static_cast<uint8_t>(rd());
+    std::string key = protocol::base64_encode(nonce, 16);
+    std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Key: " + key +
+                      "\r\nSec-WebSocket-Version: 13\r\n" + extra + "\r\n";
+    if (!send_raw(req)) return false;
+    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (buf_.find("\r\n\r\n") == std::string::npos) {
+        pollfd p{fd_, POLLIN, 0};
+        if (std::chrono::steady_clock::now() > end || poll(&p, 1, 100) < 0) return error_ = "handshake timeout", false;
+        char b[4096];
+        ssize_t n = p.revents ? read(fd_, b, sizeof b) : -1;
+        if (n == 0) return error_ = "closed during handshake: " + buf_, false;
+        if (n > 0) buf_.append(b, static_cast<size_t>(n));
+    }
+    size_t end_of_head = buf_.find("\r\n\r\n") + 4;
+    response_ = buf_.substr(0, end_of_head);
+    buf_.erase(0, end_of_head);
+    if (response_.rfind("HTTP/1.1 101", 0) != 0) return error_ = "refused: " + response_, false;
+    if (response_.find("Sec-WebSocket-Accept: " + protocol::ws_accept_key(key) + "\r\n") == std::string::npos)
+        return error_ = "bad Sec-WebSocket-Accept", false;
+    return true;
+}
+
+bool WsClient::send_raw(const std::string& bytes) {
+    size_t off = 0;
+    while (off < bytes.size()) {
+        ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+        if (n <= 0) return error_ = "send failed", false;
+        off += static_cast<size_t>(n);
+    }
+    return true;
+}
+
+bool WsClient::send_frame(uint8_t opcode, const std::string& payload, bool fin, bool mask) {
+    std::string f(1, static_cast<char>((fin ? 0x80 : 0) | opcode));
+    size_t n = payload.size();
+    uint8_t m = mask ? 0x80 : 0;
+    if (n < 126) {
+        f += static_cast<char>(m | n);
+    } else if (n <= 0xFFFF) {
+        f += static_cast<char>(m | 126);
+        f += static_cast<char>(n >> 8);
+        f += static_cast<char>(n & 0xFF);
+    } else {
+        f += static_cast<char>(m | 127);
+        for (int i = 7; i >= 0; --i) f += static_cast<char>(uint64_t(n) >> (8 * i));
+    }
+    char key[4] = {0x12, 0x34, 0x56, 0x78};
+    if (mask) f.append(key, 4);
+    for (size_t i = 0; i < n; ++i) f += mask ? static_cast<char>(payload[i] ^ key[i % 4]) : payload[i];
+    return send_raw(f);
+}
+
+bool WsClient::read_exact(size_t n, std::string* out, int timeout_ms) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (buf_.size() < n) {
+        int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        end - std::chrono::steady_clock::now()).count());
+        if (left <= 0) return false;
+        pollfd p{fd_, POLLIN, 0};
+        if (poll(&p, 1, left) <= 0) return false;
+        char b[65536];
+        ssize_t r = read(fd_, b, sizeof b);
+        if (r <= 0) {
+            error_ = "closed";
+            return false;
+        }
+        buf_.append(b, static_cast<size_t>(r));
+    }
+    *out = buf_.substr(0, n);
+    buf_.erase(0, n);
+    return true;
+}
+
+WsFrame WsClient::recv(int timeout_ms) {
+    WsFrame f;
+    std::string h;
+    error_.clear();
+    if (!read_exact(2, &h, timeout_ms)) return f.opcode = error_.empty() ? -1 : -2, f;
+    f.opcode = uint8_t(h[0]) & 0x0F;
+    uint64_t len = uint8_t(h[1]) & 0x7F;
+    if (uint8_t(h[1]) & 0x80) return f.opcode = -3, f;  // servers must not mask
+    std::string ext;
+    if (len == 126 && read_exact(2, &ext, timeout_ms)) len = (uint8_t(ext[0]) << 8) | uint8_t(ext[1]);
+    if (len == 127 && read_exact(8, &ext, timeout_ms)) {
+        len = 0;
+        for (char c : ext) len = (len << 8) | uint8_t(c);
+    }
+    if (!read_exact(static_cast<size_t>(len), &f.payload, timeout_ms)) f.opcode = -2;
+    return f;
+}
+
+std::string WsClient::recv_text(int timeout_ms) {
+    for (;;) {
+        WsFrame f = recv(timeout_ms);
+        if (f.opcode == 0x9 || f.opcode == 0xA) continue;
+        return f.opcode == 0x1 ? f.payload : "";
+    }
+}
+
+}  // namespace pusher::testing

@@ -1,0 +1,41 @@
+// A small blocking WebSocket client for tests: a real RFC 6455 client (masked
+// frames, handshake checked), independent of the server's code paths.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace pusher::testing {
+
+struct WsFrame {
+    int opcode = -1;  // -1: timeout, -2: connection closed, -3: protocol error
+    std::string payload;
+};
+
+class WsClient {
+public:
+    WsClient() = default;
+    ~WsClient();
+    WsClient(const WsClient&) = delete;
+    WsClient& operator=(const WsClient&) = delete;
+
+    // Connects and completes the handshake; false with error() set otherwise.
+    bool connect(const std::string& host, int port, const std::string& path = "/",
+                 const std::string& extra_headers = "");
+    bool send_text(const std::string& s) { return send_frame(0x1, s); }
+    bool send_frame(uint8_t opcode, const std::string& payload, bool fin = true, bool mask = true);
+    bool send_raw(const std::string& bytes);
+    WsFrame recv(int timeout_ms = 3000);
+    // The next text frame, skipping pings; "" on timeout or close.
+    std::string recv_text(int timeout_ms = 3000);
+    const std::string& error() const { return error_; }
+    std::string handshake_response() const { return response_; }
+    int fd() const { return fd_; }
+    void close();
+
+private:
+    bool read_exact(size_t n, std::string* out, int timeout_ms);
+    int fd_ = -1;
+    std::string buf_, error_, response_;
+};
+
+}  // namespace pusher::testing
