@@ -79,7 +79,7 @@ $(foreach t,$(TEST_DIRS),$(eval $(call test_bin,$(t))))
 TEST_BINS := $(foreach t,$(TEST_DIRS),$(if $(wildcard tests/$(t)/*_test.cpp),$(B)/tests/$(t)_tests))
 
 # make test-protocol (or worker, channel, master, integration): one folder only.
-test-%: $(B)/tests/%_tests
+test-%: $(B)/pusher $(B)/tests/%_tests
 	PUSHER_SRC=$(CURDIR) PUSHER_BIN=$(CURDIR)/$(B)/pusher $(B)/tests/$*_tests
 
 test: deps

@@ -54,6 +54,10 @@ bool ProcessManager::prepare(std::string* error) {
         copy_str(info.listen, sizeof info.listen, svc.listen());
         info.count = svc.count;
         info.first_slot = static_cast<int32_t>(slots_.size());
+        // SO_REUSEPORT would let a second instance share the port silently.
+        if (worker::port_listening(svc.host, svc.port))
+            return *error = svc.name + ": cannot listen on " + svc.host + ":" + std::to_string(svc.port) +
+                            ": Address already in use", false;
         for (int w = 0; w < svc.count; ++w) {
             if (slots_.size() >= worker::kMaxSlots) return *error = "too many workers", false;
             Slot s;

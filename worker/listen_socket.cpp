@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace pusher::worker {
@@ -52,6 +54,38 @@ int listen_socket(const std::string& host, int port, bool reuse_port, std::strin
     freeaddrinfo(res);
     if (::listen(fd, kBacklog) != 0) return fail(fd, error, where);
     return fd;
+}
+
+// Lines look like "0: 0100007F:3A98 00000000:0000 0A ..." (address in host
+// byte order as hex, port as hex, state 0A = LISTEN).
+static bool listening_in(const char* file, uint32_t addr, bool v4, int port) {
+    FILE* f = fopen(file, "r");
+    if (!f) return false;
+    char line[512];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        char local[64];
+        unsigned state = 0;
+        if (sscanf(line, " %*d: %63s %*s %x", local, &state) != 2 || state != 0x0A) continue;
+        char* colon = strrchr(local, ':');
+        if (!colon || static_cast<int>(strtoul(colon + 1, nullptr, 16)) != port) continue;
+        *colon = '\0';
+        if (!v4) {
+            found = true;  // IPv6: any listener on the port is a clash
+        } else {
+            uint32_t a = static_cast<uint32_t>(strtoul(local, nullptr, 16));
+            found = a == 0 || addr == 0 || a == addr;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+bool port_listening(const std::string& host, int port) {
+    in_addr a{};
+    bool v4 = inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host.c_str(), &a) == 1;
+    uint32_t addr = v4 ? a.s_addr : 0;  // /proc prints the raw in-memory value
+    return listening_in("/proc/net/tcp", addr, v4, port) || listening_in("/proc/net/tcp6", 0, false, port);
 }
 
 int socket_port(int fd) {

@@ -12,6 +12,11 @@ namespace pusher::worker {
 // Returns the fd, or -1 with a message like "127.0.0.1:4236: Address already in use".
 int listen_socket(const std::string& host, int port, bool reuse_port, std::string* error);
 
+// True when some socket already listens on host:port (from /proc/net/tcp*).
+// With SO_REUSEPORT a second instance could bind the same port silently, so
+// the master checks this first.
+bool port_listening(const std::string& host, int port);
+
 // The port a socket is bound to (for port 0 in tests).
 int socket_port(int fd);
 

@@ -41,7 +41,7 @@ class PushTest : public ::testing::Test {
 protected:
     void start(const std::string& extra = "") {
         p = std::make_unique<PusherInstance>(extra);
-        pusher::testing::Run r = p->start();
+        pusher::testing::CmdResult r = p->start();
         ASSERT_EQ(r.code, 0) << r.out;
         ASSERT_TRUE(wait_healthy(*p));
     }

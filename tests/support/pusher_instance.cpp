@@ -19,8 +19,8 @@ std::string pusher_bin() {
     return b ? b : "./pusher";
 }
 
-Run run(const std::string& cmd) {
-    Run r;
+CmdResult run(const std::string& cmd) {
+    CmdResult r;
     FILE* p = popen((cmd + " 2>&1").c_str(), "r");
     if (!p) return r;
     char buf[4096];
@@ -55,9 +55,9 @@ PusherInstance::~PusherInstance() {
     run("rm -rf " + dir);
 }
 
-Run PusherInstance::start() { return cli("start -d -q"); }
-Run PusherInstance::stop() { return cli("stop -q"); }
-Run PusherInstance::cli(const std::string& args) { return run(pusher_bin() + " " + args + " -c " + config); }
+CmdResult PusherInstance::start() { return cli("start -d -q"); }
+CmdResult PusherInstance::stop() { return cli("stop -q"); }
+CmdResult PusherInstance::cli(const std::string& args) { return run(pusher_bin() + " " + args + " -c " + config); }
 
 std::string http_request(const std::string& host, int port, const std::string& raw) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

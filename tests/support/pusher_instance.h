@@ -6,11 +6,11 @@
 
 namespace pusher::testing {
 
-struct Run {
+struct CmdResult {
     int code = -1;
     std::string out;  // stdout + stderr
 };
-Run run(const std::string& cmd);
+CmdResult run(const std::string& cmd);
 std::string pusher_bin();
 
 class PusherInstance {
@@ -19,9 +19,9 @@ public:
     explicit PusherInstance(const std::string& extra_json = "", int ws_count = 2,
                             const std::string& host = "127.0.0.1");
     ~PusherInstance();
-    Run start();  // start -d
-    Run cli(const std::string& args);  // e.g. "status --json"
-    Run stop();
+    CmdResult start();  // start -d
+    CmdResult cli(const std::string& args);  // e.g. "status --json"
+    CmdResult stop();
     int ws_port = 0, http_port = 0, channel_port = 0;
     std::string dir, config;
     // GET http://host:http_port/<target>; returns the body ("" on failure).

@@ -1,0 +1,224 @@
+// The master and its CLI with real processes and real signals.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "tests/support/pusher_instance.h"
+#include "tests/support/ws_client.h"
+#include "worker/listen_socket.h"
+
+using namespace pusher::testing;
+
+namespace {
+
+bool eventually(const std::function<bool()>& f, int ms = 5000) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (!f()) {
+        if (std::chrono::steady_clock::now() > end) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling other processes
+    }
+    return true;
+}
+
+int read_pid(const PusherInstance& p) {
+    std::ifstream in(p.dir + "/pusher.pid");
+    int pid = 0;
+    in >> pid;
+    return pid;
+}
+
+std::vector<int> children(int ppid) {
+    std::vector<int> out;
+    CmdResult r = run("ps -o pid= --ppid " + std::to_string(ppid));
+    std::istringstream in(r.out);
+    int pid;
+    while (in >> pid) out.push_back(pid);
+    return out;
+}
+
+bool alive(int pid) {
+    if (kill(pid, 0) != 0) return false;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string s;
+    std::getline(in, s);
+    return s.find(") Z") == std::string::npos;
+}
+
+bool healthy(const PusherInstance& p) {
+    int status = 0;
+    p.http_get("/healthz", &status);
+    return status == 200;
+}
+
+struct Welcome {
+    int worker = -1;
+    long conn = -1;
+};
+Welcome welcome(const PusherInstance& p, std::unique_ptr<WsClient>* keep = nullptr) {
+    auto c = std::make_unique<WsClient>();
+    Welcome w;
+    if (!c->connect("127.0.0.1", p.ws_port)) return w;
+    sscanf(c->recv_text().c_str(), "workerID:%d connectionID:%ld", &w.worker, &w.conn);
+    if (keep) *keep = std::move(c);
+    return w;
+}
+
+TEST(Cli, StartStatusStopRoundTrip) {
+    PusherInstance p;
+    CmdResult r = p.start();
+    ASSERT_EQ(r.code, 0) << r.out;
+    int master = read_pid(p);
+    ASSERT_GT(master, 0);
+    EXPECT_EQ(children(master).size(), 4u);  // channel + 2 ws + http
+    CmdResult s = p.cli("status");
+    EXPECT_EQ(s.code, 0);
+    EXPECT_NE(s.out.find("GLOBAL STATUS"), std::string::npos);
+    EXPECT_NE(s.out.find("ChannelServer"), std::string::npos);
+    EXPECT_NE(s.out.find("[Summary]"), std::string::npos);
+    CmdResult j = p.cli("status --json");
+    EXPECT_NE(j.out.find("\"workers\""), std::string::npos);
+    std::unique_ptr<WsClient> keep;
+    ASSERT_GE(welcome(p, &keep).worker, 0);
+    CmdResult c = p.cli("connections");
+    EXPECT_NE(c.out.find("websocket"), std::string::npos) << c.out;
+    EXPECT_EQ(p.stop().code, 0);
+    EXPECT_FALSE(alive(master));
+    EXPECT_EQ(p.cli("status").code, 1);
+    EXPECT_EQ(p.cli("stop").out, "pusher not running\n");
+}
+
+TEST(Cli, SecondStartIsRefusedAndPortInUseIsReported) {
+    PusherInstance p;
+    ASSERT_EQ(p.start().code, 0);
+    CmdResult again = p.start();
+    EXPECT_NE(again.code, 0);
+    EXPECT_NE(again.out.find("already running"), std::string::npos) << again.out;
+    PusherInstance q;  // its config is rewritten to collide with p's port
+    std::ofstream(q.config) << "{\"pid_file\": \"" << q.dir << "/q.pid\", \"log_file\": \"" << q.dir
+                            << "/q.log\", \"stats_file\": \"" << q.dir << "/q.stats\", \"services\": [{\"type\": "
+                            << "\"websocket\", \"listen\": \"127.0.0.1:" << p.ws_port << "\"}]}";
+    CmdResult clash = q.start();
+    EXPECT_NE(clash.code, 0);
+    EXPECT_NE(clash.out.find("Address already in use"), std::string::npos) << clash.out;
+}
+
+TEST(Cli, StalePidFileIsReplaced) {
+    PusherInstance p;
+    std::ofstream(p.dir + "/pusher.pid") << getpid() << "\n";  // a live pid that is not a pusher master
+    CmdResult r = p.start();
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(read_pid(p), getpid());
+}
+
+TEST(Cli, ConfigErrorsNameTheKey) {
+    PusherInstance p;
+    std::ofstream(p.config) << "{\"services\": [{\"type\": \"websocket\", \"listen\": \"0.0.0.0:99999\"}]}";
+    CmdResult r = p.start();
+    EXPECT_NE(r.code, 0);
+    EXPECT_EQ(r.out, "config: services[0].listen: must be HOST:PORT with PORT 1..65535\n");
+    std::ofstream(p.config) << "{\"limits\": {\"max_conections\": 5}}";
+    EXPECT_EQ(p.start().out, "config: limits.max_conections: unknown key\n");
+    std::ofstream(p.config) << "{not json";
+    EXPECT_NE(p.start().out.find("not valid JSON"), std::string::npos);
+}
+
+TEST(Master, KilledWorkerComesBackWithTheSameIdAndFreshConnectionIds) {
+    PusherInstance p("", 1);
+    ASSERT_EQ(p.start().code, 0);
+    ASSERT_TRUE(eventually([&] { return healthy(p); }));
+    Welcome first = welcome(p);
+    ASSERT_EQ(first.worker, 0);
+    int master = read_pid(p);
+    std::set<int> before;
+    for (int c : children(master)) before.insert(c);
+    // The ws worker is the one holding the ws port: find it through status --json order.
+    CmdResult j = p.cli("status --json");
+    size_t at = j.out.find("\"name\" : \"pusher\"");
+    ASSERT_NE(at, std::string::npos) << j.out;
+    size_t pid_at = j.out.rfind("\"pid\" : ", at);
+    int ws_pid = atoi(j.out.c_str() + pid_at + 8);
+    ASSERT_GT(ws_pid, 0);
+    kill(ws_pid, SIGKILL);
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(eventually([&] {
+        std::unique_ptr<WsClient> c;
+        return welcome(p).worker == 0;
+    }, 3000));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1500));
+    Welcome again = welcome(p);
+    EXPECT_EQ(again.worker, 0);
+    EXPECT_GT(again.conn, first.conn);  // never reused across the re-fork
+    EXPECT_NE(p.cli("status").out.find("9 "), std::string::npos);  // exit status 9 counted
+    ASSERT_TRUE(eventually([&] { return healthy(p); }));
+    std::unique_ptr<WsClient> c;
+    Welcome w = welcome(p, &c);
+    p.http_get("/?to_worker_id=0&to_connection_id=" + std::to_string(w.conn) + "&content=back");
+    EXPECT_EQ(c->recv_text(), "back");
+}
+
+TEST(Master, ReloadNeverRefusesAConnectAndKeepsIds) {
+    PusherInstance p;
+    ASSERT_EQ(p.start().code, 0);
+    ASSERT_TRUE(eventually([&] { return healthy(p); }));
+    std::atomic<bool> done{false};
+    // A plain reload drops the connections of the worker it replaces (as the
+    // original does); what must never happen is a refused TCP connect.
+    std::atomic<int> refused{0}, ok{0};
+    std::thread loop([&] {
+        while (!done) {
+            WsClient c;
+            if (c.connect("127.0.0.1", p.ws_port) && !c.recv_text().empty()) ++ok;
+            else if (c.error() == "connect refused") ++refused;
+        }
+    });
+    CmdResult r = p.cli("reload");
+    EXPECT_EQ(r.code, 0) << r.out;
+    CmdResult g = p.cli("reload -g");
+    EXPECT_EQ(g.code, 0) << g.out;
+    done = true;
+    loop.join();
+    EXPECT_EQ(refused.load(), 0);
+    EXPECT_GT(ok.load(), 10);
+    std::set<int> ids;
+    for (int i = 0; i < 40 && ids.size() < 2; ++i) ids.insert(welcome(p).worker);
+    EXPECT_EQ(ids, (std::set<int>{0, 1}));
+}
+
+TEST(Master, GracefulStopFinishesWithClientsConnected) {
+    PusherInstance p;
+    ASSERT_EQ(p.start().code, 0);
+    std::unique_ptr<WsClient> c;
+    ASSERT_GE(welcome(p, &c).worker, 0);
+    auto t0 = std::chrono::steady_clock::now();
+    CmdResult r = p.cli("stop -g");  // graceful_timeout is 3 s in test configs
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(6));
+}
+
+TEST(Master, SigkilledMasterLeavesNoWorkerBehind) {
+    PusherInstance p;
+    ASSERT_EQ(p.start().code, 0);
+    int master = read_pid(p);
+    std::vector<int> kids = children(master);
+    ASSERT_EQ(kids.size(), 4u);
+    kill(master, SIGKILL);
+    EXPECT_TRUE(eventually([&] {
+        for (int k : kids)
+            if (alive(k)) return false;
+        return true;
+    }, 3000));
+    std::string err;
+    int fd = pusher::worker::listen_socket("127.0.0.1", p.ws_port, false, &err);
+    EXPECT_GE(fd, 0) << err;
+    if (fd >= 0) close(fd);
+}
+
+}  // namespace
