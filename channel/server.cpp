@@ -101,8 +101,16 @@ void Server::unsubscribe(Connection& c, Session& s, const std::string& key) {
     if (s.channels.erase(key) == 0) return;
     auto it = channels_.find(key);
     if (it == channels_.end()) return;
-    erase_conn(it->second.subscribers, &c);
-    if (it->second.subscribers.empty()) channels_.erase(it);
+    Channel& ch = it->second;
+    auto pos = std::find(ch.subscribers.begin(), ch.subscribers.end(), &c);
+    if (pos != ch.subscribers.end()) {
+        // PHP's array pointer stays on its element when an earlier one is
+        // removed (and moves to the next one when its own is): keep
+        // publishLoop's order identical to the original's.
+        if (static_cast<size_t>(pos - ch.subscribers.begin()) < ch.loop_pos) --ch.loop_pos;
+        ch.subscribers.erase(pos);
+    }
+    if (ch.subscribers.empty()) channels_.erase(it);
 }
 
 void Server::deliver(Connection& c, SharedBuffer* frame) {
@@ -154,7 +162,9 @@ void Server::unwatch(Connection& c, Session& s, const std::string& key) {
 }
 
 void Server::enqueue(const ClientMessage& m) {
-    std::string data = m.has_refs ? protocol::php::serialize(m.data) : std::string(m.data_raw);
+    // Stored as it will stand inside the queue delivery: back-references
+    // re-numbered for that envelope, not the enqueue message's.
+    std::string data = protocol::channel::delivery_data(m);
     for (const Value& ch : m.channels) {
         std::string key = channel_key(ch);
         auto [it, created] = queues_.try_emplace(key);

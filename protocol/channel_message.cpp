@@ -63,8 +63,7 @@ static std::string finish(std::string out) {
     return out;
 }
 
-std::string build_delivery(std::string_view type, const Value& channel, const ClientMessage& m) {
-    std::string out = begin_delivery(type, channel);
+static void append_delivery_data(std::string& out, const ClientMessage& m) {
     if (!m.has_refs) {
         out.append(m.data_raw.data(), m.data_raw.size());
     } else {
@@ -72,6 +71,17 @@ std::string build_delivery(std::string_view type, const Value& channel, const Cl
         int64_t shift = m.data_slot - 4;
         php::serialize_to(out, m.data, shift, m.data_slot);
     }
+}
+
+std::string delivery_data(const ClientMessage& m) {
+    std::string out;
+    append_delivery_data(out, m);
+    return out;
+}
+
+std::string build_delivery(std::string_view type, const Value& channel, const ClientMessage& m) {
+    std::string out = begin_delivery(type, channel);
+    append_delivery_data(out, m);
     return finish(std::move(out));
 }
 

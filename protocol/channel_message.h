@@ -31,6 +31,9 @@ bool parse_client_message(std::string_view body, ClientMessage* out, std::string
 // would number them.
 std::string build_delivery(std::string_view type, const php::Value& channel,
                            const ClientMessage& m);
+// data's bytes as they stand inside such a delivery (what a queue stores):
+// the raw bytes, or re-encoded with back-references re-numbered.
+std::string delivery_data(const ClientMessage& m);
 // The same from a stored value (queued messages).
 std::string build_delivery(std::string_view type, const php::Value& channel,
                            const php::Value& data);

@@ -356,6 +356,28 @@ TEST_F(PhpInteropTest, CorpusArrivesExactlyAsPhpServerWouldSendIt) {
     EXPECT_EQ(php.frames[0], joined);
 }
 
+// The same corpus through a queue: enqueue from PHP, watch + reserve in PHP.
+TEST_F(PhpInteropTest, QueuedCorpusArrivesExactlyAsPhpServerWouldSendIt) {
+    start_our_server();
+    auto worker = peer(port, "queue_worker", {"1000"});
+    ASSERT_TRUE(pump([&] { return server->queue_count() == 1; })) << worker->out();
+    auto pub = peer(port, "queue_corpus_pub");
+    finish(*pub);
+    finish(*worker);
+    auto expect = pub->lines("expect");  // serialize() of Queue.php's delivery array
+    auto frames = worker->lines("frame");
+    ASSERT_GT(expect.size(), 40u);
+    ASSERT_EQ(frames.size(), expect.size()) << worker->out();
+    for (size_t i = 0; i < frames.size(); ++i)
+        EXPECT_EQ(frames[i], expect[i]) << "value " << i << ": " << hex_decode(expect[i]).substr(4);
+    EXPECT_EQ(worker->lines("reparse"), std::vector<std::string>(frames.size(), "ok"));
+
+    Run php = run_pair(true, {{"queue_worker", {"1000"}}}, {2}, "queue_corpus_pub", {});
+    std::string joined;
+    for (auto& f : expect) joined += f + "\n";
+    EXPECT_EQ(php.frames[0], joined);
+}
+
 // Part 2: our client against the PHP server. ----------------------------------
 
 struct Seen {
@@ -466,6 +488,81 @@ TEST_F(PhpInteropTest, OurClientSurvivesAPhpServerRestart) {
     c.enqueue({Value::string("work")}, Value::string("after restart"));
     ASSERT_TRUE(pump([&] { return jobs.size() == 1; })) << srv->out();
     EXPECT_EQ(jobs[0].data.as_string(), "after restart");
+}
+
+// publishLoop walks PHP's internal array pointer. Subscribers leaving (by
+// unsubscribe or by closing) and joining move it in ways the C++ server must
+// follow: run one script of changes against both servers, compare who got what.
+TEST_F(PhpInteropTest, PublishLoopOrderWithLeavesAndJoinsMatchesThePhpServer) {
+    auto run = [&](bool php) {
+        std::unique_ptr<PhpProcess> srv;
+        int to = port;
+        if (php) srv = php_server(0, false, &to);
+        uint64_t base = php ? 0 : processed();
+        size_t ops = 0;  // messages the server must have handled before going on
+        auto handled = [&](size_t more) {
+            ops += more;
+            EXPECT_TRUE(pump([&] { return php ? srv->count("op") >= ops : processed() >= base + ops; }))
+                << (php ? srv->out() : "");
+        };
+        std::string order;
+        std::vector<std::unique_ptr<channel::Client>> subs;
+        for (int i = 0; i < 5; ++i) {
+            subs.push_back(std::make_unique<channel::Client>(*loop, "127.0.0.1", to));
+            char name = static_cast<char>('A' + i);
+            subs.back()->on(Value::string("jobs"), [&order, name](const Value&, const Value&) { order += name; });
+            subs.back()->connect();
+            EXPECT_TRUE(pump([&] { return subs.back()->connected(); }));
+            handled(1);
+        }
+        channel::Client pub(*loop, "127.0.0.1", to);
+        pub.connect();
+        EXPECT_TRUE(pump([&] { return pub.connected(); }));
+        auto loop_once = [&] {
+            size_t before = order.size();
+            pub.publish_loop({Value::string("jobs")}, Value::string("x"));
+            handled(1);
+            EXPECT_TRUE(pump([&] { return order.size() > before; }));
+        };
+        size_t closed = 0;
+        auto leave = [&](int i, bool by_close) {
+            if (by_close) {
+                subs[i]->close();
+                ++closed;
+                // No op line for a close: wait for the server to see it.
+                if (php) EXPECT_TRUE(pump([&] { return srv->count("close") >= closed; }));
+                else EXPECT_TRUE(pump([&] { return server->client_count() == 6 - closed; }));
+            } else {
+                subs[i]->unsubscribe(Value::string("jobs"));
+                handled(1);
+            }
+            order += '|';
+        };
+        loop_once();           // B
+        leave(0, false);       // A leaves before the pointer (at B)
+        loop_once();
+        loop_once();
+        leave(2, true);        // C closes
+        loop_once();
+        loop_once();
+        subs[0]->on(Value::string("jobs"), [&order](const Value&, const Value&) { order += 'a'; });
+        handled(1);            // A joins again, at the end
+        for (int i = 0; i < 4; ++i) loop_once();
+        leave(4, true);        // E, the last one, closes
+        for (int i = 0; i < 3; ++i) loop_once();
+        leave(1, false);       // B, at the pointer, leaves
+        for (int i = 0; i < 3; ++i) loop_once();
+        leave(0, false);       // a, at the pointer and last, leaves
+        for (int i = 0; i < 2; ++i) loop_once();
+        for (auto& c : subs) c->close();
+        pub.close();
+        event_base_loop(loop->base(), EVLOOP_NONBLOCK);
+        return order;
+    };
+    start_our_server();
+    std::string ours = run(false);
+    std::string php = run(true);
+    EXPECT_EQ(ours, php);
 }
 
 // Channel servers up to v1.2.1 appended "\n" to every event body.

@@ -154,5 +154,11 @@ function corpus_values()
         array('deep' => array('a' => array('b' => array('c' => array('d' => array(1.5, 'e')))))),
         $o, $p, array($p, $p), $refs, $n1, $mixed, $incomplete,
         array('nested_obj' => array($o, $o, array('again' => $o))),
+        // Back-references make a server re-encode everything around them.
+        array('floats' => array(0.1, 1.0, -0.0, 1e25, 1.5e-7, 1e15, 1e17, 0.30000000000000004, 5e-324,
+                                -1.25e300, INF, -INF, NAN),
+              'p' => $p, 'p2' => $p, 'bin' => $bin, 'min' => PHP_INT_MIN, 'max' => PHP_INT_MAX,
+              'u' => '日本語 🎉', 'o' => $o, 'inc' => $incomplete, 't' => true, 'f' => false, 'n' => null,
+              'keys' => array(PHP_INT_MIN => 1, '007' => 2, '-7' => 3, '' => 4)),
     );
 }

@@ -64,9 +64,10 @@ switch ($scenario) {
         // and reserve again after every message.
         $peer->watch('q');
         $peer->reserve();
+        // Stops after n messages or at the message 'END'.
         $n = (int)$args[0];
         for ($i = 0; $i < $n; $i++) {
-            if ($peer->receive() === null) break;
+            if (($m = $peer->receive()) === null || $m['data'] === 'END') break;
             $peer->reserve();
         }
         echo "received $i\n";
@@ -76,6 +77,17 @@ switch ($scenario) {
         $peer->enqueue('q', 'job');
         $peer->enqueue('q', array('n' => 2));
         $peer->enqueue(array('q', 'unwatched'), 'job3');
+        break;
+
+    case 'queue_corpus_pub':
+        // Each value enqueued; "expect" is what Queue.php sends for it.
+        foreach (array_merge(corpus_values(), array('END')) as $v) {
+            $msg = array('type' => 'enqueue', 'channels' => array('q'), 'data' => $v);
+            $peer->enqueue('q', $v);
+            $at_server = unserialize(serialize($msg));
+            $delivery = serialize(array('type' => 'queue', 'channel' => 'q', 'data' => $at_server['data']));
+            echo "expect ", bin2hex(frame_encode($delivery)), "\n";
+        }
         break;
 
     case 'corpus_sub':
