@@ -16,6 +16,12 @@ static int64_t count_slots(const Value& v) {
     return n;
 }
 
+// Adds `by` to the r:/R: indices inside v that point at slot `from` or later.
+static void rebase_refs(Value& v, int64_t from, int64_t by) {
+    if ((v.type == Type::Ref || v.type == Type::RefHard) && v.i >= from) v.i += by;
+    for (auto& kv : v.items) rebase_refs(kv.second, from, by);
+}
+
 bool parse_client_message(std::string_view body, ClientMessage* out, std::string* error,
                           const php::DecodeLimits& limits) {
     Value root;
@@ -87,7 +93,7 @@ std::string build_delivery(std::string_view type, const Value& channel, const Cl
 
 std::string build_delivery(std::string_view type, const Value& channel, const Value& data) {
     std::string out = begin_delivery(type, channel);
-    php::serialize_to(out, data);
+    php::serialize_to(out, data, -3, 1);  // data's own slot 1 is the delivery's slot 4
     return finish(std::move(out));
 }
 
@@ -96,13 +102,24 @@ bool parse_delivery(std::string_view body, Delivery* out, std::string* error,
     Value root;
     if (!php::unserialize(body, &root, error, limits)) return false;
     if (root.type != Type::Array) return *error = "message is not an array", false;
+    int64_t slot = 1, data_slot = 0;  // 1: the outer array
     for (auto& kv : root.items) {
-        if (kv.first.is_int) continue;
-        if (kv.first.s == "type") out->type = kv.second.as_string();
-        else if (kv.first.s == "channel") out->channel = std::move(kv.second);
-        else if (kv.first.s == "data") out->data = std::move(kv.second);
+        int64_t slots = count_slots(kv.second);
+        if (kv.first.is_int) {
+        } else if (kv.first.s == "type") {
+            out->type = kv.second.as_string();
+        } else if (kv.first.s == "channel") {
+            out->channel = std::move(kv.second);
+        } else if (kv.first.s == "data") {
+            out->data = std::move(kv.second);
+            data_slot = slot + 1;
+        }
+        slot += slots;
     }
     if (out->type.empty()) return *error = "message has no type", false;
+    // Back-references count from the whole message; make them count from
+    // data itself, so that data can be serialized or published on its own.
+    if (data_slot > 1) rebase_refs(out->data, data_slot, 1 - data_slot);
     return true;
 }
 
@@ -119,7 +136,11 @@ std::string build_client_message(std::string_view type, const std::vector<Value>
     out += "}";
     if (data) {
         out += "s:4:\"data\";";
-        php::serialize_to(out, *data);
+        // data's back-references count from data itself (slot 1); in the
+        // message data is slot 4 + the channels' slots (outer, type, channels).
+        int64_t data_slot = 4;
+        for (const Value& ch : channels) data_slot += count_slots(ch);
+        php::serialize_to(out, *data, 1 - data_slot, 1);
     }
     return out + "}";
 }

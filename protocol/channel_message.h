@@ -34,7 +34,7 @@ std::string build_delivery(std::string_view type, const php::Value& channel,
 // data's bytes as they stand inside such a delivery (what a queue stores):
 // the raw bytes, or re-encoded with back-references re-numbered.
 std::string delivery_data(const ClientMessage& m);
-// The same from a stored value (queued messages).
+// The same from a value whose back-references count from the value itself.
 std::string build_delivery(std::string_view type, const php::Value& channel,
                            const php::Value& data);
 
@@ -42,13 +42,16 @@ std::string build_delivery(std::string_view type, const php::Value& channel,
 struct Delivery {
     std::string type;
     php::Value channel;
+    // Its r:/R: indices count from data itself (as if data had been
+    // unserialize()d on its own), so it can be serialized or published again.
     php::Value data;
 };
 bool parse_delivery(std::string_view body, Delivery* out, std::string* error,
                     const php::DecodeLimits& limits = {});
 
 // What PHP's Channel\Client sends: serialize(array('type'=>T,'channels'=>(array)C[,'data'=>D])).
-// Returns the body; wrap it with frame_encode().
+// data's r:/R: indices count from data itself and are re-numbered for the
+// message. Returns the body; wrap it with frame_encode().
 std::string build_client_message(std::string_view type, const std::vector<php::Value>& channels,
                                  const php::Value* data = nullptr);
 std::string build_reserve();  // a:1:{s:4:"type";s:7:"reserve";}

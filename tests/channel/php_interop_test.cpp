@@ -490,6 +490,29 @@ TEST_F(PhpInteropTest, OurClientSurvivesAPhpServerRestart) {
     EXPECT_EQ(jobs[0].data.as_string(), "after restart");
 }
 
+// Our client decodes what PHP published and publishes it again: PHP must get
+// the same values back, back-references included.
+TEST_F(PhpInteropTest, OurClientRelaysPhpValuesUnchanged) {
+    start_our_server();
+    auto& relay = client(port);
+    relay.on(Value::string("corpus"), [&relay](const Value&, const Value& d) {
+        relay.publish({Value::string("elsewhere"), Value::string("relay")}, d);  // data is slot 6
+    });
+    ASSERT_TRUE(pump([&] { return relay.connected() && server->channel_count() == 1; }));
+    auto sub = peer(port, "relay_sub");
+    ASSERT_TRUE(pump([&] { return server->channel_count() == 2; })) << sub->out();
+    auto pub = peer(port, "corpus_pub");
+    finish(*pub);
+    finish(*sub);
+    auto want = pub->lines("data");
+    auto got = sub->lines("data");
+    ASSERT_GT(want.size(), 40u);
+    want.push_back(hex("s:3:\"END\";"));
+    ASSERT_EQ(got.size(), want.size()) << sub->out();
+    for (size_t i = 0; i < got.size(); ++i)
+        EXPECT_EQ(hex_decode(got[i]), hex_decode(want[i])) << "value " << i;
+}
+
 // publishLoop walks PHP's internal array pointer. Subscribers leaving (by
 // unsubscribe or by closing) and joining move it in ways the C++ server must
 // follow: run one script of changes against both servers, compare who got what.

@@ -8,6 +8,7 @@
 //   frame <hex frame>       a frame this peer received (header included)
 //   value <type> <channel> <data>   what unserialize() made of it (var_export)
 //   reparse ok|differs      serialize(unserialize($body)) === $body
+//   data <hex>              serialize() of the message's data, on its own
 //   php-error <message>     any PHP warning or notice (unserialize failures)
 
 error_reporting(E_ALL);
@@ -117,6 +118,7 @@ class ChannelPeer
         }
         echo "value ", one_line($msg['type']), " ", one_line($msg['channel']), " ", one_line($msg['data']), "\n";
         echo "reparse ", serialize($msg) === $body ? 'ok' : 'differs', "\n";
+        echo "data ", bin2hex(serialize($msg['data'])), "\n";
         return $msg;
     }
 }

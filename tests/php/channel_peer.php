@@ -90,6 +90,13 @@ switch ($scenario) {
         }
         break;
 
+    case 'relay_sub':
+        // Subscribes to what a relay republishes, until 'END'.
+        $peer->subscribe('relay');
+        for ($i = 0; ($m = $peer->receive()) !== null && $m['data'] !== 'END'; $i++);
+        echo "received $i\n";
+        break;
+
     case 'corpus_sub':
         $peer->subscribe('corpus');
         $peer->subscribe(7);
@@ -107,6 +114,7 @@ switch ($scenario) {
             $msg = array('type' => 'publish', 'channels' => (array)$channels, 'data' => $v);
             $peer->publish($channels, $v);
             $at_server = unserialize(serialize($msg));
+            echo "data ", bin2hex(serialize($at_server['data'])), "\n";
             foreach ($at_server['channels'] as $channel) {
                 $event = serialize(array('type' => 'event', 'channel' => $channel, 'data' => $at_server['data']));
                 echo "expect ", bin2hex(frame_encode($event)), "\n";
