@@ -332,6 +332,16 @@ TEST_F(PhpInteropTest, QueueWatchEnqueueReserveMatchesThePhpServer) {
     EXPECT_EQ(ours.frames, php.frames);
 }
 
+// Channel values that are neither int nor string become array keys the way
+// PHP casts them, on both servers.
+TEST_F(PhpInteropTest, OddChannelValuesAreKeyedAsPhpDoes) {
+    start_our_server();
+    Run ours = run_pair(false, {{"odd_keys_sub", {"8"}}}, {1}, "odd_keys_pub", {});
+    Run php = run_pair(true, {{"odd_keys_sub", {"8"}}}, {1}, "odd_keys_pub", {});
+    EXPECT_EQ(ours.frames, php.frames);
+    EXPECT_NE(ours.outputs[0].find("received 8"), std::string::npos) << ours.outputs[0];
+}
+
 // Part 3: a corpus of PHP values, PHP → our server → PHP. ----------------------
 
 TEST_F(PhpInteropTest, CorpusArrivesExactlyAsPhpServerWouldSendIt) {

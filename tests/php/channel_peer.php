@@ -97,6 +97,19 @@ switch ($scenario) {
         echo "received $i\n";
         break;
 
+    case 'odd_keys_sub':
+        // Channel names that are not int or string: PHP casts them to array
+        // keys (false → 0, 2.0 → 2, true → 1, null → "").
+        $peer->subscribe(array(false, 2.0, true, null));
+        receive_n($peer, (int)$args[0]);
+        break;
+
+    case 'odd_keys_pub':
+        // 1.5 is the key 1 (PHP truncates a float key), 'x' has no subscriber.
+        $peer->publish(array('0', 2, '1', '', 1.5, 'x'), 'odd');
+        $peer->publish(array(0.0, -0.0, 2.5, '2.0', ' 1'), 'odd2');
+        break;
+
     case 'corpus_sub':
         $peer->subscribe('corpus');
         $peer->subscribe(7);
