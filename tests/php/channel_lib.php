@@ -156,6 +156,8 @@ function corpus_values()
         array('deep' => array('a' => array('b' => array('c' => array('d' => array(1.5, 'e')))))),
         $o, $p, array($p, $p), $refs, $n1, $mixed, $incomplete,
         array('nested_obj' => array($o, $o, array('again' => $o))),
+        // 200 KiB: split over many reads and writes on every hop.
+        array('big' => str_repeat($bin, 800), 'again' => $p, 'p' => $p),
         // Back-references make a server re-encode everything around them.
         array('floats' => array(0.1, 1.0, -0.0, 1e25, 1.5e-7, 1e15, 1e17, 0.30000000000000004, 5e-324,
                                 -1.25e300, INF, -INF, NAN),

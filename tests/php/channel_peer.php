@@ -50,13 +50,17 @@ switch ($scenario) {
     case 'loop_sub':
         // A subscriber of "jobs"; "ready.<tag>" afterwards lets the test see
         // (by the server's channel count) that its subscribe was processed.
+        // It stays until the publisher's final 'END', which goes to every
+        // subscriber: leaving earlier would move publishLoop's pointer.
         $peer->subscribe('jobs');
         $peer->subscribe('ready.' . $args[0]);
-        receive_n($peer, (int)$args[1]);
+        for ($i = 0; ($m = $peer->receive()) !== null && $m['data'] !== 'END'; $i++);
+        echo "received $i\n";
         break;
 
     case 'loop_pub':
         for ($i = 0; $i < (int)$args[0]; $i++) $peer->publish('jobs', "job$i", true);
+        $peer->publish('jobs', 'END');
         break;
 
     case 'queue_worker':
