@@ -16,10 +16,10 @@ inline protocol::php::Key php_array_key(const protocol::php::Value& v) {
     switch (v.type) {
         case Type::Int: return Key::integer(v.i);
         case Type::Bool: return Key::integer(v.b ? 1 : 0);
-        case Type::Double:
-            return Key::integer(std::isfinite(v.d) && v.d >= -9223372036854775808.0 && v.d < 9223372036854775808.0
-                                    ? static_cast<int64_t>(v.d)
-                                    : 0);
+        case Type::Double: {
+            bool fits = std::isfinite(v.d) && v.d >= -0x1p63 && v.d < 0x1p63;
+            return Key::integer(fits ? static_cast<int64_t>(v.d) : 0);
+        }
         default: return Key::from_string(v.as_string());
     }
 }

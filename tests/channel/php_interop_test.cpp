@@ -51,7 +51,7 @@ std::string hex(std::string_view s) {
 
 // One php-cli child: stdin and stdout are pipes (stderr is the test's).
 class PhpProcess {
-public:
+  public:
     PhpProcess(const std::string& script, const std::vector<std::string>& args) {
         int in[2], out[2];
         if (pipe(in) != 0 || pipe(out) != 0) return;
@@ -77,7 +77,8 @@ public:
         live().push_back(this);
     }
     ~PhpProcess() {
-        live().erase(std::find(live().begin(), live().end(), this));
+        auto me = std::find(live().begin(), live().end(), this);
+        if (me != live().end()) live().erase(me);
         if (running()) kill(pid_, SIGKILL);
         reap(2000);
         if (in_ >= 0) close(in_);
@@ -92,7 +93,8 @@ public:
     void poll() {
         char b[65536];
         ssize_t n;
-        while (out_ >= 0 && (n = read(out_, b, sizeof b)) > 0) out_text_.append(b, static_cast<size_t>(n));
+        while (out_ >= 0 && (n = read(out_, b, sizeof b)) > 0)
+            out_text_.append(b, static_cast<size_t>(n));
     }
     bool running() {
         if (pid_ <= 0 || status_ >= 0) return false;
@@ -118,12 +120,13 @@ public:
         std::istringstream in(out());
         std::string line;
         while (std::getline(in, line))
-            if (line.compare(0, tag.size() + 1, tag + " ") == 0) r.push_back(line.substr(tag.size() + 1));
+            if (line.compare(0, tag.size() + 1, tag + " ") == 0)
+                r.push_back(line.substr(tag.size() + 1));
         return r;
     }
     size_t count(const std::string& tag) { return lines(tag).size(); }
 
-private:
+  private:
     static std::vector<PhpProcess*>& live() {
         static std::vector<PhpProcess*> v;
         return v;
@@ -146,7 +149,7 @@ private:
 };
 
 class PhpInteropTest : public ::testing::Test {
-protected:
+  protected:
     worker::Config config;
     std::unique_ptr<worker::Loop> loop;
     std::unique_ptr<channel::Server> server;
@@ -190,7 +193,8 @@ protected:
     }
     std::unique_ptr<PhpProcess> peer(int to_port, const std::string& scenario,
                                      std::vector<std::string> args = {}) {
-        args.insert(args.begin(), {std::to_string(to_port), scenario, std::to_string(kPhpTimeoutMs)});
+        args.insert(args.begin(),
+                    {std::to_string(to_port), scenario, std::to_string(kPhpTimeoutMs)});
         return std::make_unique<PhpProcess>("channel_peer.php", args);
     }
     // Runs a PHP peer to its end while the loop serves it.
@@ -201,7 +205,8 @@ protected:
         EXPECT_EQ(p.count("error"), 0u) << p.out();
     }
     // A PHP Channel server; port 0 picks one. Waits until it listens.
-    std::unique_ptr<PhpProcess> php_server(int want_port, bool lf = false, int* got_port = nullptr) {
+    std::unique_ptr<PhpProcess> php_server(int want_port, bool lf = false,
+                                           int* got_port = nullptr) {
         std::vector<std::string> args = {std::to_string(want_port), "--max-seconds=60"};
         if (lf) args.push_back("--lf");
         auto p = std::make_unique<PhpProcess>("channel_server.php", args);
@@ -215,14 +220,16 @@ protected:
         return *clients.back();
     }
 
-    // The same PHP subscribers + publisher against our server and against the
-    // PHP server: returns each subscriber's output, ours first. ready_ops is
-    // how many messages the subscribers send before the publisher may start.
+    // PHP subscribers, started one after the other, then a PHP publisher,
+    // against our server (php=false) or a fresh PHP server (php=true). sub_ops[i]
+    // is how many messages subscriber i sends before the next one may start.
+    // Returns what each subscriber received.
     struct Run {
         std::vector<std::string> frames;  // per subscriber, its "frame" lines joined
         std::vector<std::string> outputs;
     };
-    Run run_pair(bool php, const std::vector<std::pair<std::string, std::vector<std::string>>>& subs,
+    Run run_pair(bool php,
+                 const std::vector<std::pair<std::string, std::vector<std::string>>>& subs,
                  const std::vector<int>& sub_ops, const std::string& pub,
                  const std::vector<std::string>& pub_args) {
         Run run;
@@ -236,8 +243,9 @@ protected:
             ps.push_back(peer(to, subs[i].first, subs[i].second));
             ops += static_cast<size_t>(sub_ops[i]);
             // Started one by one so the subscribe order is fixed.
-            EXPECT_TRUE(pump([&] { return php ? srv->count("op") >= ops : processed() >= base + ops; }))
-                << ps.back()->out();
+            EXPECT_TRUE(pump([&] {
+                return php ? srv->count("op") >= ops : processed() >= base + ops;
+            })) << ps.back()->out();
         }
         auto p = peer(to, pub, pub_args);
         finish(*p);
@@ -253,7 +261,9 @@ protected:
     }
 };
 
-std::string frame_hex(const std::string& body) { return hex(protocol::frame_encode(body)); }
+std::string frame_hex(const std::string& body) {
+    return hex(protocol::frame_encode(body));
+}
 
 // Part 1: PHP peers against our server. ---------------------------------------
 
@@ -266,11 +276,15 @@ TEST_F(PhpInteropTest, ClusterExampleBytesThroughOurServer) {
     // What PHP's client sent: the integer worker id and "broadcast".
     auto sent = sub->lines("sent");
     ASSERT_EQ(sent.size(), 2u);
-    EXPECT_EQ(sent[0], "00000042" + hex("a:2:{s:4:\"type\";s:9:\"subscribe\";s:8:\"channels\";a:1:{i:0;i:0;}}"));
-    EXPECT_EQ(sent[1], "0000004e" + hex("a:2:{s:4:\"type\";s:9:\"subscribe\";s:8:\"channels\";a:1:{i:0;s:9:"
-                                        "\"broadcast\";}}"));
+    EXPECT_EQ(
+        sent[0],
+        "00000042" + hex("a:2:{s:4:\"type\";s:9:\"subscribe\";s:8:\"channels\";a:1:{i:0;i:0;}}"));
+    EXPECT_EQ(sent[1],
+              "0000004e" + hex("a:2:{s:4:\"type\";s:9:\"subscribe\";s:8:\"channels\";a:1:{i:0;s:9:"
+                               "\"broadcast\";}}"));
     // Our client builds the same bytes as PHP's for the same calls.
-    EXPECT_EQ(sent[0], frame_hex(protocol::channel::build_client_message("subscribe", {Value::integer(0)})));
+    EXPECT_EQ(sent[0],
+              frame_hex(protocol::channel::build_client_message("subscribe", {Value::integer(0)})));
 
     auto pub = peer(port, "cluster_pub");
     finish(*pub);
@@ -278,21 +292,28 @@ TEST_F(PhpInteropTest, ClusterExampleBytesThroughOurServer) {
     Value d = Value::array();
     d.set(Key::from_string("to_connection_id"), Value::string("1"));
     d.set(Key::from_string("content"), Value::string("hi"));
-    EXPECT_EQ(pub->lines("sent")[0],
-              frame_hex(protocol::channel::build_client_message("publish", {Value::string("0")}, &d)));
+    EXPECT_EQ(pub->lines("sent")[0], frame_hex(protocol::channel::build_client_message(
+                                         "publish", {Value::string("0")}, &d)));
 
     auto frames = sub->lines("frame");
     ASSERT_EQ(frames.size(), 4u) << sub->out();
     // $_GET's string "0" reaches the int-0 subscription; channel is the publisher's "0".
-    EXPECT_EQ(frames[0], "0000007f" + hex("a:3:{s:4:\"type\";s:5:\"event\";s:7:\"channel\";s:1:\"0\";s:4:\"data\";"
-                                          "a:2:{s:16:\"to_connection_id\";s:1:\"1\";s:7:\"content\";s:2:\"hi\";}}"));
-    EXPECT_EQ(frames[1], "00000083" + hex("a:3:{s:4:\"type\";s:5:\"event\";s:7:\"channel\";s:9:\"broadcast\";s:4:"
-                                          "\"data\";a:2:{s:16:\"to_connection_id\";i:1;s:7:\"content\";s:2:\"hi\";}}"));
+    EXPECT_EQ(
+        frames[0],
+        "0000007f" + hex("a:3:{s:4:\"type\";s:5:\"event\";s:7:\"channel\";s:1:\"0\";s:4:\"data\";"
+                         "a:2:{s:16:\"to_connection_id\";s:1:\"1\";s:7:\"content\";s:2:\"hi\";}}"));
+    EXPECT_EQ(frames[1],
+              "00000083" +
+                  hex("a:3:{s:4:\"type\";s:5:\"event\";s:7:\"channel\";s:9:\"broadcast\";s:4:"
+                      "\"data\";a:2:{s:16:\"to_connection_id\";i:1;s:7:\"content\";s:2:\"hi\";}}"));
     // One publish on [broadcast, nobody, 0, "007"]: broadcast, then int 0; the rest dropped.
-    EXPECT_EQ(frames[2], frame_hex("a:3:{s:4:\"type\";s:5:\"event\";s:7:\"channel\";s:9:\"broadcast\";s:4:\"data\";"
-                                   "a:1:{s:7:\"content\";s:5:\"multi\";}}"));
-    EXPECT_EQ(frames[3], frame_hex("a:3:{s:4:\"type\";s:5:\"event\";s:7:\"channel\";i:0;s:4:\"data\";"
-                                   "a:1:{s:7:\"content\";s:5:\"multi\";}}"));
+    EXPECT_EQ(
+        frames[2],
+        frame_hex("a:3:{s:4:\"type\";s:5:\"event\";s:7:\"channel\";s:9:\"broadcast\";s:4:\"data\";"
+                  "a:1:{s:7:\"content\";s:5:\"multi\";}}"));
+    EXPECT_EQ(frames[3],
+              frame_hex("a:3:{s:4:\"type\";s:5:\"event\";s:7:\"channel\";i:0;s:4:\"data\";"
+                        "a:1:{s:7:\"content\";s:5:\"multi\";}}"));
     // PHP's unserialize() accepted each one and gives back exactly these bytes.
     auto values = sub->lines("value");
     ASSERT_EQ(values.size(), 4u);
@@ -319,8 +340,10 @@ TEST_F(PhpInteropTest, PublishLoopRoundRobinMatchesThePhpServer) {
         {"loop_sub", {"A"}}, {"loop_sub", {"B"}}, {"loop_sub", {"C"}}};
     Run ours = run_pair(false, subs, {2, 2, 2}, "loop_pub", {"4"});
     auto event = [](const std::string& job) {
-        return frame_hex("a:3:{s:4:\"type\";s:5:\"event\";s:7:\"channel\";s:4:\"jobs\";s:4:\"data\";s:" +
-                         std::to_string(job.size()) + ":\"" + job + "\";}") + "\n";
+        return frame_hex(
+                   "a:3:{s:4:\"type\";s:5:\"event\";s:7:\"channel\";s:4:\"jobs\";s:4:\"data\";s:" +
+                   std::to_string(job.size()) + ":\"" + job + "\";}") +
+               "\n";
     };
     ASSERT_EQ(ours.frames.size(), 3u);
     EXPECT_EQ(ours.frames[0], event("job2") + event("END"));
@@ -335,13 +358,15 @@ TEST_F(PhpInteropTest, QueueWatchEnqueueReserveMatchesThePhpServer) {
     start_our_server();
     Run ours = run_pair(false, {{"queue_worker", {"3"}}}, {2}, "queue_pub", {});
     ASSERT_EQ(ours.frames.size(), 1u);
-    EXPECT_EQ(ours.frames[0],
-              frame_hex("a:3:{s:4:\"type\";s:5:\"queue\";s:7:\"channel\";s:1:\"q\";s:4:\"data\";s:3:\"job\";}") +
-                  "\n" +
-                  frame_hex("a:3:{s:4:\"type\";s:5:\"queue\";s:7:\"channel\";s:1:\"q\";s:4:\"data\";a:1:{s:1:\"n\";i:2;}}") +
-                  "\n" +
-                  frame_hex("a:3:{s:4:\"type\";s:5:\"queue\";s:7:\"channel\";s:1:\"q\";s:4:\"data\";s:4:\"job3\";}") +
-                  "\n");
+    EXPECT_EQ(ours.frames[0], frame_hex("a:3:{s:4:\"type\";s:5:\"queue\";s:7:\"channel\";s:1:\"q\";"
+                                        "s:4:\"data\";s:3:\"job\";}") +
+                                  "\n" +
+                                  frame_hex("a:3:{s:4:\"type\";s:5:\"queue\";s:7:\"channel\";s:1:"
+                                            "\"q\";s:4:\"data\";a:1:{s:1:\"n\";i:2;}}") +
+                                  "\n" +
+                                  frame_hex("a:3:{s:4:\"type\";s:5:\"queue\";s:7:\"channel\";s:1:"
+                                            "\"q\";s:4:\"data\";s:4:\"job3\";}") +
+                                  "\n");
     EXPECT_NE(ours.outputs[0].find("sent 00000023" + hex("a:1:{s:4:\"type\";s:7:\"reserve\";}")),
               std::string::npos);
     // "unwatched" keeps job3 for nobody; "q" goes with its last watcher.
@@ -430,16 +455,18 @@ TEST_F(PhpInteropTest, OurClientSubscribesAndReceivesFromThePhpServer) {
     auto srv = php_server(0, false, &php_port);
     std::vector<Seen> zero, seven, bcast;
     auto& c = client(php_port);
-    c.on(Value::integer(0), record(&zero));     // $worker->id
-    c.on(Value::string("7"), record(&seven));   // a string that is an int key
+    c.on(Value::integer(0), record(&zero));    // $worker->id
+    c.on(Value::string("7"), record(&seven));  // a string that is an int key
     c.on(Value::string("broadcast"), record(&bcast));
     ASSERT_TRUE(pump([&] { return c.connected() && srv->count("op") == 1; })) << srv->out();
     // One subscribe listing every event, as Client.php's onRemoteConnect.
     EXPECT_EQ(srv->lines("op")[0], "subscribe array (   0 => 0,   1 => '7',   2 => 'broadcast', )");
 
     c.publish({Value::integer(7)}, content("int seven"));
-    c.publish({Value::string("0"), Value::string("nobody"), Value::string("broadcast")}, content("multi"));
-    ASSERT_TRUE(pump([&] { return seven.size() == 1 && zero.size() == 1 && bcast.size() == 1; })) << srv->out();
+    c.publish({Value::string("0"), Value::string("nobody"), Value::string("broadcast")},
+              content("multi"));
+    ASSERT_TRUE(pump([&] { return seven.size() == 1 && zero.size() == 1 && bcast.size() == 1; }))
+        << srv->out();
     EXPECT_EQ(seven[0].channel.type, Type::Int);  // the publisher's value and type
     EXPECT_EQ(seven[0].channel.i, 7);
     EXPECT_EQ(content_of(seven[0]), "int seven");
@@ -495,13 +522,15 @@ TEST_F(PhpInteropTest, OurClientSurvivesAPhpServerRestart) {
 
     srv->stop(SIGKILL);
     ASSERT_TRUE(pump([&] { return !c.connected(); }));
-    for (int i = 0; i < 3; ++i) c.publish({Value::string("news")}, content("while down " + std::to_string(i)));
+    for (int i = 0; i < 3; ++i)
+        c.publish({Value::string("news")}, content("while down " + std::to_string(i)));
     EXPECT_EQ(c.pending(), 3u);
 
     srv = php_server(php_port);
     ASSERT_EQ(srv->count("listening"), 1u) << srv->out();
     ASSERT_TRUE(pump([&] { return news.size() == 4; }, 6000)) << srv->out();
-    for (int i = 0; i < 3; ++i) EXPECT_EQ(content_of(news[1 + i]), "while down " + std::to_string(i));
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(content_of(news[1 + i]), "while down " + std::to_string(i));
     // Order at the new server: subscribe, watch, reserve, then the queued publishes.
     auto ops = srv->lines("op");
     ASSERT_GE(ops.size(), 6u);
@@ -553,15 +582,17 @@ TEST_F(PhpInteropTest, PublishLoopOrderWithLeavesAndJoinsMatchesThePhpServer) {
         size_t ops = 0;  // messages the server must have handled before going on
         auto handled = [&](size_t more) {
             ops += more;
-            EXPECT_TRUE(pump([&] { return php ? srv->count("op") >= ops : processed() >= base + ops; }))
-                << (php ? srv->out() : "");
+            EXPECT_TRUE(pump([&] {
+                return php ? srv->count("op") >= ops : processed() >= base + ops;
+            })) << (php ? srv->out() : "");
         };
         std::string order;
         std::vector<std::unique_ptr<channel::Client>> subs;
         for (int i = 0; i < 5; ++i) {
             subs.push_back(std::make_unique<channel::Client>(*loop, "127.0.0.1", to));
             char name = static_cast<char>('A' + i);
-            subs.back()->on(Value::string("jobs"), [&order, name](const Value&, const Value&) { order += name; });
+            subs.back()->on(Value::string("jobs"),
+                            [&order, name](const Value&, const Value&) { order += name; });
             subs.back()->connect();
             EXPECT_TRUE(pump([&] { return subs.back()->connected(); }));
             handled(1);
@@ -581,29 +612,31 @@ TEST_F(PhpInteropTest, PublishLoopOrderWithLeavesAndJoinsMatchesThePhpServer) {
                 subs[i]->close();
                 ++closed;
                 // No op line for a close: wait for the server to see it.
-                if (php) EXPECT_TRUE(pump([&] { return srv->count("close") >= closed; }));
-                else EXPECT_TRUE(pump([&] { return server->client_count() == 6 - closed; }));
+                if (php)
+                    EXPECT_TRUE(pump([&] { return srv->count("close") >= closed; }));
+                else
+                    EXPECT_TRUE(pump([&] { return server->client_count() == 6 - closed; }));
             } else {
                 subs[i]->unsubscribe(Value::string("jobs"));
                 handled(1);
             }
             order += '|';
         };
-        loop_once();           // B
-        leave(0, false);       // A leaves before the pointer (at B)
+        loop_once();      // B
+        leave(0, false);  // A leaves before the pointer (at B)
         loop_once();
         loop_once();
-        leave(2, true);        // C closes
+        leave(2, true);  // C closes
         loop_once();
         loop_once();
         subs[0]->on(Value::string("jobs"), [&order](const Value&, const Value&) { order += 'a'; });
-        handled(1);            // A joins again, at the end
+        handled(1);  // A joins again, at the end
         for (int i = 0; i < 4; ++i) loop_once();
-        leave(4, true);        // E, the last one, closes
+        leave(4, true);  // E, the last one, closes
         for (int i = 0; i < 3; ++i) loop_once();
-        leave(1, false);       // B, at the pointer, leaves
+        leave(1, false);  // B, at the pointer, leaves
         for (int i = 0; i < 3; ++i) loop_once();
-        leave(0, false);       // a, at the pointer and last, leaves
+        leave(0, false);  // a, at the pointer and last, leaves
         for (int i = 0; i < 2; ++i) loop_once();
         for (auto& c : subs) c->close();
         pub.close();
