@@ -22,13 +22,16 @@ static constexpr size_t kMaxQueueBytes = 64 << 20;
 struct Server::Session {
     explicit Session(size_t max_frame) : decoder(max_frame) {}
     protocol::FrameDecoder decoder;
-    std::set<std::string> channels;  // keys this connection subscribed
+    std::set<std::string> channels;    // keys this connection subscribed
     std::vector<std::string> watches;  // queue keys, in watch order
 };
 
 Server::Server(worker::Loop& loop, int listen_fd, const worker::Config& config,
                const std::string& name, int worker_id)
-    : loop_(loop), config_(config), name_(name), worker_id_(worker_id),
+    : loop_(loop),
+      config_(config),
+      name_(name),
+      worker_id_(worker_id),
       tcp_(loop, listen_fd, this, this) {
     // A subscriber's queue is the bus's back-pressure limit, not a client's.
     loop.mutable_limits().max_send_queue = config.limits.channel_subscriber_queue;
@@ -225,7 +228,8 @@ void Server::on_close(Connection& c) {
 }
 
 void Server::dump_connections(std::string& out) const {
-    std::string prefix = std::to_string(getpid()) + "\t" + name_ + "\t" + std::to_string(worker_id_) + "\t";
+    std::string prefix =
+        std::to_string(getpid()) + "\t" + name_ + "\t" + std::to_string(worker_id_) + "\t";
     tcp_.for_each([&](Connection& c) {
         out += prefix + std::to_string(c.id()) + "\tframe\t" + c.peer() + "\t" + c.local() + "\t" +
                std::to_string(c.bytes_in()) + "\t" + std::to_string(c.bytes_out()) + "\t" +

@@ -19,7 +19,7 @@ namespace pusher::channel {
 class Server : public worker::Service,
                public worker::ConnectionHandler,
                public worker::TcpServer::Acceptor {
-public:
+  public:
     Server(worker::Loop& loop, int listen_fd, const worker::Config& config,
            const std::string& name = "ChannelServer", int worker_id = 0);
 
@@ -38,7 +38,7 @@ public:
     size_t channel_count() const { return channels_.size(); }
     size_t queue_count() const { return queues_.size(); }
 
-private:
+  private:
     struct Session;
     struct Channel {
         std::vector<worker::Connection*> subscribers;  // subscribe order

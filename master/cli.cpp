@@ -1,5 +1,6 @@
 #include "master/cli.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -8,7 +9,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -50,11 +50,16 @@ bool parse_args(int argc, char** argv, Args* a) {
     static const char* commands[] = {"start", "stop", "restart", "reload", "status", "connections"};
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
-        if (s == "-c" && i + 1 < argc) a->config_file = argv[++i];
-        else if (s == "-d") a->daemon = true;
-        else if (s == "-g") a->graceful = true;
-        else if (s == "--json") a->json = true;
-        else if (s == "-q") a->quiet = true;
+        if (s == "-c" && i + 1 < argc)
+            a->config_file = argv[++i];
+        else if (s == "-d")
+            a->daemon = true;
+        else if (s == "-g")
+            a->graceful = true;
+        else if (s == "--json")
+            a->json = true;
+        else if (s == "-q")
+            a->quiet = true;
         else if (a->command.empty())
             for (const char* c : commands)
                 if (s == c) a->command = s;
@@ -67,7 +72,8 @@ bool wait_gone(pid_t pid, double seconds) {
     double end = monotonic_now() + seconds;
     while (monotonic_now() < end) {
         if (!process_alive(pid)) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling another process: no event to await
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(10));  // polling another process: no event to await
     }
     return !process_alive(pid);
 }
@@ -113,7 +119,8 @@ int start_daemon(ProcessManager& pm, const worker::Config& c, bool quiet) {
             if (!quiet) banner(c, true);
             return 0;
         }
-        return fail(msg.empty() ? "pusher failed to start (see " + c.log_file + ")" : msg.substr(0, msg.find('\n')));
+        return fail(msg.empty() ? "pusher failed to start (see " + c.log_file + ")"
+                                : msg.substr(0, msg.find('\n')));
     }
     close(fds[0]);
     setsid();

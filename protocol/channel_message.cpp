@@ -88,9 +88,12 @@ bool parse_delivery(std::string_view body, Delivery* out, std::string* error,
     if (root.type != Type::Array) return *error = "message is not an array", false;
     for (auto& kv : root.items) {
         if (kv.first.is_int) continue;
-        if (kv.first.s == "type") out->type = kv.second.as_string();
-        else if (kv.first.s == "channel") out->channel = std::move(kv.second);
-        else if (kv.first.s == "data") out->data = std::move(kv.second);
+        if (kv.first.s == "type")
+            out->type = kv.second.as_string();
+        else if (kv.first.s == "channel")
+            out->channel = std::move(kv.second);
+        else if (kv.first.s == "data")
+            out->data = std::move(kv.second);
     }
     if (out->type.empty()) return *error = "message has no type", false;
     return true;
@@ -114,6 +117,8 @@ std::string build_client_message(std::string_view type, const std::vector<Value>
     return out + "}";
 }
 
-std::string build_reserve() { return "a:1:{s:4:\"type\";s:7:\"reserve\";}"; }
+std::string build_reserve() {
+    return "a:1:{s:4:\"type\";s:7:\"reserve\";}";
+}
 
 }  // namespace pusher::protocol::channel

@@ -12,8 +12,7 @@
 
 namespace pusher::worker {
 
-Connection::Connection(Loop& loop, int fd, uint64_t id, ConnectionHandler* handler,
-                       ConnState state)
+Connection::Connection(Loop& loop, int fd, uint64_t id, ConnectionHandler* handler, ConnState state)
     : loop_(loop), handler_(handler), fd_(fd), state_(state), id_(id) {
     last_active = static_cast<uint32_t>(loop.now());
     short what = state == ConnState::Connecting ? EV_WRITE : EV_READ | EV_PERSIST;

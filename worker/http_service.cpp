@@ -21,11 +21,16 @@ struct HttpService::Session {
 };
 
 HttpService::HttpService(Loop& loop, const WorkerContext& ctx)
-    : loop_(loop), ctx_(ctx), config_(*ctx.config), tcp_(loop, ctx.listen_fd, this, this),
+    : loop_(loop),
+      ctx_(ctx),
+      config_(*ctx.config),
+      tcp_(loop, ctx.listen_fd, this, this),
       bus_(loop, config_.channel_host, config_.channel_port),
       sweep_timer_(loop, [this] { sweep(); }) {}
 
-HttpService::~HttpService() { bus_.close(); }
+HttpService::~HttpService() {
+    bus_.close();
+}
 
 bool HttpService::start(std::string*) {
     bus_.connect();
@@ -117,7 +122,8 @@ std::string HttpService::publish(const HttpRequest& req) {
     bool keep = req.keep_alive && !req.upgrade;
     std::string ok(keep ? protocol::kOkKeepAlive : protocol::kOkClose);
     auto content = p.find("content");
-    // Missing or empty: "ok" and nothing published. "0" is published (PHP's empty("0") is not kept).
+    // Missing or empty: "ok" and nothing published. "0" is published (PHP's empty("0") is not
+    // kept).
     if (content == p.end() || content->second.empty()) return ok;
     if (p.count("to_client_id")) {
         auto id = ClientId::parse(p["to_client_id"]);
@@ -141,11 +147,13 @@ std::string HttpService::publish(const HttpRequest& req) {
 std::string HttpService::healthz() const {
     std::string why = "no status region";
     bool ok = ctx_.stats && healthy(*ctx_.stats, &why);
-    return protocol::http_response(ok ? 200 : 503, "text/plain;charset=utf-8", ok ? "ok\n" : why + "\n",
-                                   ok);
+    return protocol::http_response(ok ? 200 : 503, "text/plain;charset=utf-8",
+                                   ok ? "ok\n" : why + "\n", ok);
 }
 
-std::string HttpService::metrics() const { return ctx_.stats ? prometheus_text(*ctx_.stats) : ""; }
+std::string HttpService::metrics() const {
+    return ctx_.stats ? prometheus_text(*ctx_.stats) : "";
+}
 
 void HttpService::sweep() {
     uint32_t now = static_cast<uint32_t>(loop_.now());

@@ -14,7 +14,7 @@
 namespace pusher::worker {
 
 class HttpService : public Service, public ConnectionHandler, public TcpServer::Acceptor {
-public:
+  public:
     HttpService(Loop& loop, const WorkerContext& ctx);
     ~HttpService() override;
 
@@ -28,7 +28,7 @@ public:
     void on_data(Connection& c, const char* data, size_t len) override;
     void on_close(Connection& c) override;
 
-private:
+  private:
     struct Session;
     // Returns the bytes to answer.
     std::string handle(const protocol::HttpRequest& req);

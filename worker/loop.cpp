@@ -11,7 +11,9 @@ namespace pusher::worker {
 static constexpr size_t kReadBufferSize = 87380;
 
 Loop::Loop(WorkerSlot* slot, const Limits& limits)
-    : base_(event_base_new()), slot_(slot ? slot : &own_slot_), limits_(limits),
+    : base_(event_base_new()),
+      slot_(slot ? slot : &own_slot_),
+      limits_(limits),
       read_buf_(kReadBufferSize) {
     signal(SIGPIPE, SIG_IGN);  // a peer that went away is seen as EPIPE on write
     reap_ev_ = event_new(base_, -1, 0, reap, this);

@@ -17,7 +17,7 @@ namespace pusher::worker {
 class Connection;
 
 class Loop {
-public:
+  public:
     Loop(WorkerSlot* slot, const Limits& limits);
     ~Loop();
     Loop(const Loop&) = delete;
@@ -40,7 +40,7 @@ public:
     void run() { event_base_dispatch(base_); }
     void stop() { event_base_loopbreak(base_); }
 
-private:
+  private:
     static void reap(evutil_socket_t, short, void* arg);
     event_base* base_;
     WorkerSlot* slot_;

@@ -1,8 +1,7 @@
 #include "worker/ws_service.h"
 
-#include <unistd.h>
-
 #include <json/json.h>
+#include <unistd.h>
 
 #include "protocol/http_request.h"
 #include "protocol/ws_handshake.h"
@@ -23,7 +22,10 @@ struct WsService::Session {
 };
 
 WsService::WsService(Loop& loop, const WorkerContext& ctx)
-    : loop_(loop), ctx_(ctx), config_(*ctx.config), tcp_(loop, ctx.listen_fd, this, this),
+    : loop_(loop),
+      ctx_(ctx),
+      config_(*ctx.config),
+      tcp_(loop, ctx.listen_fd, this, this),
       bus_(loop, config_.channel_host, config_.channel_port),
       sweep_timer_(loop, [this] { sweep(); }) {
     std::string ping = protocol::ws_encode(protocol::kWsPing, "");
@@ -31,7 +33,9 @@ WsService::WsService(Loop& loop, const WorkerContext& ctx)
     instance_ = ctx.stats ? ctx.stats->instance_id : 0;
 }
 
-WsService::~WsService() { bus_.close(); }
+WsService::~WsService() {
+    bus_.close();
+}
 
 bool WsService::start(std::string*) {
     subscribe();
@@ -76,8 +80,10 @@ void WsService::handshake(Connection& c, Session& s, const char* data, size_t le
     auto r = s.handshake->feed(data, len, &used);
     if (r == protocol::HttpParser::Result::NeedMore) return;
     if (r == protocol::HttpParser::Result::Error) {
-        std::string answer = s.handshake->status() == 431 ? "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n"
-                                                          : protocol::ws_bad_request();
+        std::string answer =
+            s.handshake->status() == 431
+                ? "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n"
+                : protocol::ws_bad_request();
         c.send(answer.data(), answer.size());
         return c.close();
     }
@@ -104,8 +110,8 @@ void WsService::welcome(Connection& c) {
         b["indentation"] = "";
         text = Json::writeString(b, w);
     } else {
-        text = "workerID:" + std::to_string(ctx_.worker_id) + " connectionID:" + std::to_string(c.id()) +
-               " connected\n";
+        text = "workerID:" + std::to_string(ctx_.worker_id) +
+               " connectionID:" + std::to_string(c.id()) + " connected\n";
     }
     push_one(c, text);
 }
@@ -116,13 +122,16 @@ void WsService::frames(Connection& c, Session& s, const char* data, size_t len) 
     bool ok = s.decoder.feed(data, len, config_.limits.ws_max_message, *this, &err);
     current_ = nullptr;
     if (ok || !c.is_open()) return;
-    log_line("websocket: closing " + c.peer() + " (" + std::to_string(err.code) + "): " + err.reason);
+    log_line("websocket: closing " + c.peer() + " (" + std::to_string(err.code) +
+             "): " + err.reason);
     std::string close = protocol::ws_close_frame(err.code, err.reason);
     c.send(close.data(), close.size());
     c.close();
 }
 
-void WsService::on_message(uint8_t, std::string_view) { bump(loop_.stats().total_request); }
+void WsService::on_message(uint8_t, std::string_view) {
+    bump(loop_.stats().total_request);
+}
 
 void WsService::on_ping(std::string_view payload) {
     std::string pong = protocol::ws_encode(protocol::kWsPong, payload);
@@ -233,8 +242,8 @@ void WsService::dump_connections(std::string& out) const {
                          std::to_string(ctx_.worker_id) + "\t";
     tcp_.for_each([&](Connection& c) {
         bool open = static_cast<Session*>(c.session)->open();
-        out += prefix + std::to_string(c.id()) + "\twebsocket\t" + c.peer() + "\t" + c.local() + "\t" +
-               std::to_string(c.bytes_in()) + "\t" + std::to_string(c.bytes_out()) + "\t" +
+        out += prefix + std::to_string(c.id()) + "\twebsocket\t" + c.peer() + "\t" + c.local() +
+               "\t" + std::to_string(c.bytes_in()) + "\t" + std::to_string(c.bytes_out()) + "\t" +
                std::to_string(c.queued()) + "\t" + (open ? "ESTABLISHED" : "HANDSHAKE") + "\n";
     });
 }

@@ -19,7 +19,7 @@ class WsService : public Service,
                   public ConnectionHandler,
                   public TcpServer::Acceptor,
                   public protocol::WsDecoder::Sink {
-public:
+  public:
     WsService(Loop& loop, const WorkerContext& ctx);
     ~WsService() override;
 
@@ -38,7 +38,7 @@ public:
     void on_ping(std::string_view payload) override;
     void on_close(uint16_t code, std::string_view reason) override;
 
-private:
+  private:
     struct Session;
     void handshake(Connection& c, Session& s, const char* data, size_t len);
     void welcome(Connection& c);

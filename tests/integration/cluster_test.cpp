@@ -18,7 +18,7 @@ using namespace pusher::testing;
 namespace {
 
 class ClusterTest : public ::testing::Test {
-protected:
+  protected:
     std::string run_dir;
     void SetUp() override {
         char tmpl[] = "/tmp/pusher-cluster-XXXXXX";
@@ -37,8 +37,10 @@ protected:
         return run("cd " + run_dir + " && " + pusher_bin() + " " + args + " -c " + source_dir() +
                    "/config/cluster/" + host + ".json");
     }
-    static std::string get(const std::string& host, const std::string& target, int* status = nullptr) {
-        std::string r = http_request(host, 4237, "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    static std::string get(const std::string& host, const std::string& target,
+                           int* status = nullptr) {
+        std::string r = http_request(
+            host, 4237, "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
         if (status) *status = r.size() > 12 ? atoi(r.c_str() + 9) : 0;
         size_t h = r.find("\r\n\r\n");
         return h == std::string::npos ? "" : r.substr(h + 4);
@@ -100,8 +102,8 @@ TEST_F(ClusterTest, LegacyTargetedPushReachesWorkerWOfEveryWsHost) {
     int w = -1;
     long c = -1;
     sscanf(welcomes[0].c_str(), "workerID:%d connectionID:%ld", &w, &c);
-    EXPECT_EQ(get("127.0.0.4", "/?to_worker_id=" + std::to_string(w) + "&to_connection_id=" +
-                                   std::to_string(c) + "&content=legacy"),
+    EXPECT_EQ(get("127.0.0.4", "/?to_worker_id=" + std::to_string(w) +
+                                   "&to_connection_id=" + std::to_string(c) + "&content=legacy"),
               "ok");
     int got = 0;
     for (size_t i = 0; i < clients.size(); ++i) {
@@ -121,13 +123,14 @@ TEST_F(ClusterTest, ClientIdReachesExactlyOneAndDiesWithItsHost) {
     // JSON welcomes carry client ids: restart the ws hosts with the switch on.
     for (const char* h : {"ws1", "ws2"}) {
         std::string cfg = run_dir + "/" + h + ".json";
-        run("sed 's/\"node_name\"/\"welcome\": \"json\", \"node_name\"/' " + source_dir() + "/config/cluster/" + h +
-            ".json > " + cfg);
+        run("sed 's/\"node_name\"/\"welcome\": \"json\", \"node_name\"/' " + source_dir() +
+            "/config/cluster/" + h + ".json > " + cfg);
         CmdResult r = run("cd " + run_dir + " && " + pusher_bin() + " start -d -q -c " + cfg);
         ASSERT_EQ(r.code, 0) << r.out;
     }
     auto json_cli = [&](const char* h, const char* args) {
-        return run("cd " + run_dir + " && " + pusher_bin() + " " + args + " -c " + run_dir + "/" + h + ".json");
+        return run("cd " + run_dir + " && " + pusher_bin() + " " + args + " -c " + run_dir + "/" +
+                   h + ".json");
     };
     std::vector<std::unique_ptr<WsClient>> clients;
     std::vector<std::string> ids;
@@ -140,21 +143,32 @@ TEST_F(ClusterTest, ClientIdReachesExactlyOneAndDiesWithItsHost) {
             ids.push_back(w.substr(k, w.find('"', k) - k));
             clients.push_back(std::move(c));
         }
-    for (int i = 0; i < 300 && json_cli("ws1", "status --json").out.find("\"channel_connected\" : false") != std::string::npos; ++i)
+    for (int i = 0;
+         i < 300 && json_cli("ws1", "status --json").out.find("\"channel_connected\" : false") !=
+                        std::string::npos;
+         ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    for (int i = 0; i < 300 && json_cli("ws2", "status --json").out.find("\"channel_connected\" : false") != std::string::npos; ++i)
+    for (int i = 0;
+         i < 300 && json_cli("ws2", "status --json").out.find("\"channel_connected\" : false") !=
+                        std::string::npos;
+         ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     EXPECT_EQ(get("127.0.0.5", "/?to_client_id=" + ids[5] + "&content=only-five"), "ok");
     for (size_t i = 0; i < clients.size(); ++i) {
-        if (i == 5) EXPECT_EQ(clients[i]->recv_text(), "only-five");
-        else EXPECT_EQ(clients[i]->recv(80).opcode, -1);
+        if (i == 5)
+            EXPECT_EQ(clients[i]->recv_text(), "only-five");
+        else
+            EXPECT_EQ(clients[i]->recv(80).opcode, -1);
     }
     // The owning ws host restarts: its old ids must reach nobody, new clients included.
     ASSERT_EQ(json_cli("ws2", "restart -d -q").code, 0);
     auto fresh = std::make_unique<WsClient>();
     ASSERT_TRUE(fresh->connect("127.0.0.3", 4236));
     fresh->recv_text();
-    for (int i = 0; i < 300 && json_cli("ws2", "status --json").out.find("\"channel_connected\" : false") != std::string::npos; ++i)
+    for (int i = 0;
+         i < 300 && json_cli("ws2", "status --json").out.find("\"channel_connected\" : false") !=
+                        std::string::npos;
+         ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     EXPECT_EQ(get("127.0.0.4", "/?to_client_id=" + ids[5] + "&content=stale"), "ok");
     EXPECT_EQ(get("127.0.0.4", "/?content=marker"), "ok");

@@ -8,7 +8,8 @@ using namespace pusher::testing;
 
 TEST(OpsScripts, HealthCheckReportsRunningAndStopped) {
     PusherInstance p;
-    std::string check = "PUSHER_BIN=" + pusher_bin() + " " + source_dir() + "/scripts/healthcheck.sh -c " + p.config;
+    std::string check = "PUSHER_BIN=" + pusher_bin() + " " + source_dir() +
+                        "/scripts/healthcheck.sh -c " + p.config;
     CmdResult down = run(check);
     EXPECT_EQ(down.code, 2);
     EXPECT_EQ(down.out.substr(0, 9), "CRITICAL:");

@@ -31,7 +31,8 @@ CmdResult run(const std::string& cmd) {
     return r;
 }
 
-PusherInstance::PusherInstance(const std::string& extra, int ws_count, const std::string& h) : host(h) {
+PusherInstance::PusherInstance(const std::string& extra, int ws_count, const std::string& h)
+    : host(h) {
     char tmpl[] = "/tmp/pusher-test-XXXXXX";
     dir = mkdtemp(tmpl);
     ws_port = free_port();
@@ -46,7 +47,8 @@ PusherInstance::PusherInstance(const std::string& extra, int ws_count, const std
       << "\"stats_file\": \"" << dir << "/pusher.stats\", \"graceful_timeout\": 3,\n"
       << "\"services\": [\n"
       << " {\"type\": \"channel\", \"listen\": \"127.0.0.1:" << channel_port << "\"},\n"
-      << " {\"type\": \"websocket\", \"listen\": \"" << host << ":" << ws_port << "\", \"count\": " << ws_count << "},\n"
+      << " {\"type\": \"websocket\", \"listen\": \"" << host << ":" << ws_port
+      << "\", \"count\": " << ws_count << "},\n"
       << " {\"type\": \"http\", \"listen\": \"" << host << ":" << http_port << "\"}]}\n";
 }
 
@@ -55,9 +57,15 @@ PusherInstance::~PusherInstance() {
     run("rm -rf " + dir);
 }
 
-CmdResult PusherInstance::start() { return cli("start -d -q"); }
-CmdResult PusherInstance::stop() { return cli("stop -q"); }
-CmdResult PusherInstance::cli(const std::string& args) { return run(pusher_bin() + " " + args + " -c " + config); }
+CmdResult PusherInstance::start() {
+    return cli("start -d -q");
+}
+CmdResult PusherInstance::stop() {
+    return cli("stop -q");
+}
+CmdResult PusherInstance::cli(const std::string& args) {
+    return run(pusher_bin() + " " + args + " -c " + config);
+}
 
 std::string http_request(const std::string& host, int port, const std::string& raw) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -93,8 +101,8 @@ std::string http_request(const std::string& host, int port, const std::string& r
 }
 
 std::string PusherInstance::http_get(const std::string& target, int* status) const {
-    std::string r = http_request(host, http_port,
-                                 "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    std::string r = http_request(
+        host, http_port, "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     if (status) *status = r.size() > 12 ? atoi(r.c_str() + 9) : 0;
     size_t h = r.find("\r\n\r\n");
     return h == std::string::npos ? "" : r.substr(h + 4);

@@ -14,12 +14,12 @@ CmdResult run(const std::string& cmd);
 std::string pusher_bin();
 
 class PusherInstance {
-public:
+  public:
     // extra_json: more top-level config keys, e.g. "\"welcome\": \"json\",".
     explicit PusherInstance(const std::string& extra_json = "", int ws_count = 2,
                             const std::string& host = "127.0.0.1");
     ~PusherInstance();
-    CmdResult start();  // start -d
+    CmdResult start();                       // start -d
     CmdResult cli(const std::string& args);  // e.g. "status --json"
     CmdResult stop();
     int ws_port = 0, http_port = 0, channel_port = 0;

@@ -12,7 +12,7 @@ struct WsFrame {
 };
 
 class WsClient {
-public:
+  public:
     WsClient() = default;
     ~WsClient();
     WsClient(const WsClient&) = delete;
@@ -32,7 +32,7 @@ public:
     int fd() const { return fd_; }
     void close();
 
-private:
+  private:
     bool read_exact(size_t n, std::string* out, int timeout_ms);
     int fd_ = -1;
     std::string buf_, error_, response_;
