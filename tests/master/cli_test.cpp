@@ -142,12 +142,7 @@ TEST(Master, KilledWorkerComesBackWithTheSameIdAndFreshConnectionIds) {
     int master = read_pid(p);
     std::set<int> before;
     for (int c : children(master)) before.insert(c);
-    // The ws worker is the one holding the ws port: find it through status --json order.
-    CmdResult j = p.cli("status --json");
-    size_t at = j.out.find("\"name\" : \"pusher\"");
-    ASSERT_NE(at, std::string::npos) << j.out;
-    size_t pid_at = j.out.rfind("\"pid\" : ", at);
-    int ws_pid = atoi(j.out.c_str() + pid_at + 8);
+    int ws_pid = p.worker_pid("pusher", 0);
     ASSERT_GT(ws_pid, 0);
     kill(ws_pid, SIGKILL);
     auto t0 = std::chrono::steady_clock::now();
