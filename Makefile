@@ -12,8 +12,8 @@ CXX ?= g++
 CC ?= gcc
 # The sanitizer build must not pick up release objects: each mode has its own tree.
 ifeq ($(MODE),asan)
-  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-  LDSAN := -fsanitize=address,undefined
+  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined
+  LDSAN := -fsanitize=address,undefined -fno-sanitize=vptr
 else
   OPT := -O2 -g
   LDSAN :=
@@ -30,6 +30,8 @@ LIBS := $(foreach m,$(MODULES),$(B)/lib$(m).a) $(B)/libllhttp.a
 srcs = $(filter-out master/main.cpp,$(wildcard $(1)/*.cpp))
 objs = $(patsubst %.cpp,$(B)/%.o,$(call srcs,$(1)))
 
+
+.PHONY: bench-tools
 .PHONY: all deps test unit-test integration-test asan-test run clean format bench
 all: pusher
 
@@ -89,6 +91,12 @@ test: deps
 
 asan-test:
 	$(MAKE) MODE=asan test
+
+# Benchmark tools (scripts/bench*.sh build them).
+BENCH_TOOLS := $(B)/bench/channel_bench
+bench-tools: $(BENCH_TOOLS)
+$(B)/bench/%: tests/bench/%.cpp $(B)/libprotocol.a $(B)/libllhttp.a
+	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -o $@ $< $(B)/libprotocol.a $(B)/libllhttp.a $(LDLIBS)
 
 run: deps pusher
 	./pusher start

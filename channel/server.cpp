@@ -80,6 +80,8 @@ void Server::reject(Connection& c, const std::string& why) {
 }
 
 void Server::on_data(Connection& c, const char* data, size_t len) {
+    // One read may carry many publishes: each subscriber then gets one writev.
+    worker::CorkGuard cork(loop_);
     auto* s = static_cast<Session*>(c.session);
     s->decoder.feed(data, len);
     std::string_view body;

@@ -62,7 +62,7 @@ TEST(Emfile, ServesWhatItHasRefusesTheRestWithoutSpinning) {
                                                MAP_SHARED | MAP_ANONYMOUS, -1, 0));
     pid_t child = fork();
     if (child == 0) {
-        rlimit lim{24, 24};
+        rlimit lim{64, 64};  // sanitizers need a few spare descriptors
         setrlimit(RLIMIT_NOFILE, &lim);
         Loop loop(slot, Limits{});
         Echo echo;
@@ -73,7 +73,7 @@ TEST(Emfile, ServesWhatItHasRefusesTheRestWithoutSpinning) {
         _exit(0);
     }
     std::vector<int> fds;
-    for (int i = 0; i < 40; ++i) fds.push_back(pusher::testing::dial(port));
+    for (int i = 0; i < 120; ++i) fds.push_back(pusher::testing::dial(port));
     // The first connection is served.
     fcntl(fds[0], F_SETFL, 0);
     EXPECT_TRUE(echo_ok(fds[0]));
