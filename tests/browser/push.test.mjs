@@ -58,7 +58,9 @@ const waitReceived = (page, text) =>
 
 describe('demo page in headless Chromium', () => {
   let dir, config, http, ws, context, page, other;
+  let started = false;
   const pageErrors = [];
+  const serverLog = () => readFile(path.join(dir, 'pusher.log'), 'utf8').catch(() => '(no log)');
 
   async function publish(query) {
     const r = await fetch(`${http}/?${new URLSearchParams(query)}`);
@@ -97,8 +99,14 @@ describe('demo page in headless Chromium', () => {
         { type: 'http', listen: `127.0.0.1:${httpPort}` },
       ],
     }, null, 1));
-    await run(bin, ['start', '-d', '-q', '-c', config], { timeout: WAIT_MS });
-    await waitHealthy(`${http}/healthz`, WAIT_MS);
+    try {
+      await run(bin, ['start', '-d', '-q', '-c', config], { timeout: WAIT_MS });
+      started = true;
+      await waitHealthy(`${http}/healthz`, WAIT_MS);
+    } catch (e) {
+      e.message += `\n--- pusher.log ---\n${await serverLog()}`;
+      throw e;
+    }
 
     // A fresh profile in the temp dir; Debian's chromium, never a downloaded build.
     context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
@@ -116,10 +124,10 @@ describe('demo page in headless Chromium', () => {
   after(async () => {
     await context?.close().catch(() => {});
     if (config) {
+      // Stop even after a failed start: a start -d that timed out may have left workers.
       const stop = await run(bin, ['stop', '-q', '-c', config], { timeout: 15_000 }).catch((e) => e);
-      if (stop instanceof Error) {
-        const log = await readFile(path.join(dir, 'pusher.log'), 'utf8').catch(() => '');
-        console.error(`pusher stop failed: ${stop.message}\n--- pusher.log ---\n${log}`);
+      if (started && stop instanceof Error) {
+        console.error(`pusher stop failed: ${stop.message}\n--- pusher.log ---\n${await serverLog()}`);
       }
     }
     if (dir) await rm(dir, { recursive: true, force: true });
