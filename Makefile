@@ -88,6 +88,7 @@ test: deps
 	@scripts/deps.sh --test
 	$(MAKE) MODE=$(MODE) pusher $(TEST_BINS)
 	PUSHER_SRC=$(CURDIR) PUSHER_BIN=$(CURDIR)/$(B)/pusher scripts/run_tests.sh $(TEST_BINS)
+	PUSHER_BIN=$(CURDIR)/$(B)/pusher tests/browser/run.sh
 
 asan-test:
 	$(MAKE) MODE=asan test
