@@ -14,3 +14,12 @@ JSON
 ./pusher start -d -q -c "$dir/channel.json"
 trap './pusher stop -q -c "$dir/channel.json"; rm -rf "$dir"' EXIT
 build/release/bench/channel_bench 127.0.0.1 "$port" "${1:-300000}" "${2:-4}" "${3:-100}"
+# Side by side: the same load through Debian's redis-server PUBLISH/SUBSCRIBE.
+if [ "${BENCH_REDIS:-1}" = 1 ]; then
+  command -v redis-server >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  rport=$((port + 1))
+  redis-server --port "$rport" --save '' --appendonly no --daemonize yes --dir "$dir" >/dev/null
+  for _ in $(seq 100); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  build/release/bench/channel_bench --redis 127.0.0.1 "$rport" "${1:-300000}" "${2:-4}" "${3:-100}"
+  redis-cli -p "$rport" shutdown nosave >/dev/null 2>&1 || true
+fi

@@ -2,6 +2,8 @@
 // subscribers, D-byte data, publishes pipelined with a bounded window.
 //   channel_bench HOST PORT [events=200000] [subscribers=4] [bytes=100]
 // Prints one line: events/s published and deliveries/s routed.
+// With --redis first, the same load goes through a Redis server's
+// PUBLISH/SUBSCRIBE instead (side by side with the channel service).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -44,7 +46,30 @@ static void write_all(int fd, const std::string& s) {
     }
 }
 
+// Counts complete "message" pushes in a RESP stream (payloads are 'x's, so
+// the marker cannot occur inside them); keeps a partial tail between reads.
+struct RespCounter {
+    std::string tail;
+    long feed(const char* p, size_t n) {
+        tail.append(p, n);
+        long count = 0;
+        size_t pos = 0, hit;
+        static const std::string marker = "$7\r\nmessage\r\n";
+        while ((hit = tail.find(marker, pos)) != std::string::npos) {
+            ++count;
+            pos = hit + marker.size();
+        }
+        tail.erase(0, pos == 0 ? (tail.size() > 16 ? tail.size() - 16 : 0) : pos);
+        return count;
+    }
+};
+
 int main(int argc, char** argv) {
+    bool redis = argc > 1 && std::string(argv[1]) == "--redis";
+    if (redis) {
+        --argc;
+        ++argv;
+    }
     if (argc < 3) {
         fprintf(stderr, "usage: %s HOST PORT [events] [subscribers] [bytes]\n", argv[0]);
         return 2;
@@ -56,18 +81,27 @@ int main(int argc, char** argv) {
     size_t bytes = argc > 5 ? static_cast<size_t>(atol(argv[5])) : 100;
     std::vector<int> sub_fds;
     std::vector<FrameDecoder> decoders(static_cast<size_t>(subs));
+    std::vector<RespCounter> resp(static_cast<size_t>(subs));
     for (int i = 0; i < subs; ++i) {
         sub_fds.push_back(dial(host, port));
-        write_all(sub_fds.back(), frame_encode(channel::build_client_message("subscribe", {php::Value::string("bench")})));
+        write_all(sub_fds.back(),
+                  redis ? std::string("SUBSCRIBE bench\r\n")
+                        : frame_encode(channel::build_client_message("subscribe", {php::Value::string("bench")})));
     }
     int pub = dial(host, port);
     // A ping round trip per subscriber would need replies; instead send one
     // warm-up event and wait until every subscriber has it.
     php::Value data = php::Value::string(std::string(bytes, 'x'));
-    std::string one = frame_encode(channel::build_client_message("publish", {php::Value::string("bench")}, &data));
+    std::string one = redis ? "PUBLISH bench " + std::string(bytes, 'x') + "\r\n"
+                            : frame_encode(channel::build_client_message("publish", {php::Value::string("bench")}, &data));
     std::vector<long> got(static_cast<size_t>(subs), 0);
     char buf[1 << 16];
     auto drain = [&](int timeout_ms) {
+        if (redis) {  // Redis answers every PUBLISH: keep the publisher's socket empty
+            char sink[1 << 16];
+            while (recv(pub, sink, sizeof sink, MSG_DONTWAIT) > 0) {
+            }
+        }
         std::vector<pollfd> p;
         for (int fd : sub_fds) p.push_back({fd, POLLIN, 0});
         if (poll(p.data(), p.size(), timeout_ms) <= 0) return;
@@ -75,6 +109,10 @@ int main(int argc, char** argv) {
             if (!(p[i].revents & POLLIN)) continue;
             ssize_t n = read(p[i].fd, buf, sizeof buf);
             if (n <= 0) exit(1);
+            if (redis) {
+                got[i] += resp[i].feed(buf, static_cast<size_t>(n));
+                continue;
+            }
             decoders[i].feed(buf, static_cast<size_t>(n));
             std::string_view body;
             while (decoders[i].next(&body)) ++got[i];
@@ -103,7 +141,7 @@ int main(int argc, char** argv) {
         if (sent > events) events = sent;  // whole batches
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    printf("channel_bench events=%ld subscribers=%d bytes=%zu seconds=%.3f events_per_s=%.0f deliveries_per_s=%.0f\n",
-           events, subs, bytes, secs, events / secs, events * subs / secs);
+    printf("%s events=%ld subscribers=%d bytes=%zu seconds=%.3f events_per_s=%.0f deliveries_per_s=%.0f\n",
+           redis ? "redis_bench" : "channel_bench", events, subs, bytes, secs, events / secs, events * subs / secs);
     return 0;
 }
