@@ -84,16 +84,17 @@ int main(int argc, char** argv) {
     std::vector<RespCounter> resp(static_cast<size_t>(subs));
     for (int i = 0; i < subs; ++i) {
         sub_fds.push_back(dial(host, port));
-        write_all(sub_fds.back(),
-                  redis ? std::string("SUBSCRIBE bench\r\n")
-                        : frame_encode(channel::build_client_message("subscribe", {php::Value::string("bench")})));
+        write_all(sub_fds.back(), redis ? std::string("SUBSCRIBE bench\r\n")
+                                        : frame_encode(channel::build_client_message(
+                                              "subscribe", {php::Value::string("bench")})));
     }
     int pub = dial(host, port);
     // A ping round trip per subscriber would need replies; instead send one
     // warm-up event and wait until every subscriber has it.
     php::Value data = php::Value::string(std::string(bytes, 'x'));
     std::string one = redis ? "PUBLISH bench " + std::string(bytes, 'x') + "\r\n"
-                            : frame_encode(channel::build_client_message("publish", {php::Value::string("bench")}, &data));
+                            : frame_encode(channel::build_client_message(
+                                  "publish", {php::Value::string("bench")}, &data));
     std::vector<long> got(static_cast<size_t>(subs), 0);
     char buf[1 << 16];
     auto drain = [&](int timeout_ms) {
@@ -141,7 +142,10 @@ int main(int argc, char** argv) {
         if (sent > events) events = sent;  // whole batches
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    printf("%s events=%ld subscribers=%d bytes=%zu seconds=%.3f events_per_s=%.0f deliveries_per_s=%.0f\n",
-           redis ? "redis_bench" : "channel_bench", events, subs, bytes, secs, events / secs, events * subs / secs);
+    printf(
+        "%s events=%ld subscribers=%d bytes=%zu seconds=%.3f events_per_s=%.0f "
+        "deliveries_per_s=%.0f\n",
+        redis ? "redis_bench" : "channel_bench", events, subs, bytes, secs, events / secs,
+        events * subs / secs);
     return 0;
 }

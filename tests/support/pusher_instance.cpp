@@ -114,17 +114,27 @@ std::string PusherInstance::http_get(const std::string& target, int* status) con
 
 namespace pusher::testing {
 
-int PusherInstance::worker_pid(const std::string& name, int worker_id) {
+static Json::Value find_worker(PusherInstance& p, const std::string& name, int worker_id) {
     Json::Value root;
     Json::CharReaderBuilder b;
-    std::string errs, out = cli("status --json").out;
+    std::string errs, out = p.cli("status --json").out;
     std::istringstream in(out);
-    if (!Json::parseFromStream(b, in, &root, &errs)) return 0;
+    if (!Json::parseFromStream(b, in, &root, &errs)) return Json::Value();
     for (const Json::Value& w : root["workers"])
         if (w["name"].asString() == name && w["worker_id"].asInt() == worker_id &&
             w["alive"].asBool())
-            return w["pid"].asInt();
-    return 0;
+            return w;
+    return Json::Value();
+}
+
+int PusherInstance::worker_pid(const std::string& name, int worker_id) {
+    Json::Value w = find_worker(*this, name, worker_id);
+    return w.isObject() ? w["pid"].asInt() : 0;
+}
+
+long PusherInstance::worker_stat(const std::string& name, int worker_id, const std::string& field) {
+    Json::Value w = find_worker(*this, name, worker_id);
+    return w.isObject() && w[field].isNumeric() ? static_cast<long>(w[field].asInt64()) : -1;
 }
 
 }  // namespace pusher::testing
