@@ -7,6 +7,7 @@
 #include <set>
 
 #include "channel/channel_key.h"
+#include "worker/connection_rows.h"
 #include "worker/log.h"
 
 namespace pusher::channel {
@@ -263,13 +264,8 @@ void Server::on_close(Connection& c) {
 }
 
 void Server::dump_connections(std::string& out) const {
-    std::string prefix =
-        std::to_string(getpid()) + "\t" + name_ + "\t" + std::to_string(worker_id_) + "\t";
-    tcp_.for_each([&](Connection& c) {
-        out += prefix + std::to_string(c.id()) + "\tframe\t" + c.peer() + "\t" + c.local() + "\t" +
-               std::to_string(c.bytes_in()) + "\t" + std::to_string(c.bytes_out()) + "\t" +
-               std::to_string(c.queued()) + "\tESTABLISHED\n";
-    });
+    worker::append_connection_rows(out, tcp_, name_, worker_id_, "frame",
+                                   [](Connection&) { return "ESTABLISHED"; });
 }
 
 }  // namespace pusher::channel

@@ -4,6 +4,7 @@
 
 #include "protocol/http_response.h"
 #include "worker/client_id.h"
+#include "worker/connection_rows.h"
 #include "worker/demo_page.h"
 #include "worker/health.h"
 #include "worker/log.h"
@@ -168,13 +169,8 @@ void HttpService::sweep() {
 }
 
 void HttpService::dump_connections(std::string& out) const {
-    std::string prefix = std::to_string(getpid()) + "\t" + ctx_.service().name + "\t" +
-                         std::to_string(ctx_.worker_id) + "\t";
-    tcp_.for_each([&](Connection& c) {
-        out += prefix + std::to_string(c.id()) + "\thttp\t" + c.peer() + "\t" + c.local() + "\t" +
-               std::to_string(c.bytes_in()) + "\t" + std::to_string(c.bytes_out()) + "\t" +
-               std::to_string(c.queued()) + "\tESTABLISHED\n";
-    });
+    append_connection_rows(out, tcp_, ctx_.service().name, ctx_.worker_id, "http",
+                           [](Connection&) { return "ESTABLISHED"; });
 }
 
 std::unique_ptr<Service> make_http_service(Loop& loop, const WorkerContext& ctx) {

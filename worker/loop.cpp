@@ -35,7 +35,8 @@ void Loop::uncork() {
     if (--corked_ > 0) return;
     std::vector<Connection*> touched;
     touched.swap(corked_conns_);
-    for (Connection* c : touched) c->flush_corked();  // closed ones are still allocated: freed by reap
+    for (Connection* c : touched)
+        c->flush_corked();  // closed ones are still allocated: freed by reap
 }
 
 void Loop::defer_free(Connection* c) {

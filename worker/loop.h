@@ -19,13 +19,13 @@ class Loop;
 
 // Corks the loop for a scope (see Loop::cork).
 class CorkGuard {
-public:
+  public:
     explicit CorkGuard(Loop& loop);
     ~CorkGuard();
     CorkGuard(const CorkGuard&) = delete;
     CorkGuard& operator=(const CorkGuard&) = delete;
 
-private:
+  private:
     Loop& loop_;
 };
 
@@ -75,7 +75,11 @@ class Loop {
     event* reap_ev_;
 };
 
-inline CorkGuard::CorkGuard(Loop& loop) : loop_(loop) { loop_.cork(); }
-inline CorkGuard::~CorkGuard() { loop_.uncork(); }
+inline CorkGuard::CorkGuard(Loop& loop) : loop_(loop) {
+    loop_.cork();
+}
+inline CorkGuard::~CorkGuard() {
+    loop_.uncork();
+}
 
 }  // namespace pusher::worker

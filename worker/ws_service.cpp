@@ -6,6 +6,7 @@
 #include "protocol/http_request.h"
 #include "protocol/ws_handshake.h"
 #include "worker/client_id.h"
+#include "worker/connection_rows.h"
 #include "worker/log.h"
 
 namespace pusher::worker {
@@ -238,14 +239,10 @@ void WsService::sweep() {
 }
 
 void WsService::dump_connections(std::string& out) const {
-    std::string prefix = std::to_string(getpid()) + "\t" + ctx_.service().name + "\t" +
-                         std::to_string(ctx_.worker_id) + "\t";
-    tcp_.for_each([&](Connection& c) {
-        bool open = static_cast<Session*>(c.session)->open();
-        out += prefix + std::to_string(c.id()) + "\twebsocket\t" + c.peer() + "\t" + c.local() +
-               "\t" + std::to_string(c.bytes_in()) + "\t" + std::to_string(c.bytes_out()) + "\t" +
-               std::to_string(c.queued()) + "\t" + (open ? "ESTABLISHED" : "HANDSHAKE") + "\n";
-    });
+    append_connection_rows(
+        out, tcp_, ctx_.service().name, ctx_.worker_id, "websocket", [](Connection& c) {
+            return static_cast<Session*>(c.session)->open() ? "ESTABLISHED" : "HANDSHAKE";
+        });
 }
 
 std::unique_ptr<Service> make_websocket_service(Loop& loop, const WorkerContext& ctx) {
