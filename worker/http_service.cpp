@@ -18,7 +18,8 @@ using protocol::php::Value;
 struct HttpService::Session {
     explicit Session(const protocol::HttpLimits& l) : parser(l) {}
     protocol::HttpParser parser;
-    bool mid_request = false;  // bytes of an unfinished request have arrived
+    bool mid_request = false;    // bytes of an unfinished request have arrived
+    uint32_t request_start = 0;  // when they began: the deadline is not reset by each byte
 };
 
 HttpService::HttpService(Loop& loop, const WorkerContext& ctx)
@@ -67,6 +68,7 @@ void HttpService::on_data(Connection& c, const char* data, size_t len) {
         data += used;
         len -= used;
         if (r == protocol::HttpParser::Result::NeedMore) {
+            if (!s->mid_request) s->request_start = static_cast<uint32_t>(loop_.now());
             s->mid_request = true;
             return;
         }
@@ -162,7 +164,7 @@ void HttpService::sweep() {
         auto* s = static_cast<Session*>(c.session);
         uint32_t idle = now - c.last_active;
         // Slowloris: an unfinished request gets handshake_timeout in total.
-        if ((s->mid_request && idle >= config_.limits.handshake_timeout) ||
+        if ((s->mid_request && now - s->request_start >= config_.limits.handshake_timeout) ||
             idle >= config_.limits.idle_timeout)
             c.close_now();
     });

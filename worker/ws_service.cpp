@@ -18,6 +18,7 @@ using protocol::php::Value;
 struct WsService::Session {
     std::unique_ptr<protocol::HttpParser> handshake;
     protocol::WsDecoder decoder;
+    uint32_t accepted_at = 0;  // the handshake deadline counts from here, not the last byte
     bool ping_sent = false;
     bool open() const { return !handshake; }
 };
@@ -66,6 +67,7 @@ void WsService::on_accept(Connection& c) {
     limits.max_header = config_.limits.http_max_header;
     limits.max_body = 0;
     s->handshake = std::make_unique<protocol::HttpParser>(limits);
+    s->accepted_at = static_cast<uint32_t>(loop_.now());
     c.session = s;
 }
 
@@ -226,7 +228,7 @@ void WsService::sweep() {
         auto* s = static_cast<Session*>(c.session);
         uint32_t idle = now - c.last_active;
         if (!s->open()) {
-            if (idle >= lim.handshake_timeout) c.close_now();
+            if (now - s->accepted_at >= lim.handshake_timeout) c.close_now();  // slowloris
         } else if (idle >= lim.idle_timeout) {
             std::string close = protocol::ws_close_frame(protocol::kWsGoingAway, "idle timeout");
             c.send(close.data(), close.size());
