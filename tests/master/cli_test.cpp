@@ -226,3 +226,22 @@ TEST(Master, SigkilledMasterLeavesNoWorkerBehind) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Cli, WarnsWhenThePublishApiIsOpenWithoutAKey) {
+    PusherInstance p;
+    std::ofstream(p.config)
+        << "{\"pid_file\": \"" << p.dir << "/o.pid\", \"log_file\": \"" << p.dir
+        << "/o.log\", \"stats_file\": \"" << p.dir
+        << "/o.stats\", \"services\": [{\"type\": \"http\", \"listen\": \"0.0.0.0:" << p.http_port
+        << "\"}]}";
+    CmdResult r = p.start();
+    EXPECT_EQ(r.code, 0);
+    EXPECT_NE(r.out.find("WARNING: the publish API listens on 0.0.0.0"), std::string::npos)
+        << r.out;
+    PusherInstance q("\"api_key\": \"k\",");
+    EXPECT_EQ(q.start().out, "");  // loopback and keyed: quiet
+}
+
+}  // namespace
