@@ -22,31 +22,6 @@ struct HttpService::Session {
     uint32_t request_start = 0;  // when they began: the deadline is not reset by each byte
 };
 
-HttpService::HttpService(Loop& loop, const WorkerContext& ctx)
-    : loop_(loop),
-      ctx_(ctx),
-      config_(*ctx.config),
-      tcp_(loop, ctx.listen_fd, this, this),
-      bus_(loop, config_.channel_host, config_.channel_port),
-      sweep_timer_(loop, [this] { sweep(); }) {}
-
-HttpService::~HttpService() {
-    bus_.close();
-}
-
-bool HttpService::start(std::string*) {
-    bus_.connect();
-    tcp_.start_accepting();
-    sweep_timer_.start(1.0, true);
-    return true;
-}
-
-void HttpService::close_all() {
-    sweep_timer_.cancel();
-    tcp_.close_all();
-    bus_.close();
-}
-
 void HttpService::on_accept(Connection& c) {
     protocol::HttpLimits limits;
     limits.max_header = config_.limits.http_max_header;

@@ -23,28 +23,10 @@ struct WsService::Session {
     bool open() const { return !handshake; }
 };
 
-WsService::WsService(Loop& loop, const WorkerContext& ctx)
-    : loop_(loop),
-      ctx_(ctx),
-      config_(*ctx.config),
-      tcp_(loop, ctx.listen_fd, this, this),
-      bus_(loop, config_.channel_host, config_.channel_port),
-      sweep_timer_(loop, [this] { sweep(); }) {
+WsService::WsService(Loop& loop, const WorkerContext& ctx) : BusService(loop, ctx) {
     std::string ping = protocol::ws_encode(protocol::kWsPing, "");
     ping_frame_ = BufferRef(SharedBuffer::copy(ping.data(), ping.size()));
     instance_ = ctx.stats ? ctx.stats->instance_id : 0;
-}
-
-WsService::~WsService() {
-    bus_.close();
-}
-
-bool WsService::start(std::string*) {
-    subscribe();
-    bus_.connect();
-    tcp_.start_accepting();
-    sweep_timer_.start(1.0, true);
-    return true;
 }
 
 void WsService::subscribe() {
@@ -160,12 +142,6 @@ void WsService::on_buffer_full(Connection& c) {
     bump(loop_.stats().dropped);
     log_line("websocket: dropping slow client " + c.peer() + " (send queue full)");
     c.close_now();
-}
-
-void WsService::close_all() {
-    sweep_timer_.cancel();
-    tcp_.close_all();
-    bus_.close();
 }
 
 // ---- pushes -------------------------------------------------------------------
