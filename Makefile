@@ -7,13 +7,19 @@
 # Each source folder is a static library; tests/<folder>/ holds its tests.
 
 MODE ?= release
+SHELL := /bin/bash
 B := build/$(MODE)
 CXX ?= g++
 CC ?= gcc
 # The sanitizer build must not pick up release objects: each mode has its own tree.
-ifeq ($(MODE),asan)
-  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-  LDSAN := -fsanitize=address,undefined
+ifeq ($(MODE),fuzz)
+  CXX := clang++
+  CC := clang
+  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize=vptr
+  LDSAN := -fsanitize=address,undefined -fno-sanitize=vptr
+else ifeq ($(MODE),asan)
+  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined
+  LDSAN := -fsanitize=address,undefined -fno-sanitize=vptr
 else
   OPT := -O2 -g
   LDSAN :=
@@ -30,6 +36,8 @@ LIBS := $(foreach m,$(MODULES),$(B)/lib$(m).a) $(B)/libllhttp.a
 srcs = $(filter-out master/main.cpp,$(wildcard $(1)/*.cpp))
 objs = $(patsubst %.cpp,$(B)/%.o,$(call srcs,$(1)))
 
+
+.PHONY: bench-tools fuzz
 .PHONY: all deps test unit-test integration-test asan-test run clean format bench
 all: pusher
 
@@ -86,9 +94,32 @@ test: deps
 	@scripts/deps.sh --test
 	$(MAKE) MODE=$(MODE) pusher $(TEST_BINS)
 	PUSHER_SRC=$(CURDIR) PUSHER_BIN=$(CURDIR)/$(B)/pusher scripts/run_tests.sh $(TEST_BINS)
+	PUSHER_BIN=$(CURDIR)/$(B)/pusher tests/browser/run.sh
 
 asan-test:
 	$(MAKE) MODE=asan test
+
+# Benchmark tools (scripts/bench*.sh build them).
+BENCH_TOOLS := $(B)/bench/channel_bench
+bench-tools: $(BENCH_TOOLS)
+$(B)/bench/%: tests/bench/%.cpp $(B)/libprotocol.a $(B)/libllhttp.a
+	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -o $@ $< $(B)/libprotocol.a $(B)/libllhttp.a $(LDLIBS)
+
+# libFuzzer targets (clang): each runs FUZZ_SECONDS on a copy of its seed corpus.
+FUZZ_TARGETS := php_serialize frame http_request ws_frame
+FUZZ_SECONDS ?= 30
+$(B)/fuzz/%: tests/fuzz/%_fuzz.cpp $(B)/libprotocol.a $(B)/libllhttp.a
+	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libprotocol.a $(B)/libllhttp.a $(LDLIBS)
+fuzz:
+	@scripts/deps.sh --test
+	$(MAKE) MODE=fuzz $(foreach t,$(FUZZ_TARGETS),build/fuzz/fuzz/$(t))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$t && cp -n tests/fuzz/corpus/$$t/* build/fuzz/corpus/$$t/ 2>/dev/null; \
+	  echo "fuzz $$t: $(FUZZ_SECONDS) s"; \
+	  build/fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+	    -print_final_stats=1 build/fuzz/corpus/$$t 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
 
 run: deps pusher
 	./pusher start

@@ -10,7 +10,7 @@
 namespace pusher::channel {
 
 class Bus {
-public:
+  public:
     using Value = protocol::php::Value;
     // channel as the publisher sent it; data decoded once for all handlers.
     using Handler = std::function<void(const Value& channel, const Value& data)>;

@@ -12,13 +12,17 @@ using protocol::frame_encode;
 using protocol::channel::build_client_message;
 
 Client::Client(worker::Loop& loop, std::string host, int port)
-    : loop_(loop), host_(std::move(host)), port_(port),
+    : loop_(loop),
+      host_(std::move(host)),
+      port_(port),
       reconnect_timer_(loop, [this] { connect(); }),
       ping_timer_(loop, [this] {
           if (up_) conn_->send(protocol::frame_ping().data(), protocol::frame_ping().size());
       }) {}
 
-Client::~Client() { close(); }
+Client::~Client() {
+    close();
+}
 
 void Client::close() {
     closed_ = true;

@@ -19,7 +19,7 @@
 namespace pusher::channel {
 
 class Client : public Bus, public worker::ConnectionHandler {
-public:
+  public:
     static constexpr double kPingInterval = 55.0;  // Client::$pingInterval since v1.2.0
     static constexpr double kReconnectDelay = 1.0;
 
@@ -54,7 +54,7 @@ public:
     void on_data(worker::Connection& c, const char* data, size_t len) override;
     void on_close(worker::Connection& c) override;
 
-private:
+  private:
     struct Watch {
         Value name;
         Handler handler;

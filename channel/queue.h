@@ -12,8 +12,8 @@
 namespace pusher::channel {
 
 struct Queue {
-    protocol::php::Value name;              // as first given, sent back in deliveries
-    std::deque<std::string> messages;       // serialized data, ready to frame
+    protocol::php::Value name;         // as first given, sent back in deliveries
+    std::deque<std::string> messages;  // serialized data, ready to frame
     size_t bytes = 0;
     std::vector<worker::Connection*> watchers;
     std::vector<worker::Connection*> consumers;  // in reserve order, each at most once

@@ -1,14 +1,15 @@
 #include "master/cli.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <dirent.h>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -50,11 +51,16 @@ bool parse_args(int argc, char** argv, Args* a) {
     static const char* commands[] = {"start", "stop", "restart", "reload", "status", "connections"};
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
-        if (s == "-c" && i + 1 < argc) a->config_file = argv[++i];
-        else if (s == "-d") a->daemon = true;
-        else if (s == "-g") a->graceful = true;
-        else if (s == "--json") a->json = true;
-        else if (s == "-q") a->quiet = true;
+        if (s == "-c" && i + 1 < argc)
+            a->config_file = argv[++i];
+        else if (s == "-d")
+            a->daemon = true;
+        else if (s == "-g")
+            a->graceful = true;
+        else if (s == "--json")
+            a->json = true;
+        else if (s == "-q")
+            a->quiet = true;
         else if (a->command.empty())
             for (const char* c : commands)
                 if (s == c) a->command = s;
@@ -67,7 +73,8 @@ bool wait_gone(pid_t pid, double seconds) {
     double end = monotonic_now() + seconds;
     while (monotonic_now() < end) {
         if (!process_alive(pid)) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling another process: no event to await
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(10));  // polling another process: no event to await
     }
     return !process_alive(pid);
 }
@@ -113,7 +120,8 @@ int start_daemon(ProcessManager& pm, const worker::Config& c, bool quiet) {
             if (!quiet) banner(c, true);
             return 0;
         }
-        return fail(msg.empty() ? "pusher failed to start (see " + c.log_file + ")" : msg.substr(0, msg.find('\n')));
+        return fail(msg.empty() ? "pusher failed to start (see " + c.log_file + ")"
+                                : msg.substr(0, msg.find('\n')));
     }
     close(fds[0]);
     setsid();
@@ -130,7 +138,30 @@ int start_daemon(ProcessManager& pm, const worker::Config& c, bool quiet) {
     _exit(pm.run(fds[1]));
 }
 
+bool loopback(const std::string& host) {
+    return host.rfind("127.", 0) == 0 || host == "::1" || host == "localhost";
+}
+
+// Nothing that publishes should be open to the world unless the operator says so.
+void warn_open_publish(const worker::Config& c) {
+    for (const auto& s : c.services) {
+        if (s.type == worker::ServiceType::Http && c.api_key.empty() && !loopback(s.host))
+            fprintf(stderr,
+                    "WARNING: the publish API listens on %s:%d without an api_key: anyone who can "
+                    "reach it can publish to every client. Set \"api_key\" in the config.\n",
+                    s.host.c_str(), s.port);
+        if (s.type == worker::ServiceType::Channel && !loopback(s.host) &&
+            (c.channel_allow.empty() || std::find(c.channel_allow.begin(), c.channel_allow.end(),
+                                                  "*") != c.channel_allow.end()))
+            fprintf(stderr,
+                    "WARNING: the channel bus listens on %s:%d and accepts any peer: set "
+                    "\"channel_allow\" to your hosts.\n",
+                    s.host.c_str(), s.port);
+    }
+}
+
 int cmd_start(const Args& a, const worker::Config& c) {
+    warn_open_publish(c);
     if (pid_t pid = running_master(c.pid_file))
         return fail("pusher already running (pid " + std::to_string(pid) + ")");
     ProcessManager pm(c);

@@ -36,7 +36,7 @@ namespace {
 
 // Walks a JSON object, taking known keys and reporting the first problem.
 class Reader {
-public:
+  public:
     Reader(const Json::Value& v, std::string path) : v_(v), path_(std::move(path)) {}
     std::string error;
 
@@ -76,7 +76,8 @@ public:
     bool seconds(const char* key, double* out) {
         if (!v_.isMember(key)) return true;
         const Json::Value& x = v_[key];
-        if (!x.isNumeric() || x.asDouble() <= 0) return fail(key, "must be a positive number of seconds");
+        if (!x.isNumeric() || x.asDouble() <= 0)
+            return fail(key, "must be a positive number of seconds");
         *out = x.asDouble();
         return true;
     }
@@ -96,7 +97,7 @@ public:
         return false;
     }
 
-private:
+  private:
     const Json::Value& v_;
     std::string path_;
 };
@@ -108,7 +109,8 @@ bool parse_listen(const std::string& s, ServiceConfig* out) {
     long port = strtol(s.c_str() + colon + 1, &end, 10);
     if (*end != '\0' || port < 1 || port > 65535) return false;
     out->host = s.substr(0, colon);
-    if (out->host.size() > 2 && out->host.front() == '[') out->host = out->host.substr(1, out->host.size() - 2);
+    if (out->host.size() > 2 && out->host.front() == '[')
+        out->host = out->host.substr(1, out->host.size() - 2);
     out->port = static_cast<int>(port);
     return true;
 }
@@ -116,19 +118,23 @@ bool parse_listen(const std::string& s, ServiceConfig* out) {
 bool read_limits(const Json::Value& v, worker::Limits* l, std::string* error) {
     Reader r(v, "limits");
     bool ok = r.object() &&
-              r.check_unknown({"max_connections", "max_send_queue", "ws_max_message", "http_max_header",
-                               "http_max_body", "handshake_timeout", "ping_interval", "idle_timeout",
-                               "channel_max_frame", "channel_subscriber_queue",
-                               "channel_pending_publishes"}) &&
-              r.size("max_connections", &l->max_connections) && r.size("max_send_queue", &l->max_send_queue) &&
-              r.size("ws_max_message", &l->ws_max_message) && r.size("http_max_header", &l->http_max_header) &&
+              r.check_unknown({"max_connections", "max_send_queue", "ws_max_message",
+                               "http_max_header", "http_max_body", "handshake_timeout",
+                               "ping_interval", "idle_timeout", "channel_max_frame",
+                               "channel_subscriber_queue", "channel_pending_publishes"}) &&
+              r.size("max_connections", &l->max_connections) &&
+              r.size("max_send_queue", &l->max_send_queue) &&
+              r.size("ws_max_message", &l->ws_max_message) &&
+              r.size("http_max_header", &l->http_max_header) &&
               r.size("http_max_body", &l->http_max_body) &&
               r.seconds("handshake_timeout", &l->handshake_timeout) &&
-              r.seconds("ping_interval", &l->ping_interval) && r.seconds("idle_timeout", &l->idle_timeout) &&
+              r.seconds("ping_interval", &l->ping_interval) &&
+              r.seconds("idle_timeout", &l->idle_timeout) &&
               r.size("channel_max_frame", &l->channel_max_frame) &&
               r.size("channel_subscriber_queue", &l->channel_subscriber_queue) &&
               r.size("channel_pending_publishes", &l->channel_pending_publishes);
-    if (ok && l->channel_max_frame > 0xFFFFFFFFu) ok = r.fail("channel_max_frame", "must be below 4 GiB");
+    if (ok && l->channel_max_frame > 0xFFFFFFFFu)
+        ok = r.fail("channel_max_frame", "must be below 4 GiB");
     if (!ok) *error = r.error;
     return ok;
 }
@@ -137,23 +143,30 @@ bool read_service(const Json::Value& v, size_t i, ServiceConfig* s, std::string*
     Reader r(v, "services[" + std::to_string(i) + "]");
     std::string type, listen;
     if (!r.object() || !r.check_unknown({"type", "listen", "count", "name", "reloadable"}) ||
-        !r.str("type", &type) || !r.str("listen", &listen) || !r.integer("count", &s->count, 1, 64) ||
-        !r.str("name", &s->name) || !r.boolean("reloadable", &s->reloadable)) {
+        !r.str("type", &type) || !r.str("listen", &listen) ||
+        !r.integer("count", &s->count, 1, 64) || !r.str("name", &s->name) ||
+        !r.boolean("reloadable", &s->reloadable)) {
         *error = r.error;
         return false;
     }
-    if (type == "channel") *s = ServiceConfig{ServiceType::Channel, "ChannelServer", "127.0.0.1", 2206, 1, false};
-    else if (type == "websocket") *s = ServiceConfig{ServiceType::WebSocket, "pusher", "0.0.0.0", 4236, 2, true};
-    else if (type == "http") *s = ServiceConfig{ServiceType::Http, "publisher", "127.0.0.1", 4237, 1, true};
-    else return *error = r.fail("type", "must be channel, websocket or http") ? "" : r.error, false;
+    if (type == "channel")
+        *s = ServiceConfig{ServiceType::Channel, "ChannelServer", "127.0.0.1", 2206, 1, false};
+    else if (type == "websocket")
+        *s = ServiceConfig{ServiceType::WebSocket, "pusher", "0.0.0.0", 4236, 2, true};
+    else if (type == "http")
+        *s = ServiceConfig{ServiceType::Http, "publisher", "127.0.0.1", 4237, 1, true};
+    else
+        return *error = r.fail("type", "must be channel, websocket or http") ? "" : r.error, false;
     // Defaults of the type first, then what the file says.
     r.integer("count", &s->count, 1, 64);
     r.str("name", &s->name);
     r.boolean("reloadable", &s->reloadable);
     if (!listen.empty() && !parse_listen(listen, s))
-        return *error = r.fail("listen", "must be HOST:PORT with PORT 1..65535") ? "" : r.error, false;
+        return *error = r.fail("listen", "must be HOST:PORT with PORT 1..65535") ? "" : r.error,
+               false;
     if (s->type == ServiceType::Channel && s->count != 1)
-        return *error = r.fail("count", "the channel service runs exactly 1 worker") ? "" : r.error, false;
+        return *error = r.fail("count", "the channel service runs exactly 1 worker") ? "" : r.error,
+               false;
     return true;
 }
 
@@ -173,19 +186,22 @@ bool load_config(const std::string& file, Config* out, std::string* error) {
     c.config_file = file;
     Reader r(root, "");
     ServiceConfig chan;
-    bool ok = r.object() &&
-              r.check_unknown({"node_name", "services", "channel", "broadcast_event", "welcome", "api_key",
-                               "allowed_origins", "channel_allow", "pid_file", "log_file", "stats_file",
-                               "stop_timeout", "graceful_timeout", "limits", "//"}) &&
-              r.str("node_name", &c.node_name) && r.str("broadcast_event", &c.broadcast_event) &&
-              r.str("api_key", &c.api_key) && r.strings("allowed_origins", &c.allowed_origins) &&
-              r.strings("channel_allow", &c.channel_allow) && r.str("pid_file", &c.pid_file) &&
-              r.str("log_file", &c.log_file) && r.str("stats_file", &c.stats_file) &&
-              r.seconds("stop_timeout", &c.stop_timeout) && r.seconds("graceful_timeout", &c.graceful_timeout);
+    bool ok =
+        r.object() &&
+        r.check_unknown({"node_name", "services", "channel", "broadcast_event", "welcome",
+                         "api_key", "allowed_origins", "channel_allow", "pid_file", "log_file",
+                         "stats_file", "stop_timeout", "graceful_timeout", "limits", "//"}) &&
+        r.str("node_name", &c.node_name) && r.str("broadcast_event", &c.broadcast_event) &&
+        r.str("api_key", &c.api_key) && r.strings("allowed_origins", &c.allowed_origins) &&
+        r.strings("channel_allow", &c.channel_allow) && r.str("pid_file", &c.pid_file) &&
+        r.str("log_file", &c.log_file) && r.str("stats_file", &c.stats_file) &&
+        r.seconds("stop_timeout", &c.stop_timeout) &&
+        r.seconds("graceful_timeout", &c.graceful_timeout);
     if (!ok) return *error = r.error, false;
     std::string welcome = "text";
     if (!r.str("welcome", &welcome)) return *error = r.error, false;
-    if (welcome != "text" && welcome != "json") return *error = "config: welcome: must be \"text\" or \"json\"", false;
+    if (welcome != "text" && welcome != "json")
+        return *error = "config: welcome: must be \"text\" or \"json\"", false;
     c.welcome_json = welcome == "json";
     if (root.isMember("channel")) {
         std::string addr;
@@ -197,7 +213,8 @@ bool load_config(const std::string& file, Config* out, std::string* error) {
     }
     if (root.isMember("services")) {
         const Json::Value& s = root["services"];
-        if (!s.isArray() || s.empty()) return *error = "config: services: must be a non-empty array", false;
+        if (!s.isArray() || s.empty())
+            return *error = "config: services: must be a non-empty array", false;
         c.services.clear();
         for (Json::ArrayIndex i = 0; i < s.size(); ++i) {
             ServiceConfig sc;
@@ -216,7 +233,8 @@ void derive_paths(Config* c) {
     std::string name = "default";
     if (!c->config_file.empty()) {
         name = c->config_file.substr(c->config_file.rfind('/') + 1);
-        if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0) name.resize(name.size() - 5);
+        if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0)
+            name.resize(name.size() - 5);
     }
     std::string base = "pusher." + name;
     if (c->pid_file.empty()) c->pid_file = base + ".pid";

@@ -56,8 +56,9 @@ bool ProcessManager::prepare(std::string* error) {
         info.first_slot = static_cast<int32_t>(slots_.size());
         // SO_REUSEPORT would let a second instance share the port silently.
         if (worker::port_listening(svc.host, svc.port))
-            return *error = svc.name + ": cannot listen on " + svc.host + ":" + std::to_string(svc.port) +
-                            ": Address already in use", false;
+            return *error = svc.name + ": cannot listen on " + svc.host + ":" +
+                            std::to_string(svc.port) + ": Address already in use",
+                   false;
         for (int w = 0; w < svc.count; ++w) {
             if (slots_.size() >= worker::kMaxSlots) return *error = "too many workers", false;
             Slot s;
@@ -138,13 +139,20 @@ void ProcessManager::handle_signal(int sig) {
     switch (sig) {
         case SIGINT:
         case SIGTERM:
-        case SIGHUP: log_line(std::string("received signal ") + strsignal(sig) + ", stopping");
-                     return begin_stop(false);
-        case SIGQUIT: log_line("received SIGQUIT, stopping gracefully"); return begin_stop(true);
-        case SIGUSR1: return begin_reload(false);
-        case SIGUSR2: return begin_reload(true);
-        case SIGIO: return signal_all(SIGIO);
-        default: return;  // SIGCHLD: reap() runs after every wake-up
+        case SIGHUP:
+            log_line(std::string("received signal ") + strsignal(sig) + ", stopping");
+            return begin_stop(false);
+        case SIGQUIT:
+            log_line("received SIGQUIT, stopping gracefully");
+            return begin_stop(true);
+        case SIGUSR1:
+            return begin_reload(false);
+        case SIGUSR2:
+            return begin_reload(true);
+        case SIGIO:
+            return signal_all(SIGIO);
+        default:
+            return;  // SIGCHLD: reap() runs after every wake-up
     }
 }
 
@@ -171,7 +179,8 @@ void ProcessManager::on_exit(Slot& s, pid_t pid, int status) {
     stats(s).listening.store(0);
     if (state_ == State::Stopping) return;
     if (status != 0)
-        log_line("worker[" + name + ":" + std::to_string(pid) + "] exit with status " + std::to_string(status));
+        log_line("worker[" + name + ":" + std::to_string(pid) + "] exit with status " +
+                 std::to_string(status));
     worker::ServiceInfo& info = stats_->services[s.service];
     for (worker::ExitKind& k : info.exits) {
         if (k.count.load() == 0 || k.status.load() == status) {
@@ -185,7 +194,8 @@ void ProcessManager::on_exit(Slot& s, pid_t pid, int status) {
                      "] could not start (see " + config_.log_file + ")");
         return begin_stop(false);
     }
-    bool expected = state_ == State::Reloading && reload_waiting_exit_ && &s == &slots_[reload_index_];
+    bool expected =
+        state_ == State::Reloading && reload_waiting_exit_ && &s == &slots_[reload_index_];
     double now = monotonic_now();
     if (expected || now - s.started >= 1.0) {
         s.fast_deaths = expected ? s.fast_deaths : 0;
@@ -195,7 +205,8 @@ void ProcessManager::on_exit(Slot& s, pid_t pid, int status) {
     // Dying at start-up again and again: wait 1, 2, 4 ... 30 s between tries.
     double delay = std::min(30.0, double(1 << std::min(s.fast_deaths, 5)));
     ++s.fast_deaths;
-    log_line("worker[" + name + "] keeps dying at start, next try in " + std::to_string(int(delay)) + " s");
+    log_line("worker[" + name + "] keeps dying at start, next try in " +
+             std::to_string(int(delay)) + " s");
     s.restart_at = now + delay;
 }
 
@@ -215,8 +226,10 @@ void ProcessManager::tick() {
     if (ready_fd_ >= 0) {
         bool all = true;
         for (const Slot& s : slots_) all &= slot_ready(s);
-        if (all) notify_ready("ok");
-        else if (now > ready_deadline_) notify_ready("error: workers did not start listening in time");
+        if (all)
+            notify_ready("ok");
+        else if (now > ready_deadline_)
+            notify_ready("error: workers did not start listening in time");
     }
 }
 
@@ -263,7 +276,8 @@ void ProcessManager::reload_step() {
         }
         if (reload_waiting_exit_) {
             if (s.pid != 0 && now >= reload_kill_at_) kill(s.pid, SIGKILL);
-            if (!slot_ready(s)) return;  // the old one has not gone, or the new one is not listening
+            if (!slot_ready(s))
+                return;  // the old one has not gone, or the new one is not listening
             reload_waiting_exit_ = false;
             ++reload_index_;
             continue;

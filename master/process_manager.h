@@ -17,7 +17,7 @@
 namespace pusher::master {
 
 class ProcessManager {
-public:
+  public:
     explicit ProcessManager(worker::Config config);
     ~ProcessManager();
 
@@ -28,16 +28,16 @@ public:
     // or "error: ...\n". Returns the master's exit code.
     int run(int ready_fd);
 
-private:
+  private:
     struct Slot {
         int service = 0;
         int worker_id = 0;
         int listen_fd = -1;
         pid_t pid = 0;
-        pid_t old_pid = 0;        // a draining predecessor (graceful reload)
-        double started = 0;       // when pid was forked
-        double restart_at = -1;   // a scheduled re-fork, -1 when none
-        int fast_deaths = 0;      // consecutive deaths within a second of start
+        pid_t old_pid = 0;       // a draining predecessor (graceful reload)
+        double started = 0;      // when pid was forked
+        double restart_at = -1;  // a scheduled re-fork, -1 when none
+        int fast_deaths = 0;     // consecutive deaths within a second of start
     };
     enum class State { Running, Reloading, Stopping };
 
@@ -54,14 +54,16 @@ private:
     void notify_ready(const std::string& msg);
     bool children_left() const;
     worker::WorkerSlot& stats(const Slot& s) { return stats_->slots[&s - slots_.data()]; }
-    const worker::WorkerSlot& stats(const Slot& s) const { return stats_->slots[&s - slots_.data()]; }
+    const worker::WorkerSlot& stats(const Slot& s) const {
+        return stats_->slots[&s - slots_.data()];
+    }
 
     worker::Config config_;
     worker::StatsRegion* stats_ = nullptr;
     std::vector<Slot> slots_;
     State state_ = State::Running;
     bool graceful_ = false;
-    double deadline_ = 0;        // stop: SIGKILL whatever is left after this
+    double deadline_ = 0;  // stop: SIGKILL whatever is left after this
     size_t reload_index_ = 0;
     bool reload_waiting_exit_ = false;
     double reload_kill_at_ = 0;

@@ -43,9 +43,12 @@ static std::string pad(std::string s, size_t w) {
 static const char* state_name(const WorkerSlot& s, bool alive) {
     if (!alive) return "[dead]";
     switch (static_cast<worker::SlotState>(s.state.load())) {
-        case worker::SlotState::Starting: return "[starting]";
-        case worker::SlotState::Draining: return "[draining]";
-        default: return s.connections.load() ? "[busy]" : "[idle]";
+        case worker::SlotState::Starting:
+            return "[starting]";
+        case worker::SlotState::Draining:
+            return "[draining]";
+        default:
+            return s.connections.load() ? "[busy]" : "[idle]";
     }
 }
 
@@ -91,9 +94,9 @@ std::string status_text(const StatsRegion& r, const std::map<int, double>& qps) 
         if (!any) o << pad(s.name, 17) << pad("libevent", 14) << pad("0", 15) << "0\n";
     }
     o << rule << "PROCESS STATUS" << std::string(56, '-') << "\n";
-    o << "pid\t" << pad("memory", 7) << pad("listening", 27) << pad("name", 13) << pad("connections", 11)
-      << pad("send_fail", 9) << pad("dropped", 9) << pad("timers", 7) << pad("total_request", 13)
-      << pad("qps", 6) << "status\n";
+    o << "pid\t" << pad("memory", 7) << pad("listening", 27) << pad("name", 13)
+      << pad("connections", 11) << pad("send_fail", 9) << pad("dropped", 9) << pad("timers", 7)
+      << pad("total_request", 13) << pad("qps", 6) << "status\n";
     long total_rss = 0;
     uint64_t sums[5] = {0, 0, 0, 0, 0};
     double total_qps = 0;
@@ -106,16 +109,18 @@ std::string status_text(const StatsRegion& r, const std::map<int, double>& qps) 
                          read(s.total_request)};
         for (int i = 0; i < 5; ++i) sums[i] += v[i];
         total_qps += q;
-        o << pid << "\t" << pad(alive ? rss_of(pid) : "N/A", 7) << pad(svc.listen, 27) << pad(svc.name, 13)
-          << pad(std::to_string(v[0]), 11) << pad(std::to_string(v[1]), 9) << pad(std::to_string(v[2]), 9)
-          << pad(std::to_string(v[3]), 7) << pad(std::to_string(v[4]), 13)
-          << pad(std::to_string(static_cast<long>(q)), 6) << state_name(s, alive) << "\n";
+        o << pid << "\t" << pad(alive ? rss_of(pid) : "N/A", 7) << pad(svc.listen, 27)
+          << pad(svc.name, 13) << pad(std::to_string(v[0]), 11) << pad(std::to_string(v[1]), 9)
+          << pad(std::to_string(v[2]), 9) << pad(std::to_string(v[3]), 7)
+          << pad(std::to_string(v[4]), 13) << pad(std::to_string(static_cast<long>(q)), 6)
+          << state_name(s, alive) << "\n";
     });
     o << rule << "PROCESS STATUS" << std::string(56, '-') << "\n";
     char mem[32];
     snprintf(mem, sizeof mem, "%.2fM", total_rss / 1048576.0);
-    o << "Summary\t" << pad(mem, 7) << pad("-", 27) << pad("-", 13) << pad(std::to_string(sums[0]), 11)
-      << pad(std::to_string(sums[1]), 9) << pad(std::to_string(sums[2]), 9) << pad(std::to_string(sums[3]), 7)
+    o << "Summary\t" << pad(mem, 7) << pad("-", 27) << pad("-", 13)
+      << pad(std::to_string(sums[0]), 11) << pad(std::to_string(sums[1]), 9)
+      << pad(std::to_string(sums[2]), 9) << pad(std::to_string(sums[3]), 7)
       << pad(std::to_string(sums[4]), 13) << pad(std::to_string(static_cast<long>(total_qps)), 6)
       << "[Summary]\n";
     return o.str();

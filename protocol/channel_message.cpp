@@ -145,6 +145,8 @@ std::string build_client_message(std::string_view type, const std::vector<Value>
     return out + "}";
 }
 
-std::string build_reserve() { return "a:1:{s:4:\"type\";s:7:\"reserve\";}"; }
+std::string build_reserve() {
+    return "a:1:{s:4:\"type\";s:7:\"reserve\";}";
+}
 
 }  // namespace pusher::protocol::channel

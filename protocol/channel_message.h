@@ -13,11 +13,11 @@ namespace pusher::protocol::channel {
 
 // A client → server message: {type, channels[, data]}, keys in any order.
 struct ClientMessage {
-    std::string type;                   // subscribe, publish, publishLoop, watch, ...
-    std::vector<php::Value> channels;   // as sent: the publisher's value and type
+    std::string type;                  // subscribe, publish, publishLoop, watch, ...
+    std::vector<php::Value> channels;  // as sent: the publisher's value and type
     bool has_data = false;
-    std::string_view data_raw;          // data's bytes inside the body
-    int64_t data_slot = 0;              // data's value index, for r:/R: re-numbering
+    std::string_view data_raw;  // data's bytes inside the body
+    int64_t data_slot = 0;      // data's value index, for r:/R: re-numbering
     bool has_refs = false;
     php::Value data;
 };

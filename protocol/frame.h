@@ -16,7 +16,7 @@ constexpr size_t kDefaultMaxFrame = 10485760;  // TcpConnection::$defaultMaxPack
 // next(). Bodies point into the decoder's buffer, or straight into the fed
 // bytes when a frame arrived whole (no copy on the common path).
 class FrameDecoder {
-public:
+  public:
     explicit FrameDecoder(size_t max_frame = kDefaultMaxFrame) : max_(max_frame) {}
 
     void feed(const char* data, size_t len);
@@ -25,7 +25,7 @@ public:
     const std::string& error() const { return error_; }
     size_t buffered() const { return buf_.size() - pos_ + (in_len_ - in_pos_); }
 
-private:
+  private:
     bool take(const char* p, size_t avail, size_t* used, std::string_view* body);
     size_t max_;
     std::string buf_;  // only holds a partial frame
@@ -39,7 +39,9 @@ private:
 void frame_append(std::string& out, std::string_view body);
 std::string frame_encode(std::string_view body);
 // The heartbeat: an empty body, bytes 00 00 00 04.
-inline std::string_view frame_ping() { return std::string_view("\0\0\0\4", 4); }
+inline std::string_view frame_ping() {
+    return std::string_view("\0\0\0\4", 4);
+}
 uint32_t frame_read_length(const char* p);
 void frame_write_length(char* p, uint32_t total);
 

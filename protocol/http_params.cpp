@@ -72,7 +72,8 @@ bool request_params(const HttpRequest& req, Params* out, std::string* error) {
     parse_urlencoded(req.query(), out);
     if (req.body.empty()) return true;
     const std::string* type = req.header("Content-Type");
-    if (type && starts_with_ci(*type, "application/json")) return parse_json_body(req.body, out, error);
+    if (type && starts_with_ci(*type, "application/json"))
+        return parse_json_body(req.body, out, error);
     if (!type || starts_with_ci(*type, "application/x-www-form-urlencoded"))
         parse_urlencoded(req.body, out);
     return true;

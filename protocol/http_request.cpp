@@ -16,7 +16,8 @@ std::string_view HttpRequest::query() const {
 
 const std::string* HttpRequest::header(std::string_view name) const {
     for (const auto& h : headers)
-        if (h.first.size() == name.size() && strncasecmp(h.first.data(), name.data(), name.size()) == 0)
+        if (h.first.size() == name.size() &&
+            strncasecmp(h.first.data(), name.data(), name.size()) == 0)
             return &h.second;
     return nullptr;
 }
@@ -30,7 +31,9 @@ static const llhttp_settings_t& settings() {
     return s;
 }
 
-static HttpParser* self(llhttp_t* p) { return static_cast<HttpParser*>(p->data); }
+static HttpParser* self(llhttp_t* p) {
+    return static_cast<HttpParser*>(p->data);
+}
 
 HttpParser::HttpParser(const HttpLimits& limits) : limits_(limits) {
     static bool wired = [] {
@@ -70,7 +73,8 @@ int HttpParser::on_header_field(llhttp_t* p, const char* at, size_t n) {
     HttpParser* h = self(p);
     if (!h->count_header(n)) return h->fail(431, "request headers too large");
     if (h->in_value_ || h->req_.headers.empty()) {
-        if (h->req_.headers.size() >= h->limits_.max_headers) return h->fail(431, "too many headers");
+        if (h->req_.headers.size() >= h->limits_.max_headers)
+            return h->fail(431, "too many headers");
         h->req_.headers.emplace_back();
         h->in_value_ = false;
     }
@@ -98,7 +102,8 @@ int HttpParser::on_headers_complete(llhttp_t* p) {
 
 int HttpParser::on_body(llhttp_t* p, const char* at, size_t n) {
     HttpParser* h = self(p);
-    if (h->req_.body.size() + n > h->limits_.max_body) return h->fail(413, "request body too large");
+    if (h->req_.body.size() + n > h->limits_.max_body)
+        return h->fail(413, "request body too large");
     h->req_.body.append(at, n);
     return 0;
 }
@@ -132,7 +137,8 @@ HttpParser::Result HttpParser::feed(const char* data, size_t len, size_t* consum
     }
     if (status_ == 0) {  // not a limit a callback enforced: a syntax error
         status_ = 400;
-        reason_ = llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_) : "bad request";
+        reason_ =
+            llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_) : "bad request";
     }
     *consumed = len;
     return Result::Error;

@@ -34,7 +34,7 @@ struct HttpLimits {
 };
 
 class HttpParser {
-public:
+  public:
     explicit HttpParser(const HttpLimits& limits = {});
     HttpParser(const HttpParser&) = delete;
     HttpParser& operator=(const HttpParser&) = delete;
@@ -48,7 +48,7 @@ public:
     int status() const { return status_; }
     const std::string& reason() const { return reason_; }
 
-private:
+  private:
     static int on_url(llhttp_t*, const char*, size_t);
     static int on_header_field(llhttp_t*, const char*, size_t);
     static int on_header_value(llhttp_t*, const char*, size_t);

@@ -75,12 +75,24 @@ static void serialize_items(std::string& out, const Value& v, int64_t shift, int
 
 void serialize_to(std::string& out, const Value& v, int64_t shift, int64_t from) {
     switch (v.type) {
-        case Type::Null: out += "N;"; return;
-        case Type::Bool: out += v.b ? "b:1;" : "b:0;"; return;
-        case Type::Int: out += "i:" + std::to_string(v.i) + ";"; return;
-        case Type::Double: out += "d:" + format_double(v.d) + ";"; return;
-        case Type::String: serialize_string(out, v.s); return;
-        case Type::Array: out += "a:"; return serialize_items(out, v, shift, from);
+        case Type::Null:
+            out += "N;";
+            return;
+        case Type::Bool:
+            out += v.b ? "b:1;" : "b:0;";
+            return;
+        case Type::Int:
+            out += "i:" + std::to_string(v.i) + ";";
+            return;
+        case Type::Double:
+            out += "d:" + format_double(v.d) + ";";
+            return;
+        case Type::String:
+            serialize_string(out, v.s);
+            return;
+        case Type::Array:
+            out += "a:";
+            return serialize_items(out, v, shift, from);
         case Type::Object:
             out += "O:" + std::to_string(v.s.size()) + ":\"" + v.s + "\":";
             return serialize_items(out, v, shift, from);
@@ -105,7 +117,7 @@ std::string serialize(const Value& v) {
 namespace {
 
 class Parser {
-public:
+  public:
     Parser(std::string_view in, const DecodeLimits& lim) : in_(in), lim_(lim) {}
 
     bool value(Value* out, int depth);
@@ -118,7 +130,7 @@ public:
     }
     std::string error;
 
-private:
+  private:
     bool fail(const std::string& why) {
         if (error.empty()) error = why + " at offset " + std::to_string(pos_);
         return false;
@@ -230,10 +242,17 @@ bool Parser::value(Value* out, int depth) {
             *out = Value::boolean(b == 1);
             return true;
         }
-        case 'i': out->type = Type::Int; return integer(&out->i, ';');
-        case 'd': return number(out);
-        case 's': out->type = Type::String; return string_body(&out->s) && expect(';');
-        case 'a': out->type = Type::Array; return items(out, depth, false);
+        case 'i':
+            out->type = Type::Int;
+            return integer(&out->i, ';');
+        case 'd':
+            return number(out);
+        case 's':
+            out->type = Type::String;
+            return string_body(&out->s) && expect(';');
+        case 'a':
+            out->type = Type::Array;
+            return items(out, depth, false);
         case 'O':
             out->type = Type::Object;
             return string_body(&out->s) && expect(':') && items(out, depth, true);
@@ -242,14 +261,14 @@ bool Parser::value(Value* out, int depth) {
             out->type = t == 'r' ? Type::Ref : Type::RefHard;
             saw_ref = true;
             return integer(&out->i, ';') && (out->i > 0 || fail("bad reference"));
-        default: return fail(std::string("unsupported type '") + t + "'");
+        default:
+            return fail(std::string("unsupported type '") + t + "'");
     }
 }
 
 }  // namespace
 
-bool unserialize(std::string_view in, Value* out, std::string* error,
-                 const DecodeLimits& limits) {
+bool unserialize(std::string_view in, Value* out, std::string* error, const DecodeLimits& limits) {
     return unserialize_top(in, out, nullptr, nullptr, error, limits);
 }
 

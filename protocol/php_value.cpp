@@ -79,15 +79,19 @@ const Value* Value::get(const Key& k) const {
 
 std::string Value::as_string() const {
     switch (type) {
-        case Type::String: return s;
-        case Type::Int: return std::to_string(i);
-        case Type::Bool: return b ? "1" : "";
+        case Type::String:
+            return s;
+        case Type::Int:
+            return std::to_string(i);
+        case Type::Bool:
+            return b ? "1" : "";
         case Type::Double: {
             char buf[32];
             snprintf(buf, sizeof buf, "%.17g", d);
             return buf;
         }
-        default: return "";
+        default:
+            return "";
     }
 }
 

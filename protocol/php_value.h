@@ -35,9 +35,9 @@ enum class Type : uint8_t { Null, Bool, Int, Double, String, Array, Object, Ref,
 struct Value {
     Type type = Type::Null;
     bool b = false;
-    int64_t i = 0;      // Int, and the index of Ref (r:) / RefHard (R:)
+    int64_t i = 0;  // Int, and the index of Ref (r:) / RefHard (R:)
     double d = 0;
-    std::string s;      // String bytes, or an Object's class name
+    std::string s;                             // String bytes, or an Object's class name
     std::vector<std::pair<Key, Value>> items;  // Array entries, Object properties
 
     static Value null() { return Value{}; }

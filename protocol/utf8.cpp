@@ -15,14 +15,22 @@ bool utf8_valid(const char* data, size_t len) {
         }
         size_t n;
         uint8_t lo = 0x80, hi = 0xBF;  // the range of the second byte
-        if (c >= 0xC2 && c <= 0xDF) n = 1;
-        else if (c == 0xE0) n = 2, lo = 0xA0;
-        else if (c == 0xED) n = 2, hi = 0x9F;  // no surrogates
-        else if (c >= 0xE1 && c <= 0xEF) n = 2;
-        else if (c == 0xF0) n = 3, lo = 0x90;
-        else if (c == 0xF4) n = 3, hi = 0x8F;  // nothing above U+10FFFF
-        else if (c >= 0xF1 && c <= 0xF3) n = 3;
-        else return false;
+        if (c >= 0xC2 && c <= 0xDF)
+            n = 1;
+        else if (c == 0xE0)
+            n = 2, lo = 0xA0;
+        else if (c == 0xED)
+            n = 2, hi = 0x9F;  // no surrogates
+        else if (c >= 0xE1 && c <= 0xEF)
+            n = 2;
+        else if (c == 0xF0)
+            n = 3, lo = 0x90;
+        else if (c == 0xF4)
+            n = 3, hi = 0x8F;  // nothing above U+10FFFF
+        else if (c >= 0xF1 && c <= 0xF3)
+            n = 3;
+        else
+            return false;
         if (i + n >= len) return false;  // truncated sequence
         if (s[i + 1] < lo || s[i + 1] > hi) return false;
         for (size_t k = 2; k <= n; ++k)

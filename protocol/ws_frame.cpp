@@ -11,7 +11,9 @@ namespace pusher::protocol {
 
 // ---- encoding ------------------------------------------------------------
 
-size_t ws_header_size(size_t n) { return n < 126 ? 2 : n <= 0xFFFF ? 4 : 10; }
+size_t ws_header_size(size_t n) {
+    return n < 126 ? 2 : n <= 0xFFFF ? 4 : 10;
+}
 
 size_t ws_write_header(char* out, uint8_t opcode, size_t n) {
     out[0] = static_cast<char>(0x80 | opcode);
@@ -63,8 +65,12 @@ ssize_t recv_cb(uint8_t* buf, size_t len, int, void*) {
     g_input.left -= n;
     return static_cast<ssize_t>(n);
 }
-ssize_t send_cb(const uint8_t*, size_t, int, void*) { return -1; }
-int genmask_cb(uint8_t*, size_t, void*) { return -1; }
+ssize_t send_cb(const uint8_t*, size_t, int, void*) {
+    return -1;
+}
+int genmask_cb(uint8_t*, size_t, void*) {
+    return -1;
+}
 
 struct SharedContext {
     wslay_frame_context_ptr ctx = nullptr;
@@ -93,7 +99,8 @@ bool wslay_read_frame(const char* p, size_t size, wslay_frame_iocb* iocb, std::s
         }
         bool done = iocb->data_length == 0 || g_input.left == 0;
         if (first && done) {
-            *payload = std::string_view(reinterpret_cast<const char*>(iocb->data), iocb->data_length);
+            *payload =
+                std::string_view(reinterpret_cast<const char*>(iocb->data), iocb->data_length);
             return true;
         }
         first = false;
@@ -139,7 +146,8 @@ bool WsDecoder::feed(const char* data, size_t len, size_t max_message, Sink& sin
             for (int i = 0; i < 8; ++i) plen = (plen << 8) | u[2 + i];
         }
         // Checked before buffering, so a huge length never reserves memory.
-        if ((u[0] & 0x08) && plen > 125) return fail(err, kWsProtocolError, "control frame too long");
+        if ((u[0] & 0x08) && plen > 125)
+            return fail(err, kWsProtocolError, "control frame too long");
         if (plen > max_message) return fail(err, kWsTooBig, "frame larger than max message size");
         if (len - pos - hdr < plen) break;
         ok = frame(data + pos, hdr, plen, max_message, sink, err);

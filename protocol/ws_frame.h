@@ -40,9 +40,9 @@ std::string ws_encode(uint8_t opcode, std::string_view payload);
 std::string ws_close_frame(uint16_t code, std::string_view reason = {});
 
 class WsDecoder {
-public:
+  public:
     class Sink {
-    public:
+      public:
         virtual ~Sink() = default;
         virtual void on_message(uint8_t opcode, std::string_view payload) = 0;
         virtual void on_ping(std::string_view payload) = 0;
@@ -60,11 +60,11 @@ public:
     bool feed(const char* data, size_t len, size_t max_message, Sink& sink, Error* err);
     size_t buffered() const { return partial_ ? partial_->size() : 0; }
 
-private:
+  private:
     bool frame(const char* p, size_t hdr, uint64_t payload_len, size_t max_message, Sink& sink,
                Error* err);
-    bool message(uint8_t opcode, bool fin, std::string_view payload, size_t max_message,
-                 Sink& sink, Error* err);
+    bool message(uint8_t opcode, bool fin, std::string_view payload, size_t max_message, Sink& sink,
+                 Error* err);
     std::unique_ptr<std::string> partial_;  // an unfinished frame
     std::unique_ptr<std::string> message_;  // fragments of an unfinished message
     uint8_t msg_opcode_ = 0;                // its opcode, 0 when none

@@ -40,8 +40,9 @@ WsHandshakeResult ws_handshake(const HttpRequest& req, const std::vector<std::st
         bool allowed = false;
         for (const std::string& o : origins) allowed |= origin && *origin == o;
         if (!allowed)
-            return refuse("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
-                          "origin " + (origin ? *origin : std::string("(none)")) + " not allowed");
+            return refuse(
+                "HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+                "origin " + (origin ? *origin : std::string("(none)")) + " not allowed");
     }
     WsHandshakeResult r;
     r.ok = true;

@@ -4,9 +4,12 @@ namespace pusher::worker {
 
 const char* ServiceConfig::scheme() const {
     switch (type) {
-        case ServiceType::Channel: return "frame";
-        case ServiceType::WebSocket: return "websocket";
-        case ServiceType::Http: return "http";
+        case ServiceType::Channel:
+            return "frame";
+        case ServiceType::WebSocket:
+            return "websocket";
+        case ServiceType::Http:
+            return "http";
     }
     return "tcp";
 }

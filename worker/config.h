@@ -11,15 +11,15 @@ namespace pusher::worker {
 
 // Limits an operator can tune; defaults are safe for an internet-facing node.
 struct Limits {
-    size_t max_connections = 18000;        // per worker; above it new ones are refused
-    size_t max_send_queue = 1 << 20;       // per connection, bytes (the original's 1 MiB)
-    size_t ws_max_message = 1 << 20;       // largest WebSocket message accepted from a client
-    size_t http_max_header = 16384;        // request line + headers (431 above)
-    size_t http_max_body = 1 << 20;        // 413 above
-    double handshake_timeout = 10.0;       // seconds to complete the WebSocket/HTTP request
-    double ping_interval = 25.0;           // server pings idle WebSocket clients
-    double idle_timeout = 60.0;            // no frame (pong included) for this long: close
-    size_t channel_max_frame = 10485760;   // Workerman's defaultMaxPackageSize
+    size_t max_connections = 18000;              // per worker; above it new ones are refused
+    size_t max_send_queue = 1 << 20;             // per connection, bytes (the original's 1 MiB)
+    size_t ws_max_message = 1 << 20;             // largest WebSocket message accepted from a client
+    size_t http_max_header = 16384;              // request line + headers (431 above)
+    size_t http_max_body = 1 << 20;              // 413 above
+    double handshake_timeout = 10.0;             // seconds to complete the WebSocket/HTTP request
+    double ping_interval = 25.0;                 // server pings idle WebSocket clients
+    double idle_timeout = 60.0;                  // no frame (pong included) for this long: close
+    size_t channel_max_frame = 10485760;         // Workerman's defaultMaxPackageSize
     size_t channel_subscriber_queue = 16 << 20;  // channel server, per subscriber, bytes
     size_t channel_pending_publishes = 10000;    // channel client, while disconnected
 };
@@ -28,7 +28,7 @@ enum class ServiceType { Channel, WebSocket, Http };
 
 struct ServiceConfig {
     ServiceType type = ServiceType::WebSocket;
-    std::string name;         // worker name shown in status: ChannelServer, pusher, publisher
+    std::string name;  // worker name shown in status: ChannelServer, pusher, publisher
     std::string host = "127.0.0.1";
     int port = 0;
     int count = 1;
@@ -38,19 +38,19 @@ struct ServiceConfig {
 };
 
 struct Config {
-    std::string config_file;      // empty: the embedded default
-    std::string node_name;        // identifies this host in client ids and metrics
+    std::string config_file;  // empty: the embedded default
+    std::string node_name;    // identifies this host in client ids and metrics
     std::vector<ServiceConfig> services;
     std::string channel_host = "127.0.0.1";  // where workers find the bus
     int channel_port = 2206;
     std::string broadcast_event = "broadcast";
     bool welcome_json = false;
-    std::string api_key;                      // publish API key; empty: none
-    std::vector<std::string> allowed_origins; // WebSocket Origin allowlist; empty: any
+    std::string api_key;                       // publish API key; empty: none
+    std::vector<std::string> allowed_origins;  // WebSocket Origin allowlist; empty: any
     std::vector<std::string> channel_allow = {"127.0.0.1"};  // peers the bus accepts
-    std::string pid_file;      // default: ./pusher.<config name>.pid
-    std::string log_file;      // default: ./pusher.<config name>.log
-    std::string stats_file;    // shared-memory status region, default beside the pid file
+    std::string pid_file;                                    // default: ./pusher.<config name>.pid
+    std::string log_file;                                    // default: ./pusher.<config name>.log
+    std::string stats_file;          // shared-memory status region, default beside the pid file
     double stop_timeout = 2.0;       // stop: SIGKILL stragglers after this
     double graceful_timeout = 30.0;  // stop -g / reload -g: drain at most this long
     Limits limits;

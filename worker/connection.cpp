@@ -12,8 +12,7 @@
 
 namespace pusher::worker {
 
-Connection::Connection(Loop& loop, int fd, uint64_t id, ConnectionHandler* handler,
-                       ConnState state)
+Connection::Connection(Loop& loop, int fd, uint64_t id, ConnectionHandler* handler, ConnState state)
     : loop_(loop), handler_(handler), fd_(fd), state_(state), id_(id) {
     last_active = static_cast<uint32_t>(loop.now());
     short what = state == ConnState::Connecting ? EV_WRITE : EV_READ | EV_PERSIST;
@@ -158,6 +157,15 @@ bool Connection::send(const char* data, size_t len) {
 bool Connection::send(SharedBuffer* buf) {
     if (state_ != ConnState::Open && state_ != ConnState::Connecting) return false;
     if (over_cap()) return false;
+    if (loop_.corked() && state_ == ConnState::Open && !writing_) {
+        out_.push(buf, 0);  // written by flush_corked, with its neighbours
+        bump(loop_.stats().send_queue_bytes, buf->size());
+        if (!corked_) {
+            corked_ = true;
+            loop_.add_corked(this);
+        }
+        return true;
+    }
     size_t written = 0;
     if (out_.empty() && state_ == ConnState::Open) {
         ssize_t w = write_direct(buf->data(), buf->size());
@@ -169,6 +177,13 @@ bool Connection::send(SharedBuffer* buf) {
     }
     if (written < buf->size()) queue_tail(buf, buf->data(), buf->size(), written);
     return true;
+}
+
+void Connection::flush_corked() {
+    corked_ = false;
+    if (state_ != ConnState::Open || writing_ || out_.empty()) return;
+    handle_write();
+    if (state_ == ConnState::Open && !out_.empty()) watch(true);
 }
 
 void Connection::watch(bool write) {

@@ -19,7 +19,7 @@ class Connection;
 // What a service plugs into a connection (Workerman's callbacks). Bytes come
 // raw; the service runs its protocol codec over them.
 class ConnectionHandler {
-public:
+  public:
     virtual ~ConnectionHandler() = default;
     virtual void on_connect(Connection&) {}  // outgoing connections: established
     virtual void on_data(Connection& c, const char* data, size_t len) = 0;
@@ -32,7 +32,7 @@ public:
 enum class ConnState : uint8_t { Connecting, Open, Closing, Closed };
 
 class Connection {
-public:
+  public:
     Connection(Loop& loop, int fd, uint64_t id, ConnectionHandler* handler, ConnState state);
     ~Connection();
     Connection(const Connection&) = delete;
@@ -50,6 +50,7 @@ public:
     void close_now();              // close at once; on_close runs now, memory later
     void pause_reading();
     void resume_reading();
+    void flush_corked();  // Loop::uncork() calls it
 
     uint64_t id() const { return id_; }
     int fd() const { return fd_; }
@@ -62,11 +63,11 @@ public:
     std::string peer() const;
     std::string local() const;
 
-    void* session = nullptr;  // the service's per-connection state
-    uint32_t index = 0;       // position in the owner's table
-    uint32_t last_active = 0; // loop seconds of the last input (idle sweep)
+    void* session = nullptr;   // the service's per-connection state
+    uint32_t index = 0;        // position in the owner's table
+    uint32_t last_active = 0;  // loop seconds of the last input (idle sweep)
 
-private:
+  private:
     static void on_event(evutil_socket_t fd, short what, void* arg);
     void handle_read();
     void handle_write();
@@ -83,6 +84,7 @@ private:
     ConnState state_;
     bool writing_ = false;  // EV_WRITE watched
     bool reading_ = true;
+    bool corked_ = false;  // in the loop's corked list
     uint64_t id_;
     uint64_t bytes_in_ = 0, bytes_out_ = 0;
     SendQueue out_;

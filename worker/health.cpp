@@ -21,16 +21,25 @@ const Metric kMetrics[] = {
     {"pusher_messages_out_total", "counter", "Messages delivered", &WorkerSlot::messages_out},
     {"pusher_bytes_in_total", "counter", "Bytes read", &WorkerSlot::bytes_in},
     {"pusher_bytes_out_total", "counter", "Bytes written", &WorkerSlot::bytes_out},
-    {"pusher_dropped_total", "counter", "Slow clients dropped and messages dropped", &WorkerSlot::dropped},
-    {"pusher_send_fail_total", "counter", "Sends refused by a full send queue", &WorkerSlot::send_fail},
-    {"pusher_send_queue_bytes", "gauge", "Bytes waiting in send queues", &WorkerSlot::send_queue_bytes},
-    {"pusher_bus_dropped_total", "counter", "Publishes dropped while the bus was down", &WorkerSlot::bus_dropped},
-    {"pusher_bus_reconnects_total", "counter", "Bus connections lost", &WorkerSlot::channel_reconnects},
-    {"pusher_accept_fail_total", "counter", "Accept errors (EMFILE, ...)", &WorkerSlot::accept_fail},
-    {"pusher_rejected_total", "counter", "Connections refused above the limit", &WorkerSlot::rejected},
+    {"pusher_dropped_total", "counter", "Slow clients dropped and messages dropped",
+     &WorkerSlot::dropped},
+    {"pusher_send_fail_total", "counter", "Sends refused by a full send queue",
+     &WorkerSlot::send_fail},
+    {"pusher_send_queue_bytes", "gauge", "Bytes waiting in send queues",
+     &WorkerSlot::send_queue_bytes},
+    {"pusher_bus_dropped_total", "counter", "Publishes dropped while the bus was down",
+     &WorkerSlot::bus_dropped},
+    {"pusher_bus_reconnects_total", "counter", "Bus connections lost",
+     &WorkerSlot::channel_reconnects},
+    {"pusher_accept_fail_total", "counter", "Accept errors (EMFILE, ...)",
+     &WorkerSlot::accept_fail},
+    {"pusher_rejected_total", "counter", "Connections refused above the limit",
+     &WorkerSlot::rejected},
 };
 
-bool uses_bus(const char* listen) { return strncmp(listen, "frame://", 8) != 0; }
+bool uses_bus(const char* listen) {
+    return strncmp(listen, "frame://", 8) != 0;
+}
 
 template <class F>
 void each_slot(const StatsRegion& r, F f) {
@@ -45,19 +54,21 @@ void each_slot(const StatsRegion& r, F f) {
 std::string prometheus_text(const StatsRegion& r) {
     std::string out;
     for (const Metric& m : kMetrics) {
-        out += std::string("# HELP ") + m.name + " " + m.help + "\n# TYPE " + m.name + " " + m.type + "\n";
+        out += std::string("# HELP ") + m.name + " " + m.help + "\n# TYPE " + m.name + " " +
+               m.type + "\n";
         each_slot(r, [&](const ServiceInfo& svc, const WorkerSlot& slot) {
             out += std::string(m.name) + "{node=\"" + r.node_name + "\",service=\"" + svc.name +
                    "\",worker=\"" + std::to_string(slot.worker_id) + "\"} " +
                    std::to_string(read(slot.*(m.field))) + "\n";
         });
     }
-    out += "# HELP pusher_bus_connected 1 when the worker's bus link is up and subscribed\n"
-           "# TYPE pusher_bus_connected gauge\n";
+    out +=
+        "# HELP pusher_bus_connected 1 when the worker's bus link is up and subscribed\n"
+        "# TYPE pusher_bus_connected gauge\n";
     each_slot(r, [&](const ServiceInfo& svc, const WorkerSlot& slot) {
         if (!uses_bus(svc.listen)) return;
-        out += std::string("pusher_bus_connected{node=\"") + r.node_name + "\",service=\"" + svc.name +
-               "\",worker=\"" + std::to_string(slot.worker_id) + "\"} " +
+        out += std::string("pusher_bus_connected{node=\"") + r.node_name + "\",service=\"" +
+               svc.name + "\",worker=\"" + std::to_string(slot.worker_id) + "\"} " +
                std::to_string(slot.channel_connected.load()) + "\n";
     });
     return out;

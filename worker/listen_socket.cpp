@@ -85,7 +85,8 @@ bool port_listening(const std::string& host, int port) {
     in_addr a{};
     bool v4 = inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host.c_str(), &a) == 1;
     uint32_t addr = v4 ? a.s_addr : 0;  // /proc prints the raw in-memory value
-    return listening_in("/proc/net/tcp", addr, v4, port) || listening_in("/proc/net/tcp6", 0, false, port);
+    return listening_in("/proc/net/tcp", addr, v4, port) ||
+           listening_in("/proc/net/tcp6", 0, false, port);
 }
 
 int socket_port(int fd) {

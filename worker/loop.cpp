@@ -11,7 +11,9 @@ namespace pusher::worker {
 static constexpr size_t kReadBufferSize = 87380;
 
 Loop::Loop(WorkerSlot* slot, const Limits& limits)
-    : base_(event_base_new()), slot_(slot ? slot : &own_slot_), limits_(limits),
+    : base_(event_base_new()),
+      slot_(slot ? slot : &own_slot_),
+      limits_(limits),
       read_buf_(kReadBufferSize) {
     signal(SIGPIPE, SIG_IGN);  // a peer that went away is seen as EPIPE on write
     reap_ev_ = event_new(base_, -1, 0, reap, this);
@@ -27,6 +29,14 @@ double Loop::now() const {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // a few ns: no syscall, ms resolution
     return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void Loop::uncork() {
+    if (--corked_ > 0) return;
+    std::vector<Connection*> touched;
+    touched.swap(corked_conns_);
+    for (Connection* c : touched)
+        c->flush_corked();  // closed ones are still allocated: freed by reap
 }
 
 void Loop::defer_free(Connection* c) {

@@ -13,7 +13,7 @@
 namespace pusher::worker {
 
 class SendQueue {
-public:
+  public:
     SendQueue() = default;
     SendQueue(const SendQueue&) = delete;
     SendQueue& operator=(const SendQueue&) = delete;
@@ -30,7 +30,7 @@ public:
     ssize_t flush(int fd);
     void clear();
 
-private:
+  private:
     struct Chunk {
         SharedBuffer* buf;
         size_t off;

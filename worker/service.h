@@ -11,7 +11,7 @@
 namespace pusher::worker {
 
 class Service {
-public:
+  public:
     virtual ~Service() = default;
     // Starts accepting (and connects to the bus where the service uses it).
     virtual bool start(std::string* error) = 0;

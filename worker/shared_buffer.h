@@ -13,7 +13,7 @@
 namespace pusher::worker {
 
 class SharedBuffer {
-public:
+  public:
     // Allocates header and bytes in one block; the bytes are uninitialised.
     static SharedBuffer* create(size_t size) {
         void* mem = std::malloc(sizeof(SharedBuffer) + size);
@@ -33,7 +33,7 @@ public:
         if (--refs_ == 0) std::free(this);
     }
 
-private:
+  private:
     explicit SharedBuffer(size_t size) : refs_(1), size_(size) {}
     uint32_t refs_;
     size_t size_;
@@ -41,7 +41,7 @@ private:
 
 // Owning handle: releases its reference when it goes out of scope.
 class BufferRef {
-public:
+  public:
     BufferRef() = default;
     explicit BufferRef(SharedBuffer* b) : b_(b) {}  // adopts the creator's reference
     BufferRef(const BufferRef& o) : b_(o.b_) {
@@ -59,7 +59,7 @@ public:
     SharedBuffer* operator->() const { return b_; }
     explicit operator bool() const { return b_ != nullptr; }
 
-private:
+  private:
     SharedBuffer* b_ = nullptr;
 };
 

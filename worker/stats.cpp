@@ -11,7 +11,9 @@
 
 namespace pusher::worker {
 
-static std::string sys_error(const std::string& what) { return what + ": " + strerror(errno); }
+static std::string sys_error(const std::string& what) {
+    return what + ": " + strerror(errno);
+}
 
 static uint64_t random_id() {
     uint64_t id = 0;

@@ -24,22 +24,22 @@ struct WorkerSlot {
     std::atomic<uint32_t> state;  // SlotState
     int32_t service_index;        // into StatsRegion::services
     int32_t worker_id;
-    Counter next_connection_id;   // never reset while the master runs
-    Counter started_at;           // unix seconds of the current process
-    Counter connections;          // open client connections
-    Counter total_request;        // messages received (ws frames, http requests, channel frames)
-    Counter send_fail;            // sends refused: queue full or connection closed
-    Counter dropped;              // slow consumers closed + bus publishes dropped
-    Counter messages_out;         // frames delivered to clients
+    Counter next_connection_id;  // never reset while the master runs
+    Counter started_at;          // unix seconds of the current process
+    Counter connections;         // open client connections
+    Counter total_request;       // messages received (ws frames, http requests, channel frames)
+    Counter send_fail;           // sends refused: queue full or connection closed
+    Counter dropped;             // slow consumers closed + bus publishes dropped
+    Counter messages_out;        // frames delivered to clients
     Counter bytes_in, bytes_out;
-    Counter send_queue_bytes;     // bytes waiting in send queues now
+    Counter send_queue_bytes;  // bytes waiting in send queues now
     Counter timers;
-    Counter accept_fail;          // EMFILE/ENFILE and other accept errors
-    Counter rejected;             // refused above max_connections
+    Counter accept_fail;                      // EMFILE/ENFILE and other accept errors
+    Counter rejected;                         // refused above max_connections
     std::atomic<uint32_t> channel_connected;  // 1 when the bus link is up and subscribed
     std::atomic<uint32_t> listening;          // 1 once the listener accepts
     Counter channel_reconnects;
-    Counter bus_dropped;          // publishes dropped while the bus was down
+    Counter bus_dropped;  // publishes dropped while the bus was down
 };
 
 struct ExitKind {
@@ -76,7 +76,11 @@ StatsRegion* stats_create(const std::string& path, std::string* error);
 const StatsRegion* stats_open(const std::string& path, std::string* error);
 void stats_close(const void* region);
 
-inline void bump(Counter& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
-inline uint64_t read(const Counter& c) { return c.load(std::memory_order_relaxed); }
+inline void bump(Counter& c, uint64_t n = 1) {
+    c.fetch_add(n, std::memory_order_relaxed);
+}
+inline uint64_t read(const Counter& c) {
+    return c.load(std::memory_order_relaxed);
+}
 
 }  // namespace pusher::worker

@@ -15,11 +15,11 @@
 namespace pusher::worker {
 
 class TcpServer {
-public:
+  public:
     // Called for every accepted connection before any byte is read; the
     // acceptor has already put it in the table (as Workerman does).
     class Acceptor {
-    public:
+      public:
         virtual ~Acceptor() = default;
         virtual void on_accept(Connection& c) = 0;
     };
@@ -48,7 +48,7 @@ public:
     }
     void close_all();
 
-private:
+  private:
     static void on_listen(evutil_socket_t fd, short, void* arg);
     static void on_resume(evutil_socket_t, short, void* arg);
     void accept_some();

@@ -10,7 +10,7 @@
 namespace pusher::worker {
 
 class Timer {
-public:
+  public:
     Timer(Loop& loop, std::function<void()> fn) : loop_(loop), fn_(std::move(fn)) {
         ev_ = event_new(loop.base(), -1, 0, fire, this);
     }
@@ -24,7 +24,8 @@ public:
     void start(double seconds, bool repeat) {
         cancel();
         event_assign(ev_, loop_.base(), -1, repeat ? EV_PERSIST : 0, fire, this);
-        timeval tv{static_cast<time_t>(seconds), static_cast<suseconds_t>((seconds - static_cast<time_t>(seconds)) * 1e6)};
+        timeval tv{static_cast<time_t>(seconds),
+                   static_cast<suseconds_t>((seconds - static_cast<time_t>(seconds)) * 1e6)};
         event_add(ev_, &tv);
         armed_ = true;
         repeat_ = repeat;
@@ -38,7 +39,7 @@ public:
     }
     bool armed() const { return armed_; }
 
-private:
+  private:
     static void fire(evutil_socket_t, short, void* arg) {
         auto* t = static_cast<Timer*>(arg);
         if (!t->repeat_) {

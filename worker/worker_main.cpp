@@ -21,7 +21,8 @@
 namespace pusher::worker {
 
 std::string connection_row_header() {
-    return "pid\tworker\tworker_id\tconnection_id\tprotocol\tpeer\tlocal\tbytes_in\tbytes_out\tsend_"
+    return "pid\tworker\tworker_id\tconnection_id\tprotocol\tpeer\tlocal\tbytes_in\tbytes_"
+           "out\tsend_"
            "q\tstate";
 }
 
@@ -29,17 +30,21 @@ namespace {
 
 ServiceFactory factory_for(ServiceType type) {
     switch (type) {
-        case ServiceType::Channel: return make_channel_service;
-        case ServiceType::WebSocket: return make_websocket_service;
-        case ServiceType::Http: return make_http_service;
+        case ServiceType::Channel:
+            return make_channel_service;
+        case ServiceType::WebSocket:
+            return make_websocket_service;
+        case ServiceType::Http:
+            return make_http_service;
     }
     return nullptr;
 }
 
 class WorkerProcess {
-public:
+  public:
     explicit WorkerProcess(const WorkerContext& ctx)
-        : ctx_(ctx), loop_(ctx.slot, ctx.config->limits),
+        : ctx_(ctx),
+          loop_(ctx.slot, ctx.config->limits),
           drain_check_(loop_, [this] { check_drained(); }),
           orphan_check_(loop_, [this] { check_master(); }) {}
 
@@ -69,7 +74,7 @@ public:
         return 0;
     }
 
-private:
+  private:
     void install_signals() {
         for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGQUIT, SIGUSR2, SIGIO}) {
             event* ev = evsignal_new(loop_.base(), s, on_signal, this);
@@ -82,9 +87,12 @@ private:
         auto* self = static_cast<WorkerProcess*>(arg);
         switch (sig) {
             case SIGQUIT:
-            case SIGUSR2: return self->drain();
-            case SIGIO: return self->dump_connections();
-            default: return self->stop_now();  // SIGINT, SIGTERM, SIGHUP, SIGUSR1
+            case SIGUSR2:
+                return self->drain();
+            case SIGIO:
+                return self->dump_connections();
+            default:
+                return self->stop_now();  // SIGINT, SIGTERM, SIGHUP, SIGUSR1
         }
     }
 

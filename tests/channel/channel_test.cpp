@@ -24,7 +24,7 @@ struct Got {
 };
 
 class ChannelTest : public ::testing::Test {
-protected:
+  protected:
     worker::Config config;
     std::unique_ptr<worker::Loop> loop;
     std::unique_ptr<channel::Server> server;
@@ -60,7 +60,9 @@ protected:
         clients.back()->connect();
         return *clients.back();
     }
-    bool pump(const std::function<bool()>& f, int ms = 3000) { return pump_until(loop->base(), f, ms); }
+    bool pump(const std::function<bool()>& f, int ms = 3000) {
+        return pump_until(loop->base(), f, ms);
+    }
     static Value data(const std::string& content) {
         Value d = Value::array();
         d.set(protocol::php::Key::from_string("content"), Value::string(content));
@@ -80,7 +82,8 @@ TEST_F(ChannelTest, PublishReachesEverySubscriberIncludingThePublisher) {
     auto& cb = client();
     ca.on(Value::string("news"), recorder(&a));
     cb.on(Value::string("news"), recorder(&b));
-    ASSERT_TRUE(pump([&] { return ca.connected() && cb.connected() && server->channel_count() == 1; }));
+    ASSERT_TRUE(
+        pump([&] { return ca.connected() && cb.connected() && server->channel_count() == 1; }));
     ca.publish({Value::string("news")}, data("one"));
     ASSERT_TRUE(pump([&] { return a.size() == 1 && b.size() == 1; }));
     EXPECT_EQ(a[0].content, "one");
@@ -92,7 +95,8 @@ TEST_F(ChannelTest, IntAndStringChannelNamesAreOneChannel) {
     auto& sub = client();
     sub.on(Value::integer(0), recorder(&got));  // $worker->id
     auto& pub = client();
-    ASSERT_TRUE(pump([&] { return sub.connected() && pub.connected() && server->channel_count() == 1; }));
+    ASSERT_TRUE(
+        pump([&] { return sub.connected() && pub.connected() && server->channel_count() == 1; }));
     pub.publish({Value::string("0")}, data("from http"));  // $_GET['to_worker_id']
     pub.publish({Value::string("007")}, data("not the same"));
     pub.publish({Value::string("a"), Value::integer(0), Value::string("0")}, data("multi"));
@@ -115,7 +119,8 @@ TEST_F(ChannelTest, PublishLoopGoesRoundRobinLikeTheOriginal) {
         pub.publish_loop({Value::string("jobs")}, data(std::to_string(i)));
         ASSERT_TRUE(pump([&] { return got[0].size() + got[1].size() + got[2].size() > before; }));
         for (int k = 0; k < 3; ++k)
-            if (!got[k].empty() && got[k].back().content == std::to_string(i)) order += char('A' + k);
+            if (!got[k].empty() && got[k].back().content == std::to_string(i))
+                order += char('A' + k);
     }
     EXPECT_EQ(order, "BCAB");
 }
@@ -124,7 +129,8 @@ TEST_F(ChannelTest, QueuesAreFifoWithOneMessagePerReserve) {
     std::vector<Got> got;
     auto& worker = client();
     auto& producer = client();
-    for (int i = 0; i < 3; ++i) producer.enqueue({Value::string("q")}, data("job" + std::to_string(i)));
+    for (int i = 0; i < 3; ++i)
+        producer.enqueue({Value::string("q")}, data("job" + std::to_string(i)));
     ASSERT_TRUE(pump([&] { return producer.connected() && server->queue_count() == 1; }));
     worker.watch(Value::string("q"), recorder(&got), true);
     ASSERT_TRUE(pump([&] { return got.size() == 3; }));
@@ -139,13 +145,15 @@ TEST_F(ChannelTest, ReconnectResubscribesRewatchesAndFlushesPending) {
     sub.on(Value::string("news"), recorder(&events));
     sub.watch(Value::string("work"), recorder(&jobs), true);
     auto& pub = client();
-    ASSERT_TRUE(pump([&] { return sub.connected() && pub.connected() && server->channel_count() == 1; }));
+    ASSERT_TRUE(
+        pump([&] { return sub.connected() && pub.connected() && server->channel_count() == 1; }));
     int old_port = port;
     stop_server();
     ASSERT_TRUE(pump([&] { return !sub.connected() && !pub.connected(); }));
     // Published by the subscriber itself: its re-subscribe goes out before its
     // pending publishes, so all five must come back.
-    for (int i = 0; i < 5; ++i) sub.publish({Value::string("news")}, data("while down " + std::to_string(i)));
+    for (int i = 0; i < 5; ++i)
+        sub.publish({Value::string("news")}, data("while down " + std::to_string(i)));
     EXPECT_EQ(sub.pending(), 5u);
     start_server(old_port);
     ASSERT_TRUE(pump([&] { return sub.connected() && pub.connected(); }, 5000));
@@ -173,14 +181,17 @@ TEST_F(ChannelTest, SpeaksTheOriginalBytes) {
     ASSERT_EQ(write(sub, s.data(), s.size()), static_cast<ssize_t>(s.size()));
     ASSERT_TRUE(pump([&] { return server->channel_count() == 1; }));
     std::string p = protocol::frame_encode(
-        "a:3:{s:4:\"type\";s:7:\"publish\";s:8:\"channels\";a:1:{i:0;s:9:\"broadcast\";}s:4:\"data\";a:2:{"
+        "a:3:{s:4:\"type\";s:7:\"publish\";s:8:\"channels\";a:1:{i:0;s:9:\"broadcast\";}s:4:"
+        "\"data\";a:2:{"
         "s:16:\"to_connection_id\";i:1;s:7:\"content\";s:2:\"hi\";}}");
     ASSERT_EQ(write(pub, p.data(), p.size()), static_cast<ssize_t>(p.size()));
     std::string got;
     pusher::testing::read_pumped(loop->base(), sub, &got, 131);
-    EXPECT_EQ(got, std::string("\0\0\0\x83", 4) +
-                       "a:3:{s:4:\"type\";s:5:\"event\";s:7:\"channel\";s:9:\"broadcast\";s:4:\"data\";a:2:{"
-                       "s:16:\"to_connection_id\";i:1;s:7:\"content\";s:2:\"hi\";}}");
+    EXPECT_EQ(
+        got,
+        std::string("\0\0\0\x83", 4) +
+            "a:3:{s:4:\"type\";s:5:\"event\";s:7:\"channel\";s:9:\"broadcast\";s:4:\"data\";a:2:{"
+            "s:16:\"to_connection_id\";i:1;s:7:\"content\";s:2:\"hi\";}}");
     close(sub);
     close(pub);
 }
@@ -191,8 +202,11 @@ TEST_F(ChannelTest, BadInputClosesOnlyThatConnection) {
     good.on(Value::string("c"), recorder(&got));
     ASSERT_TRUE(pump([&] { return good.connected() && server->channel_count() == 1; }));
     std::vector<std::string> bad = {
-        std::string("\0\0\0\0", 4), std::string("\0\0\0\3xyz", 7), std::string("\x7f\xff\xff\xff", 4),
-        protocol::frame_encode("random garbage"), protocol::frame_encode("a:99999999:{i:0;"),
+        std::string("\0\0\0\0", 4),
+        std::string("\0\0\0\3xyz", 7),
+        std::string("\x7f\xff\xff\xff", 4),
+        protocol::frame_encode("random garbage"),
+        protocol::frame_encode("a:99999999:{i:0;"),
         protocol::frame_encode(std::string(5000, '[')),
     };
     std::string deep;
@@ -218,6 +232,30 @@ TEST_F(ChannelTest, PeersOutsideTheAllowlistAreRefused) {
     std::string out;
     EXPECT_FALSE(pusher::testing::read_pumped(loop->base(), fd, &out, 1));
     close(fd);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(ChannelTest, EventsOfTheStartupGraceAreReplayedToLateSubscribers) {
+    // After a restart, a publisher may reconnect before the subscribers have
+    // re-subscribed: what it publishes then must not be lost.
+    auto& pub = client();
+    ASSERT_TRUE(pump([&] { return pub.connected(); }));
+    pub.publish({Value::string("broadcast")}, data("early"));
+    ASSERT_TRUE(pump([&] { return loop->stats().total_request.load() >= 1; }));
+    std::vector<Got> a, b;
+    client().on(Value::string("broadcast"), recorder(&a));
+    ASSERT_TRUE(pump([&] { return a.size() == 1; }));
+    pub.publish({Value::string("broadcast")}, data("second"));
+    ASSERT_TRUE(pump([&] { return a.size() == 2; }));
+    client().on(Value::string("broadcast"), recorder(&b));  // a second worker, later still
+    ASSERT_TRUE(pump([&] { return b.size() == 2; }));
+    EXPECT_EQ(a[0].content, "early");
+    EXPECT_EQ(b[0].content, "early");
+    EXPECT_EQ(b[1].content, "second");
+    EXPECT_FALSE(pump([&] { return a.size() > 2; }, 100));  // no duplicates
 }
 
 }  // namespace

@@ -5,8 +5,8 @@
 
 #include <chrono>
 #include <memory>
-#include <thread>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "tests/support/pusher_instance.h"
@@ -38,7 +38,7 @@ Welcome parse_welcome(const std::string& s) {
 }
 
 class PushTest : public ::testing::Test {
-protected:
+  protected:
     void start(const std::string& extra = "") {
         p = std::make_unique<PusherInstance>(extra);
         pusher::testing::CmdResult r = p->start();
@@ -64,8 +64,8 @@ TEST_F(PushTest, WelcomeThenBroadcastToEveryClientExactlyOnce) {
         clients.push_back(client(&w));
         Welcome parsed = parse_welcome(w);
         ASSERT_GE(parsed.worker, 0) << w;
-        ASSERT_EQ(w, "workerID:" + std::to_string(parsed.worker) + " connectionID:" +
-                         std::to_string(parsed.conn) + " connected\n");
+        ASSERT_EQ(w, "workerID:" + std::to_string(parsed.worker) +
+                         " connectionID:" + std::to_string(parsed.conn) + " connected\n");
         workers.insert(parsed.worker);
     }
     EXPECT_EQ(p->http_get("/?content=hello%20all"), "ok");
@@ -107,20 +107,25 @@ TEST_F(PushTest, ClientIdPushReachesExactlyOneAndStaleIdsNobody) {
 TEST_F(PushTest, PublishApiAnswersAndFormsAsContracted) {
     start();
     auto a = client();
-    std::string ok = http_request("127.0.0.1", p->http_port, "GET /?content=0 HTTP/1.1\r\nHost: x\r\n\r\n");
-    EXPECT_EQ(ok, "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Type: text/html;charset=utf-8\r\n"
-                  "Content-Length: 2\r\n\r\nok");
+    std::string ok =
+        http_request("127.0.0.1", p->http_port, "GET /?content=0 HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(
+        ok,
+        "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Type: text/html;charset=utf-8\r\n"
+        "Content-Length: 2\r\n\r\nok");
     EXPECT_EQ(a->recv_text(), "0");  // content=0 is published (PHP's empty("0") is not kept)
     EXPECT_EQ(p->http_get("/?content="), "ok");
     EXPECT_EQ(a->recv(200).opcode, -1);  // empty content: nothing published
-    std::string form = http_request("127.0.0.1", p->http_port,
-                                    "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: "
-                                    "application/x-www-form-urlencoded\r\nContent-Length: 12\r\n\r\ncontent=form");
+    std::string form =
+        http_request("127.0.0.1", p->http_port,
+                     "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: "
+                     "application/x-www-form-urlencoded\r\nContent-Length: 12\r\n\r\ncontent=form");
     EXPECT_NE(form.find("Connection: close"), std::string::npos);
     EXPECT_EQ(a->recv_text(), "form");
-    http_request("127.0.0.1", p->http_port,
-                 "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                 "Content-Length: 18\r\n\r\n{\"content\":\"json\"}");
+    http_request(
+        "127.0.0.1", p->http_port,
+        "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        "Content-Length: 18\r\n\r\n{\"content\":\"json\"}");
     EXPECT_EQ(a->recv_text(), "json");
     std::string bad = http_request("127.0.0.1", p->http_port, "BREW / HTTP/1.1\r\n\r\n");
     EXPECT_EQ(bad.substr(0, 12), "HTTP/1.1 400");
@@ -132,11 +137,13 @@ TEST_F(PushTest, ApiKeyIsRequiredWhenConfigured) {
     int status = 0;
     p->http_get("/?content=nope", &status);
     EXPECT_EQ(status, 401);
-    http_request("127.0.0.1", p->http_port,
-                 "GET /?content=yes HTTP/1.1\r\nHost: x\r\nX-Api-Key: s3cret\r\nConnection: close\r\n\r\n");
+    http_request(
+        "127.0.0.1", p->http_port,
+        "GET /?content=yes HTTP/1.1\r\nHost: x\r\nX-Api-Key: s3cret\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(a->recv_text(), "yes");
     http_request("127.0.0.1", p->http_port,
-                 "GET /?content=bearer HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\nConnection: close\r\n\r\n");
+                 "GET /?content=bearer HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                 "s3cret\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(a->recv_text(), "bearer");
 }
 
@@ -183,9 +190,12 @@ TEST_F(PushTest, WebSocketControlFramesAndViolations) {
 
 TEST_F(PushTest, BadHandshakesGetTheOriginalAnswers) {
     start();
-    std::string r = http_request("127.0.0.1", p->ws_port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    std::string r = http_request("127.0.0.1", p->ws_port,
+                                 "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
     EXPECT_EQ(r.substr(0, 28), "HTTP/1.1 400 Bad Request\r\n\r\n");
-    r = http_request("127.0.0.1", p->ws_port, "GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Key: a\r\nSec-WebSocket-Version: 7\r\n\r\n");
+    r = http_request(
+        "127.0.0.1", p->ws_port,
+        "GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Key: a\r\nSec-WebSocket-Version: 7\r\n\r\n");
     EXPECT_EQ(r.substr(0, 30), "HTTP/1.1 426 Upgrade Required\r");
 }
 

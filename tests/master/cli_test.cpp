@@ -103,7 +103,8 @@ TEST(Cli, SecondStartIsRefusedAndPortInUseIsReported) {
     EXPECT_NE(again.out.find("already running"), std::string::npos) << again.out;
     PusherInstance q;  // its config is rewritten to collide with p's port
     std::ofstream(q.config) << "{\"pid_file\": \"" << q.dir << "/q.pid\", \"log_file\": \"" << q.dir
-                            << "/q.log\", \"stats_file\": \"" << q.dir << "/q.stats\", \"services\": [{\"type\": "
+                            << "/q.log\", \"stats_file\": \"" << q.dir
+                            << "/q.stats\", \"services\": [{\"type\": "
                             << "\"websocket\", \"listen\": \"127.0.0.1:" << p.ws_port << "\"}]}";
     CmdResult clash = q.start();
     EXPECT_NE(clash.code, 0);
@@ -112,7 +113,8 @@ TEST(Cli, SecondStartIsRefusedAndPortInUseIsReported) {
 
 TEST(Cli, StalePidFileIsReplaced) {
     PusherInstance p;
-    std::ofstream(p.dir + "/pusher.pid") << getpid() << "\n";  // a live pid that is not a pusher master
+    std::ofstream(p.dir + "/pusher.pid")
+        << getpid() << "\n";  // a live pid that is not a pusher master
     CmdResult r = p.start();
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(read_pid(p), getpid());
@@ -120,7 +122,8 @@ TEST(Cli, StalePidFileIsReplaced) {
 
 TEST(Cli, ConfigErrorsNameTheKey) {
     PusherInstance p;
-    std::ofstream(p.config) << "{\"services\": [{\"type\": \"websocket\", \"listen\": \"0.0.0.0:99999\"}]}";
+    std::ofstream(p.config)
+        << "{\"services\": [{\"type\": \"websocket\", \"listen\": \"0.0.0.0:99999\"}]}";
     CmdResult r = p.start();
     EXPECT_NE(r.code, 0);
     EXPECT_EQ(r.out, "config: services[0].listen: must be HOST:PORT with PORT 1..65535\n");
@@ -139,19 +142,16 @@ TEST(Master, KilledWorkerComesBackWithTheSameIdAndFreshConnectionIds) {
     int master = read_pid(p);
     std::set<int> before;
     for (int c : children(master)) before.insert(c);
-    // The ws worker is the one holding the ws port: find it through status --json order.
-    CmdResult j = p.cli("status --json");
-    size_t at = j.out.find("\"name\" : \"pusher\"");
-    ASSERT_NE(at, std::string::npos) << j.out;
-    size_t pid_at = j.out.rfind("\"pid\" : ", at);
-    int ws_pid = atoi(j.out.c_str() + pid_at + 8);
+    int ws_pid = p.worker_pid("pusher", 0);
     ASSERT_GT(ws_pid, 0);
     kill(ws_pid, SIGKILL);
     auto t0 = std::chrono::steady_clock::now();
-    ASSERT_TRUE(eventually([&] {
-        std::unique_ptr<WsClient> c;
-        return welcome(p).worker == 0;
-    }, 3000));
+    ASSERT_TRUE(eventually(
+        [&] {
+            std::unique_ptr<WsClient> c;
+            return welcome(p).worker == 0;
+        },
+        3000));
     EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1500));
     Welcome again = welcome(p);
     EXPECT_EQ(again.worker, 0);
@@ -175,8 +175,10 @@ TEST(Master, ReloadNeverRefusesAConnectAndKeepsIds) {
     std::thread loop([&] {
         while (!done) {
             WsClient c;
-            if (c.connect("127.0.0.1", p.ws_port) && !c.recv_text().empty()) ++ok;
-            else if (c.error() == "connect refused") ++refused;
+            if (c.connect("127.0.0.1", p.ws_port) && !c.recv_text().empty())
+                ++ok;
+            else if (c.error() == "connect refused")
+                ++refused;
         }
     });
     CmdResult r = p.cli("reload");
@@ -210,15 +212,36 @@ TEST(Master, SigkilledMasterLeavesNoWorkerBehind) {
     std::vector<int> kids = children(master);
     ASSERT_EQ(kids.size(), 4u);
     kill(master, SIGKILL);
-    EXPECT_TRUE(eventually([&] {
-        for (int k : kids)
-            if (alive(k)) return false;
-        return true;
-    }, 3000));
+    EXPECT_TRUE(eventually(
+        [&] {
+            for (int k : kids)
+                if (alive(k)) return false;
+            return true;
+        },
+        3000));
     std::string err;
     int fd = pusher::worker::listen_socket("127.0.0.1", p.ws_port, false, &err);
     EXPECT_GE(fd, 0) << err;
     if (fd >= 0) close(fd);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Cli, WarnsWhenThePublishApiIsOpenWithoutAKey) {
+    PusherInstance p;
+    std::ofstream(p.config)
+        << "{\"pid_file\": \"" << p.dir << "/o.pid\", \"log_file\": \"" << p.dir
+        << "/o.log\", \"stats_file\": \"" << p.dir
+        << "/o.stats\", \"services\": [{\"type\": \"http\", \"listen\": \"0.0.0.0:" << p.http_port
+        << "\"}]}";
+    CmdResult r = p.start();
+    EXPECT_EQ(r.code, 0);
+    EXPECT_NE(r.out.find("WARNING: the publish API listens on 0.0.0.0"), std::string::npos)
+        << r.out;
+    PusherInstance q("\"api_key\": \"k\",");
+    EXPECT_EQ(q.start().out, "");  // loopback and keyed: quiet
 }
 
 }  // namespace

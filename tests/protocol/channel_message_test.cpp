@@ -20,8 +20,10 @@ static std::string hex(const std::string& s) {
 
 TEST(ChannelMessage, BuildsTheSpecBytes) {
     std::string sub = frame_encode(build_client_message("subscribe", {Value::string("broadcast")}));
-    EXPECT_EQ(sub, std::string("\0\0\0\x4e", 4) +
-                       "a:2:{s:4:\"type\";s:9:\"subscribe\";s:8:\"channels\";a:1:{i:0;s:9:\"broadcast\";}}");
+    EXPECT_EQ(
+        sub,
+        std::string("\0\0\0\x4e", 4) +
+            "a:2:{s:4:\"type\";s:9:\"subscribe\";s:8:\"channels\";a:1:{i:0;s:9:\"broadcast\";}}");
     EXPECT_EQ(build_client_message("subscribe", {Value::integer(0)}),
               "a:2:{s:4:\"type\";s:9:\"subscribe\";s:8:\"channels\";a:1:{i:0;i:0;}}");
     Value data = Value::array();
@@ -35,32 +37,39 @@ TEST(ChannelMessage, BuildsTheSpecBytes) {
     EXPECT_EQ(m.type, "publish");
     ASSERT_EQ(m.channels.size(), 1u);
     std::string event = build_delivery("event", m.channels[0], m);
-    EXPECT_EQ(event, std::string("\0\0\0\x83", 4) +
-                         "a:3:{s:4:\"type\";s:5:\"event\";s:7:\"channel\";s:9:\"broadcast\";s:4:\"data\";a:2:{"
-                         "s:16:\"to_connection_id\";i:1;s:7:\"content\";s:2:\"hi\";}}");
+    EXPECT_EQ(
+        event,
+        std::string("\0\0\0\x83", 4) +
+            "a:3:{s:4:\"type\";s:5:\"event\";s:7:\"channel\";s:9:\"broadcast\";s:4:\"data\";a:2:{"
+            "s:16:\"to_connection_id\";i:1;s:7:\"content\";s:2:\"hi\";}}");
     EXPECT_EQ(build_reserve().size() + 4, 0x23u);
 }
 
 TEST(ChannelMessage, AcceptsKeysInAnyOrderAndIgnoresExtras) {
-    std::string body = "a:4:{s:4:\"data\";s:3:\"job\";s:5:\"extra\";i:1;s:8:\"channels\";a:1:{i:0;s:1:\"q\";}"
-                       "s:4:\"type\";s:7:\"enqueue\";}";
+    std::string body =
+        "a:4:{s:4:\"data\";s:3:\"job\";s:5:\"extra\";i:1;s:8:\"channels\";a:1:{i:0;s:1:\"q\";}"
+        "s:4:\"type\";s:7:\"enqueue\";}";
     ClientMessage m;
     std::string err;
     ASSERT_TRUE(parse_client_message(body, &m, &err)) << err;
     EXPECT_EQ(m.type, "enqueue");
     EXPECT_EQ(m.data_raw, "s:3:\"job\";");
-    EXPECT_EQ(build_delivery("queue", m.channels[0], m).substr(4),
-              "a:3:{s:4:\"type\";s:5:\"queue\";s:7:\"channel\";s:1:\"q\";s:4:\"data\";s:3:\"job\";}");
+    EXPECT_EQ(
+        build_delivery("queue", m.channels[0], m).substr(4),
+        "a:3:{s:4:\"type\";s:5:\"queue\";s:7:\"channel\";s:1:\"q\";s:4:\"data\";s:3:\"job\";}");
 }
 
 TEST(ChannelMessage, RenumbersReferencesExactlyAsPhp) {
     if (!pusher::testing::have_php()) GTEST_SKIP() << "php-cli not installed";
     const char* publishes[] = {
-        "a:3:{s:4:\"type\";s:7:\"publish\";s:8:\"channels\";a:1:{i:0;s:1:\"c\";}s:4:\"data\";a:3:{s:1:\"x\";"
+        "a:3:{s:4:\"type\";s:7:\"publish\";s:8:\"channels\";a:1:{i:0;s:1:\"c\";}s:4:\"data\";a:3:{"
+        "s:1:\"x\";"
         "i:1;s:1:\"o\";O:8:\"stdClass\":1:{s:1:\"a\";i:1;}s:1:\"p\";r:7;}}",
-        "a:3:{s:4:\"type\";s:7:\"publish\";s:8:\"channels\";a:3:{i:0;s:1:\"a\";i:1;i:5;i:2;s:1:\"c\";}"
+        "a:3:{s:4:\"type\";s:7:\"publish\";s:8:\"channels\";a:3:{i:0;s:1:\"a\";i:1;i:5;i:2;s:1:"
+        "\"c\";}"
         "s:4:\"data\";a:2:{i:0;O:8:\"stdClass\":0:{}i:1;r:8;}}",
-        "a:3:{s:4:\"type\";s:7:\"publish\";s:8:\"channels\";a:1:{i:0;s:1:\"c\";}s:4:\"data\";a:2:{s:1:\"a\";"
+        "a:3:{s:4:\"type\";s:7:\"publish\";s:8:\"channels\";a:1:{i:0;s:1:\"c\";}s:4:\"data\";a:2:{"
+        "s:1:\"a\";"
         "a:1:{i:0;i:1;}s:1:\"b\";R:6;}}",
     };
     for (const char* pub : publishes) {
@@ -73,7 +82,8 @@ TEST(ChannelMessage, RenumbersReferencesExactlyAsPhp) {
         size_t i = 0;
         while (std::getline(php_out, line)) {
             ASSERT_LT(i, m.channels.size());
-            EXPECT_EQ(build_delivery("event", m.channels[i], m).substr(4), pusher::testing::hex_decode(line));
+            EXPECT_EQ(build_delivery("event", m.channels[i], m).substr(4),
+                      pusher::testing::hex_decode(line));
             ++i;
         }
         EXPECT_EQ(i, m.channels.size());
@@ -81,8 +91,9 @@ TEST(ChannelMessage, RenumbersReferencesExactlyAsPhp) {
 }
 
 TEST(ChannelMessage, ParsesDeliveriesWithOrWithoutTrailingNewline) {
-    std::string body = "a:3:{s:4:\"type\";s:5:\"event\";s:7:\"channel\";s:1:\"0\";s:4:\"data\";a:2:{"
-                       "s:16:\"to_connection_id\";s:1:\"1\";s:7:\"content\";s:2:\"hi\";}}";
+    std::string body =
+        "a:3:{s:4:\"type\";s:5:\"event\";s:7:\"channel\";s:1:\"0\";s:4:\"data\";a:2:{"
+        "s:16:\"to_connection_id\";s:1:\"1\";s:7:\"content\";s:2:\"hi\";}}";
     for (std::string b : {body, body + "\n"}) {
         Delivery d;
         std::string err;

@@ -7,7 +7,8 @@
 
 using namespace pusher::protocol;
 
-static std::vector<std::string> decode_split(const std::string& wire, size_t cut, std::string* err) {
+static std::vector<std::string> decode_split(const std::string& wire, size_t cut,
+                                             std::string* err) {
     FrameDecoder d;
     std::vector<std::string> out;
     std::string_view body;
@@ -30,7 +31,8 @@ TEST(Frame, EncodesLengthIncludingHeader) {
 }
 
 TEST(Frame, DecodesAtEveryByteBoundary) {
-    std::string wire = frame_encode("first") + std::string(frame_ping()) + frame_encode(std::string(300, 'x'));
+    std::string wire =
+        frame_encode("first") + std::string(frame_ping()) + frame_encode(std::string(300, 'x'));
     for (size_t cut = 0; cut <= wire.size(); ++cut) {
         std::string err;
         auto bodies = decode_split(wire, cut, &err);

@@ -45,7 +45,9 @@ TEST(HttpRequest, PipelinedKeepAliveAndClose) {
 }
 
 TEST(HttpRequest, SplitAtEveryByte) {
-    std::string wire = "POST /x?a=1 HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    std::string wire =
+        "POST /x?a=1 HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
+        "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
     for (size_t cut = 1; cut < wire.size(); ++cut) {
         HttpParser p;
         size_t used;
@@ -116,9 +118,10 @@ TEST(HttpParams, QueryFormAndJsonAsPhpSeesThem) {
 }
 
 TEST(HttpResponse, OkIsTheOriginalsBytes) {
-    EXPECT_EQ(kOkKeepAlive,
-              "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Type: text/html;charset=utf-8\r\n"
-              "Content-Length: 2\r\n\r\nok");
+    EXPECT_EQ(
+        kOkKeepAlive,
+        "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Type: text/html;charset=utf-8\r\n"
+        "Content-Length: 2\r\n\r\nok");
     std::string e = http_error(413, "too big");
     EXPECT_EQ(e.substr(0, 35), "HTTP/1.1 413 Payload Too Large\r\nCon");
     EXPECT_NE(e.find("Connection: close"), std::string::npos);

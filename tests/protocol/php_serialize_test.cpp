@@ -58,9 +58,24 @@ TEST(PhpSerialize, ToleratesOneTrailingNewline) {
 }
 
 TEST(PhpSerialize, RejectsMalformedInputWithAReason) {
-    const char* bad[] = {"", "i:", "i:12", "i:1x;", "s:5:\"ab\";", "s:-1:\"\";", "a:1:{i:0;}",
-                         "a:2:{i:0;i:1;}", "a:1:{d:1;i:1;}", "b:2;", "d:abc;", "x:1;", "O:3:\"abc\":1:{",
-                         "a:99999999:{", "r:0;", "C:3:\"Foo\":0:{}", "N", "s:3:\"abc\"x"};
+    const char* bad[] = {"",
+                         "i:",
+                         "i:12",
+                         "i:1x;",
+                         "s:5:\"ab\";",
+                         "s:-1:\"\";",
+                         "a:1:{i:0;}",
+                         "a:2:{i:0;i:1;}",
+                         "a:1:{d:1;i:1;}",
+                         "b:2;",
+                         "d:abc;",
+                         "x:1;",
+                         "O:3:\"abc\":1:{",
+                         "a:99999999:{",
+                         "r:0;",
+                         "C:3:\"Foo\":0:{}",
+                         "N",
+                         "s:3:\"abc\"x"};
     for (const char* in : bad) {
         Value v;
         std::string err;

@@ -12,7 +12,8 @@ using namespace pusher::protocol;
 
 namespace {
 
-std::string masked(uint8_t first, std::string_view payload, const char mask[4] = "\x11\x22\x33\x44") {
+std::string masked(uint8_t first, std::string_view payload,
+                   const char mask[4] = "\x11\x22\x33\x44") {
     std::string f(1, static_cast<char>(first));
     size_t n = payload.size();
     if (n < 126) {
@@ -65,14 +66,16 @@ TEST(WsHandshake, AnswersTheRfcExampleAsWorkerman5) {
         ASSERT_EQ(r, HttpParser::Result::Request) << cut;
         auto hs = ws_handshake(p.take());
         ASSERT_TRUE(hs.ok);
-        EXPECT_EQ(hs.response,
-                  "HTTP/1.1 101 Switching Protocol\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
-                  "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+        EXPECT_EQ(
+            hs.response,
+            "HTTP/1.1 101 Switching Protocol\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
     }
 }
 
 TEST(WsHandshake, RefusesAsTheOriginal) {
-    auto check = [](const std::string& head, const std::string& starts, std::vector<std::string> origins = {}) {
+    auto check = [](const std::string& head, const std::string& starts,
+                    std::vector<std::string> origins = {}) {
         HttpParser p;
         size_t used;
         ASSERT_EQ(p.feed(head.data(), head.size(), &used), HttpParser::Result::Request);
@@ -81,14 +84,18 @@ TEST(WsHandshake, RefusesAsTheOriginal) {
         EXPECT_EQ(hs.response.substr(0, starts.size()), starts);
         EXPECT_FALSE(hs.reason.empty());
     };
-    check("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n\r\n<div");
+    check("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+          "HTTP/1.1 400 Bad Request\r\n\r\n<div");
     check("GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Key: a\r\n\r\n",
           "HTTP/1.1 400 Bad Request\r\nSec-WebSocket-Version: 13\r\n\r\n");
     check("GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Key: a\r\nSec-WebSocket-Version: 8\r\n\r\n",
           "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n");
-    check("GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Version: 13\r\n\r\n", "HTTP/1.1 400 Bad Request\r\n\r\n<div");
-    check("GET / HTTP/1.1\r\nHost: x\r\nOrigin: http://evil\r\nSec-WebSocket-Key: a\r\nSec-WebSocket-Version: 13\r\n\r\n",
-          "HTTP/1.1 403", {"http://good"});
+    check("GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Version: 13\r\n\r\n",
+          "HTTP/1.1 400 Bad Request\r\n\r\n<div");
+    check(
+        "GET / HTTP/1.1\r\nHost: x\r\nOrigin: http://evil\r\nSec-WebSocket-Key: "
+        "a\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        "HTTP/1.1 403", {"http://good"});
 }
 
 TEST(WsFrame, EncodesEveryLengthForm) {
@@ -104,7 +111,8 @@ TEST(WsFrame, EncodesEveryLengthForm) {
 TEST(WsFrame, DecodesMessagesSplitAtEveryByte) {
     std::string big(70000, 'b');
     std::string wire = masked(0x81, "hello") + masked(0x89, "pi") + masked(0x01, "frag") +
-                       masked(0x8A, "po") + masked(0x80, "ment") + masked(0x82, big) + masked(0x88, "\x03\xe8");
+                       masked(0x8A, "po") + masked(0x80, "ment") + masked(0x82, big) +
+                       masked(0x88, "\x03\xe8");
     for (size_t cut = 0; cut <= wire.size(); cut += (cut < 200 ? 1 : 997)) {
         WsDecoder d;
         Recorder r;
@@ -126,19 +134,19 @@ TEST(WsFrame, EveryViolationHasItsCloseCode) {
         std::string wire;
         uint16_t code;
     } cases[] = {
-        {std::string("\x81\x02hi", 4), kWsProtocolError},              // unmasked
-        {masked(0xC1, "x"), kWsProtocolError},                         // RSV1
-        {masked(0x83, "x"), kWsProtocolError},                         // reserved opcode
-        {masked(0x8B, "x"), kWsProtocolError},                         // reserved control opcode
-        {masked(0x09, "x"), kWsProtocolError},                         // fragmented ping
-        {masked(0x89, std::string(126, 'p')), kWsProtocolError},       // control > 125
-        {masked(0x80, "x"), kWsProtocolError},                         // continuation first
-        {masked(0x01, "a") + masked(0x81, "b"), kWsProtocolError},     // new message mid-way
-        {masked(0x81, "\xc0\xaf"), kWsInvalidData},                    // overlong
-        {masked(0x81, "\xed\xa0\x80"), kWsInvalidData},                // surrogate
+        {std::string("\x81\x02hi", 4), kWsProtocolError},           // unmasked
+        {masked(0xC1, "x"), kWsProtocolError},                      // RSV1
+        {masked(0x83, "x"), kWsProtocolError},                      // reserved opcode
+        {masked(0x8B, "x"), kWsProtocolError},                      // reserved control opcode
+        {masked(0x09, "x"), kWsProtocolError},                      // fragmented ping
+        {masked(0x89, std::string(126, 'p')), kWsProtocolError},    // control > 125
+        {masked(0x80, "x"), kWsProtocolError},                      // continuation first
+        {masked(0x01, "a") + masked(0x81, "b"), kWsProtocolError},  // new message mid-way
+        {masked(0x81, "\xc0\xaf"), kWsInvalidData},                 // overlong
+        {masked(0x81, "\xed\xa0\x80"), kWsInvalidData},             // surrogate
         {masked(0x01, "\xe2\x82") + masked(0x80, "\x28"), kWsInvalidData},  // split, then bad
-        {masked(0x88, "\x03"), kWsProtocolError},                      // 1-byte close
-        {masked(0x88, "\x03\xed"), kWsProtocolError},                  // close code 1005 on the wire
+        {masked(0x88, "\x03"), kWsProtocolError},                           // 1-byte close
+        {masked(0x88, "\x03\xed"), kWsProtocolError},  // close code 1005 on the wire
         {masked(0x82, std::string(2000, 'x')), kWsTooBig},
         {masked(0x01, std::string(600, 'x')) + masked(0x80, std::string(600, 'x')), kWsTooBig},
     };
@@ -167,4 +175,6 @@ TEST(Utf8, AcceptsAndRejects) {
     EXPECT_FALSE(utf8_valid("\xff", 1));
 }
 
-TEST(WsFrame, IdleDecoderIsSmall) { EXPECT_LE(sizeof(WsDecoder), 24u); }
+TEST(WsFrame, IdleDecoderIsSmall) {
+    EXPECT_LE(sizeof(WsDecoder), 24u);
+}

@@ -10,7 +10,9 @@ std::string source_dir() {
     return s ? s : ".";
 }
 
-bool have_php() { return system("php -v >/dev/null 2>&1") == 0; }
+bool have_php() {
+    return system("php -v >/dev/null 2>&1") == 0;
+}
 
 std::string run_php(const std::string& script, const std::string& args) {
     std::string cmd = "php " + source_dir() + "/tests/php/" + script + " " + args;

@@ -1,6 +1,7 @@
 #include "tests/support/pusher_instance.h"
 
 #include <arpa/inet.h>
+#include <json/json.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 #include "tests/support/pump.h"
 
@@ -31,7 +33,8 @@ CmdResult run(const std::string& cmd) {
     return r;
 }
 
-PusherInstance::PusherInstance(const std::string& extra, int ws_count, const std::string& h) : host(h) {
+PusherInstance::PusherInstance(const std::string& extra, int ws_count, const std::string& h)
+    : host(h) {
     char tmpl[] = "/tmp/pusher-test-XXXXXX";
     dir = mkdtemp(tmpl);
     ws_port = free_port();
@@ -46,7 +49,8 @@ PusherInstance::PusherInstance(const std::string& extra, int ws_count, const std
       << "\"stats_file\": \"" << dir << "/pusher.stats\", \"graceful_timeout\": 3,\n"
       << "\"services\": [\n"
       << " {\"type\": \"channel\", \"listen\": \"127.0.0.1:" << channel_port << "\"},\n"
-      << " {\"type\": \"websocket\", \"listen\": \"" << host << ":" << ws_port << "\", \"count\": " << ws_count << "},\n"
+      << " {\"type\": \"websocket\", \"listen\": \"" << host << ":" << ws_port
+      << "\", \"count\": " << ws_count << "},\n"
       << " {\"type\": \"http\", \"listen\": \"" << host << ":" << http_port << "\"}]}\n";
 }
 
@@ -55,9 +59,15 @@ PusherInstance::~PusherInstance() {
     run("rm -rf " + dir);
 }
 
-CmdResult PusherInstance::start() { return cli("start -d -q"); }
-CmdResult PusherInstance::stop() { return cli("stop -q"); }
-CmdResult PusherInstance::cli(const std::string& args) { return run(pusher_bin() + " " + args + " -c " + config); }
+CmdResult PusherInstance::start() {
+    return cli("start -d -q");
+}
+CmdResult PusherInstance::stop() {
+    return cli("stop -q");
+}
+CmdResult PusherInstance::cli(const std::string& args) {
+    return run(pusher_bin() + " " + args + " -c " + config);
+}
 
 std::string http_request(const std::string& host, int port, const std::string& raw) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -93,11 +103,38 @@ std::string http_request(const std::string& host, int port, const std::string& r
 }
 
 std::string PusherInstance::http_get(const std::string& target, int* status) const {
-    std::string r = http_request(host, http_port,
-                                 "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    std::string r = http_request(
+        host, http_port, "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     if (status) *status = r.size() > 12 ? atoi(r.c_str() + 9) : 0;
     size_t h = r.find("\r\n\r\n");
     return h == std::string::npos ? "" : r.substr(h + 4);
+}
+
+}  // namespace pusher::testing
+
+namespace pusher::testing {
+
+static Json::Value find_worker(PusherInstance& p, const std::string& name, int worker_id) {
+    Json::Value root;
+    Json::CharReaderBuilder b;
+    std::string errs, out = p.cli("status --json").out;
+    std::istringstream in(out);
+    if (!Json::parseFromStream(b, in, &root, &errs)) return Json::Value();
+    for (const Json::Value& w : root["workers"])
+        if (w["name"].asString() == name && w["worker_id"].asInt() == worker_id &&
+            w["alive"].asBool())
+            return w;
+    return Json::Value();
+}
+
+int PusherInstance::worker_pid(const std::string& name, int worker_id) {
+    Json::Value w = find_worker(*this, name, worker_id);
+    return w.isObject() ? w["pid"].asInt() : 0;
+}
+
+long PusherInstance::worker_stat(const std::string& name, int worker_id, const std::string& field) {
+    Json::Value w = find_worker(*this, name, worker_id);
+    return w.isObject() && w[field].isNumeric() ? static_cast<long>(w[field].asInt64()) : -1;
 }
 
 }  // namespace pusher::testing

@@ -14,12 +14,12 @@ CmdResult run(const std::string& cmd);
 std::string pusher_bin();
 
 class PusherInstance {
-public:
+  public:
     // extra_json: more top-level config keys, e.g. "\"welcome\": \"json\",".
     explicit PusherInstance(const std::string& extra_json = "", int ws_count = 2,
                             const std::string& host = "127.0.0.1");
     ~PusherInstance();
-    CmdResult start();  // start -d
+    CmdResult start();                       // start -d
     CmdResult cli(const std::string& args);  // e.g. "status --json"
     CmdResult stop();
     int ws_port = 0, http_port = 0, channel_port = 0;
@@ -27,6 +27,10 @@ public:
     // GET http://host:http_port/<target>; returns the body ("" on failure).
     std::string http_get(const std::string& target, int* status = nullptr) const;
     std::string host;
+    // pid of worker `worker_id` of the service named `name`, from status --json; 0 if none.
+    int worker_pid(const std::string& name, int worker_id = 0);
+    // A numeric field of that worker in status --json (e.g. "dropped"); -1 if none.
+    long worker_stat(const std::string& name, int worker_id, const std::string& field);
 };
 
 // A raw HTTP/1.1 exchange on a new connection; returns the whole response.

@@ -15,18 +15,21 @@
 
 namespace pusher::testing {
 
-WsClient::~WsClient() { close(); }
+WsClient::~WsClient() {
+    close();
+}
 
 void WsClient::close() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
 }
 
-static int connect_tcp(const std::string& host, int port) {
+static int connect_tcp(const std::string& host, int port, int rcvbuf) {
     addrinfo hints{}, *res = nullptr;
     hints.ai_socktype = SOCK_STREAM;
     if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return -1;
     int fd = socket(res->ai_family, SOCK_STREAM, 0);
+    if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     if (::connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
         ::close(fd);
         fd = -1;
@@ -37,20 +40,22 @@ static int connect_tcp(const std::string& host, int port) {
 
 bool WsClient::connect(const std::string& host, int port, const std::string& path,
                        const std::string& extra) {
-    fd_ = connect_tcp(host, port);
+    fd_ = connect_tcp(host, port, rcvbuf);
     if (fd_ < 0) return error_ = "connect refused", false;
     std::random_device rd;
     uint8_t nonce[16];
     for (auto& b : nonce) b = static_cast<uint8_t>(rd());
     std::string key = protocol::base64_encode(nonce, 16);
-    std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\n"
-                      "Connection: Upgrade\r\nSec-WebSocket-Key: " + key +
-                      "\r\nSec-WebSocket-Version: 13\r\n" + extra + "\r\n";
+    std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + host +
+                      "\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Key: " +
+                      key + "\r\nSec-WebSocket-Version: 13\r\n" + extra + "\r\n";
     if (!send_raw(req)) return false;
     auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     while (buf_.find("\r\n\r\n") == std::string::npos) {
         pollfd p{fd_, POLLIN, 0};
-        if (std::chrono::steady_clock::now() > end || poll(&p, 1, 100) < 0) return error_ = "handshake timeout", false;
+        if (std::chrono::steady_clock::now() > end || poll(&p, 1, 100) < 0)
+            return error_ = "handshake timeout", false;
         char b[4096];
         ssize_t n = p.revents ? read(fd_, b, sizeof b) : -1;
         if (n == 0) return error_ = "closed during handshake: " + buf_, false;
@@ -60,7 +65,8 @@ bool WsClient::connect(const std::string& host, int port, const std::string& pat
     response_ = buf_.substr(0, end_of_head);
     buf_.erase(0, end_of_head);
     if (response_.rfind("HTTP/1.1 101", 0) != 0) return error_ = "refused: " + response_, false;
-    if (response_.find("Sec-WebSocket-Accept: " + protocol::ws_accept_key(key) + "\r\n") == std::string::npos)
+    if (response_.find("Sec-WebSocket-Accept: " + protocol::ws_accept_key(key) + "\r\n") ==
+        std::string::npos)
         return error_ = "bad Sec-WebSocket-Accept", false;
     return true;
 }
@@ -91,7 +97,8 @@ bool WsClient::send_frame(uint8_t opcode, const std::string& payload, bool fin, 
     }
     char key[4] = {0x12, 0x34, 0x56, 0x78};
     if (mask) f.append(key, 4);
-    for (size_t i = 0; i < n; ++i) f += mask ? static_cast<char>(payload[i] ^ key[i % 4]) : payload[i];
+    for (size_t i = 0; i < n; ++i)
+        f += mask ? static_cast<char>(payload[i] ^ key[i % 4]) : payload[i];
     return send_raw(f);
 }
 
@@ -99,7 +106,8 @@ bool WsClient::read_exact(size_t n, std::string* out, int timeout_ms) {
     auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (buf_.size() < n) {
         int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        end - std::chrono::steady_clock::now()).count());
+                                        end - std::chrono::steady_clock::now())
+                                        .count());
         if (left <= 0) return false;
         pollfd p{fd_, POLLIN, 0};
         if (poll(&p, 1, left) <= 0) return false;
@@ -125,7 +133,8 @@ WsFrame WsClient::recv(int timeout_ms) {
     uint64_t len = uint8_t(h[1]) & 0x7F;
     if (uint8_t(h[1]) & 0x80) return f.opcode = -3, f;  // servers must not mask
     std::string ext;
-    if (len == 126 && read_exact(2, &ext, timeout_ms)) len = (uint8_t(ext[0]) << 8) | uint8_t(ext[1]);
+    if (len == 126 && read_exact(2, &ext, timeout_ms))
+        len = (uint8_t(ext[0]) << 8) | uint8_t(ext[1]);
     if (len == 127 && read_exact(8, &ext, timeout_ms)) {
         len = 0;
         for (char c : ext) len = (len << 8) | uint8_t(c);

@@ -12,7 +12,7 @@ struct WsFrame {
 };
 
 class WsClient {
-public:
+  public:
     WsClient() = default;
     ~WsClient();
     WsClient(const WsClient&) = delete;
@@ -31,8 +31,9 @@ public:
     std::string handshake_response() const { return response_; }
     int fd() const { return fd_; }
     void close();
+    int rcvbuf = 0;  // SO_RCVBUF to set before connecting (0: the default)
 
-private:
+  private:
     bool read_exact(size_t n, std::string* out, int timeout_ms);
     int fd_ = -1;
     std::string buf_, error_, response_;

@@ -20,7 +20,7 @@ using namespace pusher::worker;
 namespace {
 
 class Echo : public ConnectionHandler, public TcpServer::Acceptor {
-public:
+  public:
     TcpServer* server = nullptr;
     int accepted = 0, closed = 0, full = 0;
     uint64_t last_id = 0;
