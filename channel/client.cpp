@@ -18,13 +18,17 @@ Client::Client(worker::Loop& loop, std::string host, int port)
       reconnect_timer_(loop, [this] { connect(); }),
       ping_timer_(loop, [this] {
           if (up_) conn_->send(protocol::frame_ping().data(), protocol::frame_ping().size());
-      }) {}
+      }) {
+    flush_ev_ = event_new(loop.base(), -1, 0, on_flush, this);
+}
 
 Client::~Client() {
     close();
+    event_free(flush_ev_);
 }
 
 void Client::close() {
+    flush();  // what this turn sent still goes out
     closed_ = true;
     reconnect_timer_.cancel();
     ping_timer_.cancel();
@@ -95,8 +99,20 @@ void Client::on_close(worker::Connection&) {
 }
 
 void Client::send_now(const std::string& body) {
-    std::string frame = frame_encode(body);
-    conn_->send(frame.data(), frame.size());
+    // Libevent runs an event activated now after the callbacks already
+    // pending in this turn: everything sent until then shares one write.
+    if (outbox_.empty()) event_active(flush_ev_, 0, 0);
+    protocol::frame_append(outbox_, body);
+}
+
+void Client::on_flush(evutil_socket_t, short, void* arg) {
+    static_cast<Client*>(arg)->flush();
+}
+
+void Client::flush() {
+    if (outbox_.empty()) return;
+    if (up_ && conn_) conn_->send(outbox_.data(), outbox_.size());
+    outbox_.clear();
 }
 
 void Client::send_or_queue(const std::string& body) {

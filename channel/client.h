@@ -76,6 +76,12 @@ class Client : public Bus, public worker::ConnectionHandler {
     std::map<std::string, Watch> watches_;
     std::deque<std::string> pending_;  // publish bodies waiting for the link
     worker::Timer reconnect_timer_, ping_timer_;
+    // Frames of one loop turn go out in one write: a publish API answering 50
+    // connections in a turn sends the bus one write, not 50 (see flush()).
+    std::string outbox_;
+    event* flush_ev_ = nullptr;
+    static void on_flush(evutil_socket_t, short, void* arg);
+    void flush();
 };
 
 }  // namespace pusher::channel
