@@ -66,6 +66,9 @@ class Connection {
     void* session = nullptr;   // the service's per-connection state
     uint32_t index = 0;        // position in the owner's table
     uint32_t last_active = 0;  // loop seconds of the last input (idle sweep)
+    // A service-defined mark kept in the object itself, so a fan-out loop can
+    // test it without touching the session (one cache miss less per delivery).
+    bool ready = false;
 
   private:
     static void on_event(evutil_socket_t fd, short what, void* arg);

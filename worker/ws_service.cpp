@@ -79,6 +79,7 @@ void WsService::handshake(Connection& c, Session& s, const char* data, size_t le
         return c.close();
     }
     s.handshake.reset();
+    c.ready = true;  // in the fan-out from now on
     welcome(c);
     if (used < len) frames(c, s, data + used, len - used);
 }
@@ -188,7 +189,7 @@ void WsService::flush_broadcasts() {
     batch_.clear();
     uint64_t sent = 0;
     tcp_.for_each([&](Connection& c) {
-        if (static_cast<Session*>(c.session)->open() && c.send(frame.get())) ++sent;
+        if (c.ready && c.send(frame.get())) ++sent;
     });
     bump(loop_.stats().messages_out, sent);
 }
