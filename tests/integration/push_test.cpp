@@ -200,3 +200,17 @@ TEST_F(PushTest, BadHandshakesGetTheOriginalAnswers) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(AccessControl, WebSocketOriginsAreCheckedWhenConfigured) {
+    PusherInstance p("\"allowed_origins\": [\"https://app.example\"],");
+    ASSERT_EQ(p.start().code, 0);
+    WsClient good;
+    EXPECT_TRUE(good.connect("127.0.0.1", p.ws_port, "/", "Origin: https://app.example\r\n")) << good.error();
+    WsClient evil;
+    EXPECT_FALSE(evil.connect("127.0.0.1", p.ws_port, "/", "Origin: https://evil.example\r\n"));
+    EXPECT_NE(evil.error().find("403 Forbidden"), std::string::npos) << evil.error();
+}
+
+}  // namespace
