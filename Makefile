@@ -30,7 +30,7 @@ LIBS := $(foreach m,$(MODULES),$(B)/lib$(m).a) $(B)/libllhttp.a
 srcs = $(filter-out master/main.cpp,$(wildcard $(1)/*.cpp))
 objs = $(patsubst %.cpp,$(B)/%.o,$(call srcs,$(1)))
 
-.PHONY: all deps test unit-test integration-test asan-test run clean format bench
+.PHONY: all deps test unit-test integration-test asan-test run clean format bench bench-tools
 all: pusher
 
 deps:
@@ -93,8 +93,15 @@ asan-test:
 run: deps pusher
 	./pusher start
 
-bench: pusher
+bench: pusher bench-tools
 	scripts/bench.sh
+
+# Benchmark instruments (tests/bench/): standalone, no project libraries, always optimized.
+BENCH_CXXFLAGS := -std=c++17 -O2 -Wall -Wextra -Werror
+BENCH_TOOLS := build/bench/loadgen build/bench/kernel_floor
+bench-tools: $(BENCH_TOOLS)
+build/bench/%: tests/bench/%.cpp tests/bench/bench_common.h
+	@mkdir -p $(@D); $(CXX) $(BENCH_CXXFLAGS) -o $@ $<
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
