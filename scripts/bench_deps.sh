@@ -4,7 +4,7 @@
 # tests/bench/node_modules. Idempotent: a second run only checks.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-PKGS="g++ make wrk gnuplot-nox nodejs npm procps"
+PKGS="g++ make wrk gnuplot-nox python3 nodejs npm procps"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
