@@ -9,6 +9,7 @@
 #   --quick    the N=1k rows only, shorter (about 2 min per target); for checking the instrument
 #   --big      add the 100k idle connections row (pusher with 8 ws workers; heavy)
 #   --no-wrk   skip the HTTP publish throughput rows
+#   --rows RE  only the rows whose name matches the extended regex RE (e.g. 'bcast-1k|wrk')
 #
 # Every server is started fresh for every row and stopped after it; every command runs under
 # `timeout`, so the script stops by itself even when a server hangs. Raw results go to
@@ -29,7 +30,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 TARGETS="pusher node floor"
-QUICK=0 BIG=0 WRK=1 REPORT=1
+QUICK=0 BIG=0 WRK=1 REPORT=1 ROWS='.*'
 OUT="docs/BENCHMARKS.md"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -38,8 +39,9 @@ while [ $# -gt 0 ]; do
     --big) BIG=1; shift ;;
     --no-wrk) WRK=0; shift ;;
     --out) OUT="$2"; shift 2 ;;
+    --rows) ROWS="$2"; shift 2 ;;
     --no-report) REPORT=0; shift ;;
-    *) sed -n '2,25p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,27p' "$0" >&2; exit 2 ;;
   esac
 done
 
@@ -52,7 +54,7 @@ RESULTS="$RUN_DIR/results.txt" CMDS="$RUN_DIR/commands.txt"
 : > "$RESULTS"; : > "$CMDS"
 export PUSHER_CONFIG="$RUN_DIR/pusher.json" PUSHER_PIDFILE="$RUN_DIR/pusher.pid"
 LOADGEN="$ROOT/build/bench/loadgen" FLOOR="$ROOT/build/bench/kernel_floor"
-SERVER_PID="" SERVER_ARGS="" SERVER_TARGET=""
+SERVER_PID="" SERVER_ARGS="" SERVER_TARGET="" SERVER_TREE=""
 
 log() { echo "[bench $(date -u +%H:%M:%S)] $*" >&2; }
 
@@ -109,7 +111,7 @@ PUSHER_MASTER_CMD="${PUSHER_MASTER_CMD:-cat \"\$PUSHER_PIDFILE\"}"
 # start_server TARGET [WS_WORKERS]: fresh server; sets SERVER_ARGS for loadgen's accounting.
 start_server() {
   SERVER_TARGET="$1"; export WS_WORKERS="${2:-$PUSHER_WS_WORKERS}"
-  wait_ports_free
+  wait_ports_free || return 1   # never measure a left-over server by mistake
   case "$1" in
     node)
       node tests/bench/node_ws_server.js --ws-port "$WS_PORT" --http-port "$HTTP_PORT" \
@@ -126,18 +128,19 @@ start_server() {
       SERVER_ARGS="--server-tree $SERVER_PID" ;;
   esac
   wait_ports_open || { log "$1 does not listen on $WS_PORT/$HTTP_PORT"; stop_server; return 1; }
+  SERVER_TREE="$(tree_pids "$SERVER_PID")"  # remembered: stop kills what its stop command leaves
 }
 
 stop_server() {
   [ -n "$SERVER_TARGET" ] || return 0
   if [ "$SERVER_TARGET" = pusher ]; then
     eval "timeout 10 $PUSHER_STOP_CMD" >> "$RUN_DIR/pusher.start.log" 2>&1 || true
-    kill_tree "$SERVER_PID"   # whatever the stop command left behind
+    kill_leftovers $SERVER_TREE $(tree_pids "$SERVER_PID")
   elif [ -n "$SERVER_PID" ]; then
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
   fi
-  SERVER_TARGET="" SERVER_PID=""
+  SERVER_TARGET="" SERVER_PID="" SERVER_TREE=""
 }
 
 # Descendants of a pid (from /proc/*/stat ppid), then the pid itself.
@@ -155,9 +158,17 @@ tree_pids() {
   echo $set
 }
 
-kill_tree() {
-  [ -n "${1:-}" ] || return 0
-  local p; for p in $(tree_pids "$1"); do kill -9 "$p" 2>/dev/null || true; done
+# Gives the given server pids 5 s to exit after the stop command, then SIGKILLs survivors.
+kill_leftovers() {
+  local p alive
+  for _ in $(seq 50); do
+    alive=""
+    for p in "$@"; do [ -d "/proc/$p" ] && alive="$alive $p"; done
+    [ -z "$alive" ] && return 0
+    sleep 0.1
+  done
+  log "killing server processes left after stop:$alive"
+  for p in $alive; do kill -9 "$p" 2>/dev/null || true; done
 }
 
 cpu_seconds() {  # summed utime+stime of the given pids
@@ -176,6 +187,7 @@ run_row() {
   shift 2
   if [ "$1" != "--" ]; then workers="$1"; shift; fi
   shift  # --
+  echo "$row" | grep -Eqx "$ROWS" || return 0
   log "$row on $target: $*"
   if ! start_server "$target" "$workers"; then
     echo "row=$row target=$target error=start" >> "$RESULTS"; stop_server; return 0
@@ -197,6 +209,7 @@ run_row() {
 # measures the publish path itself: HTTP parse + the bus, not the fan-out).
 wrk_row() {
   local target="$1" secs="$2" pids before after out rps p99
+  echo wrk | grep -Eqx "$ROWS" || return 0
   log "wrk on $target"
   start_server "$target" || { echo "row=wrk target=$target error=start" >> "$RESULTS"; stop_server; return 0; }
   pids="$(tree_pids "$SERVER_PID")"

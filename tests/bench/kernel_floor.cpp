@@ -9,6 +9,9 @@
 // costs: a server cannot beat it without batching (writev of several messages, io_uring...).
 //
 // usage: kernel_floor [--ws-port 4236] [--http-port 4237] [--host 127.0.0.1] [--seconds 600]
+//                     [--reuseport 1]
+// --reuseport lets several instances share the ports (SO_REUSEPORT), as pusher's workers do;
+// only useful for idle tests (a publish then reaches one instance's clients only).
 // It exits by itself after --seconds (bounded), or on SIGINT/SIGTERM.
 
 #include <arpa/inet.h>
@@ -29,6 +32,7 @@ using namespace bench;
 namespace {
 
 volatile sig_atomic_t g_stop = 0;
+bool g_reuseport = false;
 
 enum class Kind : uint8_t { kWsListen, kHttpListen, kWs, kHttp };
 
@@ -79,6 +83,7 @@ class FloorServer {
     if (fd < 0) die("socket");
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (g_reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(uint16_t(port));
@@ -284,8 +289,9 @@ int main(int argc, char** argv) {
     else if (a == "--http-port") http_port = atoi(argv[i + 1]);
     else if (a == "--host") host = argv[i + 1];
     else if (a == "--seconds") seconds = atof(argv[i + 1]);
+    else if (a == "--reuseport") g_reuseport = atoi(argv[i + 1]) != 0;
     else {
-      fprintf(stderr, "usage: kernel_floor [--ws-port P] [--http-port P] [--host H] [--seconds S]\n");
+      fprintf(stderr, "usage: kernel_floor [--ws-port P] [--http-port P] [--host H] [--seconds S] [--reuseport 0|1]\n");
       return 2;
     }
   }
