@@ -12,6 +12,8 @@
 //                     [--reuseport 1]
 // --reuseport lets several instances share the ports (SO_REUSEPORT), as pusher's workers do;
 // only useful for idle tests (a publish then reaches one instance's clients only).
+// --fault drop|dup|misroute --fault-every K: every K-th delivery is dropped, sent twice or sent
+// to the next client; exists to prove that loadgen's lost/dup/misdelivered counters work.
 // It exits by itself after --seconds (bounded), or on SIGINT/SIGTERM.
 
 #include <arpa/inet.h>
@@ -33,6 +35,8 @@ namespace {
 
 volatile sig_atomic_t g_stop = 0;
 bool g_reuseport = false;
+enum class Fault { kNone, kDrop, kDup, kMisroute } g_fault = Fault::kNone;
+uint64_t g_fault_every = 0;
 
 enum class Kind : uint8_t { kWsListen, kHttpListen, kWs, kHttp };
 
@@ -229,10 +233,22 @@ class FloorServer {
     std::string to = query_param(query, "to_connection_id");
     if (!to.empty()) {
       auto it = by_id_.find(uint32_t(atol(to.c_str())));
-      if (it != by_id_.end()) send(conns_[size_t(it->second)], frame.data(), frame.size());
+      if (it != by_id_.end()) deliver(it->second, frame);
       return;
     }
-    for (int fd : clients_) send(conns_[size_t(fd)], frame.data(), frame.size());
+    for (int fd : clients_) deliver(fd, frame);
+  }
+
+  // The normal path is one send(); the faults exist only to test the load generator.
+  void deliver(int fd, const std::string& frame) {
+    if (g_fault != Fault::kNone && ++deliveries_ % g_fault_every == 0) {
+      if (g_fault == Fault::kDrop) return;
+      if (g_fault == Fault::kDup) send(conns_[size_t(fd)], frame.data(), frame.size());
+      if (g_fault == Fault::kMisroute && clients_.size() > 1) {
+        fd = clients_[(conns_[size_t(fd)].slot + 1) % clients_.size()];
+      }
+    }
+    send(conns_[size_t(fd)], frame.data(), frame.size());
   }
 
   // One write() per delivery; only what the kernel refuses is queued.
@@ -272,6 +288,7 @@ class FloorServer {
 
   int ep_ = -1;
   uint32_t last_id_ = 0;
+  uint64_t deliveries_ = 0;
   std::vector<Conn> conns_;                  // by fd
   std::vector<int> clients_;                 // fds of upgraded clients, for broadcast
   std::unordered_map<uint32_t, int> by_id_;  // connection id -> fd
@@ -290,11 +307,18 @@ int main(int argc, char** argv) {
     else if (a == "--host") host = argv[i + 1];
     else if (a == "--seconds") seconds = atof(argv[i + 1]);
     else if (a == "--reuseport") g_reuseport = atoi(argv[i + 1]) != 0;
+    else if (a == "--fault-every") g_fault_every = strtoull(argv[i + 1], nullptr, 10);
+    else if (a == "--fault") {
+      std::string f = argv[i + 1];
+      g_fault = f == "drop" ? Fault::kDrop : f == "dup" ? Fault::kDup : f == "misroute" ? Fault::kMisroute : Fault::kNone;
+    }
     else {
-      fprintf(stderr, "usage: kernel_floor [--ws-port P] [--http-port P] [--host H] [--seconds S] [--reuseport 0|1]\n");
+      fprintf(stderr, "usage: kernel_floor [--ws-port P] [--http-port P] [--host H] [--seconds S] [--reuseport 0|1]\n"
+                      "       [--fault drop|dup|misroute --fault-every K]\n");
       return 2;
     }
   }
+  if (g_fault != Fault::kNone && g_fault_every == 0) g_fault_every = 1000;
   signal(SIGPIPE, SIG_IGN);
   signal(SIGINT, [](int) { g_stop = 1; });
   signal(SIGTERM, [](int) { g_stop = 1; });

@@ -557,7 +557,10 @@ class ClientProcess {
       final_.bad++;
       return;
     }
-    if (pl.target >= 0 && pl.target != int64_t(first_global_ + i)) final_.misdelivered++;
+    if (pl.target >= 0 && pl.target != int64_t(first_global_ + i)) {
+      final_.misdelivered++;  // not a delivery: its target still misses it (counted lost)
+      return;
+    }
     if (!conns_[i].seen.see(pl.seq)) {
       final_.dup++;
       return;
