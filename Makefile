@@ -30,7 +30,7 @@ LIBS := $(foreach m,$(MODULES),$(B)/lib$(m).a) $(B)/libllhttp.a
 srcs = $(filter-out master/main.cpp,$(wildcard $(1)/*.cpp))
 objs = $(patsubst %.cpp,$(B)/%.o,$(call srcs,$(1)))
 
-.PHONY: all deps test unit-test integration-test asan-test run clean format bench bench-tools
+.PHONY: all deps test unit-test integration-test asan-test run clean format bench bench-tools bench-selftest
 all: pusher
 
 deps:
@@ -102,6 +102,9 @@ BENCH_TOOLS := build/bench/loadgen build/bench/kernel_floor
 bench-tools: $(BENCH_TOOLS)
 build/bench/%: tests/bench/%.cpp tests/bench/bench_common.h
 	@mkdir -p $(@D); $(CXX) $(BENCH_CXXFLAGS) -o $@ $<
+# Injects faults into kernel_floor and checks that loadgen counts them exactly.
+bench-selftest: bench-tools
+	scripts/bench_selftest.sh
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

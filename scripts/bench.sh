@@ -192,11 +192,12 @@ run_row() {
   if ! start_server "$target" "$workers"; then
     echo "row=$row target=$target error=start" >> "$RESULTS"; stop_server; return 0
   fi
-  local cmd="$LOADGEN --label $target $* $SERVER_ARGS" out
+  local cmd="$LOADGEN --label $target $* $SERVER_ARGS" out load1
+  load1="$(cut -d' ' -f1 /proc/loadavg)"   # other work on the machine skews wall-clock figures
   echo "[$row/$target] $cmd" >> "$CMDS"
   # Bounded: connect (60 s) + run + drain (10 s) + reports, then killed.
   if out="$(timeout -k 5 180 $cmd 2>> "$RUN_DIR/loadgen.err")"; then
-    echo "$out" | grep '^bench ' | sed "s/^bench /row=$row target=$target /" >> "$RESULTS"
+    echo "$out" | grep '^bench ' | sed "s/^bench /row=$row target=$target load1=$load1 /" >> "$RESULTS"
     echo "$out" | grep '^# ' >&2 || true
   else
     echo "row=$row target=$target error=loadgen" >> "$RESULTS"
@@ -270,6 +271,7 @@ machine_info() {
     echo "nofile=$(ulimit -n)"
     echo "pusher_ws_workers=$PUSHER_WS_WORKERS"
     echo "args=$TARGETS quick=$QUICK big=$BIG"
+    echo "loadavg_at_start=$(cut -d' ' -f1-3 /proc/loadavg)"
   } > "$RUN_DIR/machine.txt"
 }
 

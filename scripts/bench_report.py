@@ -54,6 +54,11 @@ def cpu_us_per_delivery(kv):
     return 1e6 / d if d else None
 
 
+def client_us_per_delivery(kv):
+    c, d = num(kv, "client_cpu_s"), num(kv, "delivered")
+    return 1e6 * c / d if c is not None and d else None
+
+
 def ms(kv, key):
     v = num(kv, key)
     return v / 1000.0 if v is not None else None
@@ -70,23 +75,26 @@ def machine_section(m):
 def target_table(target, rows):
     out = [f"### {target}", "",
            "| row | mode | N | payload B | msgs | deliveries/s | deliveries per server CPU-s | "
-           "server CPU µs/delivery | p50 ms | p99 ms | p99.9 ms | lost | dup | misdelivered | "
-           "connect/s | server RSS B/conn |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "server CPU µs/delivery | client CPU µs/delivery | other CPU s | load1 | p50 ms | p99 ms | "
+           "p99.9 ms | lost | dup | misdelivered | connect/s | server RSS B/conn |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r.get("target") != target or r.get("row") == "wrk":
             continue
         if "error" in r:
-            out.append(f"| {r['row']} | error: {r['error']} |" + " |" * 14)
+            out.append(f"| {r['row']} | error: {r['error']} |" + " |" * 17)
             continue
         if r.get("mode") == "idle":
-            out.append(f"| {r['row']} | idle | {r.get('connected')}/{r.get('n')} | - | - | - | - | - | - | - | - "
-                       f"| - | - | - | {fmt(num(r, 'connect_rate'))} | {fmt(num(r, 'rss_per_conn_b'))} |")
+            out.append(f"| {r['row']} | idle | {r.get('connected')}/{r.get('n')} | - | - | - | - | - | - | - "
+                       f"| {r.get('load1', '-')} | - | - | - | - | - | - | {fmt(num(r, 'connect_rate'))} "
+                       f"| {fmt(num(r, 'rss_per_conn_b'))} |")
             continue
         out.append(
             f"| {r['row']} | {r.get('mode')} | {r.get('connected')} | {r.get('payload')} | {r.get('published')} "
             f"| {fmt(num(r, 'deliveries_per_s'))} | {fmt(num(r, 'deliveries_per_cpu_s'))} "
-            f"| {fmt(cpu_us_per_delivery(r), 2)} | {fmt(ms(r, 'p50_us'), 2)} | {fmt(ms(r, 'p99_us'), 2)} "
+            f"| {fmt(cpu_us_per_delivery(r), 2)} | {fmt(client_us_per_delivery(r), 2)} "
+            f"| {r.get('other_cpu_s', '-')} | {r.get('load1', '-')} "
+            f"| {fmt(ms(r, 'p50_us'), 2)} | {fmt(ms(r, 'p99_us'), 2)} "
             f"| {fmt(ms(r, 'p999_us'), 2)} | {r.get('lost')} | {r.get('dup')} | {r.get('misdelivered')} "
             f"| {fmt(num(r, 'connect_rate'))} | - |")
     return out + [""]

@@ -77,6 +77,19 @@ inline uint64_t proc_rss_bytes(int pid) {
   return resident * uint64_t(sysconf(_SC_PAGESIZE));
 }
 
+// CPU-seconds the whole machine spent busy since boot (all cores, /proc/stat "cpu" line):
+// comparing it with server + client CPU shows how much other load shared the run.
+inline double machine_busy_seconds() {
+  std::string s;
+  if (!read_small_file("/proc/stat", s)) return 0;
+  unsigned long long v[8] = {};
+  if (sscanf(s.c_str(), "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+             &v[4], &v[5], &v[6], &v[7]) < 4)
+    return 0;
+  unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];  // minus idle, iowait
+  return double(busy) / double(sysconf(_SC_CLK_TCK));
+}
+
 // Server->client frame: FIN + opcode, unmasked, with the shortest length form.
 inline std::string ws_frame(uint8_t opcode, const char* data, size_t len) {
   std::string f;

@@ -811,6 +811,7 @@ class Coordinator {
     server_pids_ = resolve_server_pids(o_);  // again: workers may have been re-forked
     server_cpu0_ = sum_cpu(server_pids_);
     client_cpu0_ = client_cpu();
+    machine_cpu0_ = machine_busy_seconds();
     t0_ = now_ns();
   }
 
@@ -818,6 +819,7 @@ class Coordinator {
     t1_ = now_ns();
     server_cpu1_ = sum_cpu(server_pids_);
     client_cpu1_ = client_cpu();
+    machine_cpu1_ = machine_busy_seconds();
   }
 
   double client_cpu() {
@@ -1008,6 +1010,8 @@ class Coordinator {
     double secs = double(t1_ - t0_) / 1e9;
     double scpu = server_cpu1_ - server_cpu0_, ccpu = client_cpu1_ - client_cpu0_;
     uint64_t lost = expected_ > t.got ? expected_ - t.got : 0;
+    // Busy CPU of everything else on the machine during the run (noise from other work).
+    double other = std::max(0.0, (machine_cpu1_ - machine_cpu0_) - scpu - ccpu);
     uint64_t http_err = 0, not_exact = 0;
     for (auto& p : pubs_) http_err += p.errors, not_exact += p.not_exact;
     double dps = secs > 0 ? double(t.got) / secs : 0;
@@ -1018,13 +1022,13 @@ class Coordinator {
            " lost=%" PRIu64 " dup=%" PRIu64 " misdelivered=%" PRIu64 " bad=%" PRIu64
            " closed=%" PRIu64 " timed_out=%" PRIu64 " http_errors=%" PRIu64
            " http_not_exact=%" PRIu64 " secs=%.3f deliveries_per_s=%.0f msgs_per_s=%.1f"
-           " server_procs=%zu server_cpu_s=%.2f deliveries_per_cpu_s=%.0f client_cpu_s=%.2f"
+           " server_procs=%zu server_cpu_s=%.2f deliveries_per_cpu_s=%.0f client_cpu_s=%.2f other_cpu_s=%.2f"
            " p50_us=%.0f p99_us=%.0f p999_us=%.0f max_us=%.0f completion_p50_us=%.0f"
            " completion_p99_us=%.0f\n",
            o_.mode.c_str(), o_.label.c_str(), o_.n, o_.payload, connected_, connect_failed_,
            connect_rate(), published_, expected_, t.got, lost, t.dup, t.misdelivered, t.bad, t.closed,
            timed_out_, http_err, not_exact, secs, dps, secs > 0 ? double(published_) / secs : 0,
-           server_pids_.size(), scpu, dpc, ccpu, us(0.5), us(0.99), us(0.999),
+           server_pids_.size(), scpu, dpc, ccpu, other, us(0.5), us(0.99), us(0.999),
            double(t.hist.max()) / 1000.0, double(completion_.percentile(0.5)) / 1000.0,
            double(completion_.percentile(0.99)) / 1000.0);
     printf("# %s %s N=%" PRIu64 " payload=%zuB: %" PRIu64 " msgs, %.0f deliveries/s, %.0f per server "
@@ -1053,6 +1057,7 @@ class Coordinator {
   uint64_t rss_before_ = 0, connected_ = 0, connect_failed_ = 0, active_children_ = 0;
   uint64_t published_ = 0, expected_ = 0, completed_ = 0, timed_out_ = 0, t0_ = 0, t1_ = 0;
   double connect_secs_ = 0, server_cpu0_ = 0, server_cpu1_ = 0, client_cpu0_ = 0, client_cpu1_ = 0;
+  double machine_cpu0_ = 0, machine_cpu1_ = 0;
 };
 
 }  // namespace
