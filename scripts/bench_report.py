@@ -76,7 +76,7 @@ def target_table(target, rows):
     out = [f"### {target}", "",
            "| row | mode | N | payload B | msgs | deliveries/s | deliveries per server CPU-s | "
            "server CPU µs/delivery | client CPU µs/delivery | other CPU s | load1 | p50 ms | p99 ms | "
-           "p99.9 ms | lost | dup | misdelivered | connect/s | server RSS B/conn |",
+           "p99.9 ms | lost | dup | misdelivered | connect/s | server RSS (PSS) B/conn |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r.get("target") != target or r.get("row") == "wrk":
@@ -87,7 +87,7 @@ def target_table(target, rows):
         if r.get("mode") == "idle":
             out.append(f"| {r['row']} | idle | {r.get('connected')}/{r.get('n')} | - | - | - | - | - | - | - "
                        f"| {r.get('load1', '-')} | - | - | - | - | - | - | {fmt(num(r, 'connect_rate'))} "
-                       f"| {fmt(num(r, 'rss_per_conn_b'))} |")
+                       f"| {fmt(num(r, 'rss_per_conn_b'))} ({fmt(num(r, 'pss_per_conn_b'))}) |")
             continue
         out.append(
             f"| {r['row']} | {r.get('mode')} | {r.get('connected')} | {r.get('payload')} | {r.get('published')} "

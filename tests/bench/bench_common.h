@@ -77,6 +77,16 @@ inline uint64_t proc_rss_bytes(int pid) {
   return resident * uint64_t(sysconf(_SC_PAGESIZE));
 }
 
+// Proportional set size in bytes (smaps_rollup): pages shared by forked workers count once in
+// total, where RSS counts them in every process. 0 when unavailable.
+inline uint64_t proc_pss_bytes(int pid) {
+  std::string s;
+  if (!read_small_file("/proc/" + std::to_string(pid) + "/smaps_rollup", s)) return 0;
+  size_t p = s.find("\nPss:");
+  if (p == std::string::npos) return 0;
+  return uint64_t(strtoull(s.c_str() + p + 5, nullptr, 10)) * 1024;
+}
+
 // CPU-seconds the whole machine spent busy since boot (all cores, /proc/stat "cpu" line):
 // comparing it with server + client CPU shows how much other load shared the run.
 inline double machine_busy_seconds() {

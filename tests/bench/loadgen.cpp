@@ -169,6 +169,12 @@ uint64_t sum_rss(const std::vector<int>& pids) {
   return t;
 }
 
+uint64_t sum_pss(const std::vector<int>& pids) {
+  uint64_t t = 0;
+  for (int p : pids) t += proc_pss_bytes(p);
+  return t;
+}
+
 // ------------------------------------------------------------------------------------------
 // Parent <-> client process messages: [type:1][len:4][body], over a SOCK_STREAM socketpair.
 // ------------------------------------------------------------------------------------------
@@ -682,6 +688,7 @@ class Coordinator {
   int run() {
     server_pids_ = resolve_server_pids(o_);
     rss_before_ = sum_rss(server_pids_);
+    pss_before_ = sum_pss(server_pids_);
     ep_ = epoll_create1(EPOLL_CLOEXEC);
     spawn_children();
     if (!wait_connected()) return finish_with_error("connect phase did not report");
@@ -973,15 +980,18 @@ class Coordinator {
     uint64_t until = now_ns() + uint64_t(o_.hold * 1e9);
     while (now_ns() < until) pump(100);
     server_pids_ = resolve_server_pids(o_);
-    uint64_t rss_after = sum_rss(server_pids_);
+    uint64_t rss_after = sum_rss(server_pids_), pss_after = sum_pss(server_pids_);
     collect_reports();
     FinalReport total = totals();
     double per_conn = connected_ ? (double(rss_after) - double(rss_before_)) / double(connected_) : 0;
+    double pss_per_conn = connected_ ? (double(pss_after) - double(pss_before_)) / double(connected_) : 0;
     printf("bench mode=idle label=%s n=%d connected=%" PRIu64 " connect_fail=%" PRIu64
            " connect_s=%.3f connect_rate=%.0f server_procs=%zu rss_before_kb=%" PRIu64
-           " rss_after_kb=%" PRIu64 " rss_per_conn_b=%.0f closed=%" PRIu64 " bad=%" PRIu64 "\n",
+           " rss_after_kb=%" PRIu64 " rss_per_conn_b=%.0f pss_per_conn_b=%.0f closed=%" PRIu64
+           " bad=%" PRIu64 "\n",
            o_.label.c_str(), o_.n, connected_, connect_failed_, connect_secs_, connect_rate(),
-           server_pids_.size(), rss_before_ / 1024, rss_after / 1024, per_conn, total.closed, total.bad);
+           server_pids_.size(), rss_before_ / 1024, rss_after / 1024, per_conn, pss_per_conn, total.closed,
+           total.bad);
     printf("# %s idle: %" PRIu64 "/%d connected in %.2fs (%.0f conn/s), server RSS %.1f -> %.1f MiB "
            "over %zu processes = %.0f B per connection\n",
            o_.label.c_str(), connected_, o_.n, connect_secs_, connect_rate(), rss_before_ / 1048576.0,
@@ -1054,7 +1064,7 @@ class Coordinator {
   std::vector<std::pair<int, WelcomeId>> targets_;  // global index -> welcome ids
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> in_flight_;  // seq -> (done children, sent ns)
   Histogram completion_;  // broadcast: publish -> last client of all processes
-  uint64_t rss_before_ = 0, connected_ = 0, connect_failed_ = 0, active_children_ = 0;
+  uint64_t rss_before_ = 0, pss_before_ = 0, connected_ = 0, connect_failed_ = 0, active_children_ = 0;
   uint64_t published_ = 0, expected_ = 0, completed_ = 0, timed_out_ = 0, t0_ = 0, t1_ = 0;
   double connect_secs_ = 0, server_cpu0_ = 0, server_cpu1_ = 0, client_cpu0_ = 0, client_cpu1_ = 0;
   double machine_cpu0_ = 0, machine_cpu1_ = 0;
