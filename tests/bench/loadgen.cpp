@@ -57,6 +57,8 @@ struct Options {
   double hold = 3;              // idle: seconds to hold before measuring RSS
   std::vector<int> server_pids;
   std::vector<int> server_trees;  // these pids and all their descendants
+  std::string server_pidfile;     // a master's pid file: that pid and its descendants
+  std::string server_match;       // every process whose command line contains this
 };
 
 [[noreturn]] void usage() {
@@ -66,7 +68,9 @@ struct Options {
           "  [--host 127.0.0.1] [--ws-port 4236] [--http-port 4237] [--per-proc 15000]\n"
           "  [--src-base 2] [--inflight 200] [--connect-timeout S] [--drain-timeout S]\n"
           "  [--msg-timeout S] [--hold S] [--label NAME]\n"
-          "  [--server-pids P1,P2,..] [--server-tree PID]  (server CPU / RSS accounting)\n");
+          "  server processes for CPU / RSS accounting (any combination):\n"
+          "  [--server-pids P1,P2,..] [--server-tree PID] [--server-pidfile FILE]\n"
+          "  [--server-match SUBSTRING-OF-CMDLINE]\n");
   exit(2);
 }
 
@@ -109,6 +113,8 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--hold") o.hold = atof(v);
     else if (a == "--server-pids") o.server_pids = parse_pid_list(v);
     else if (a == "--server-tree") for (int p : parse_pid_list(v)) o.server_trees.push_back(p);
+    else if (a == "--server-pidfile") o.server_pidfile = v;
+    else if (a == "--server-match") o.server_match = v;
     else usage();
   }
   if (o.mode != "broadcast" && o.mode != "latency" && o.mode != "targeted" && o.mode != "idle")
@@ -140,11 +146,35 @@ std::map<int, int> process_parents() {
   return parents;
 }
 
+// Processes whose /proc/<pid>/cmdline (NULs read as spaces) contains the pattern; never
+// this load generator itself.
+std::vector<int> match_cmdline(const std::string& pattern) {
+  std::vector<int> out;
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    int pid = atoi(e->d_name);
+    if (pid <= 0 || pid == getpid()) continue;
+    std::string s;
+    if (!read_small_file(std::string("/proc/") + e->d_name + "/cmdline", s) || s.empty()) continue;
+    std::replace(s.begin(), s.end(), '\0', ' ');
+    if (s.find(pattern) != std::string::npos && s.find("loadgen") == std::string::npos) out.push_back(pid);
+  }
+  closedir(d);
+  return out;
+}
+
 std::vector<int> resolve_server_pids(const Options& o) {
   std::set<int> pids(o.server_pids.begin(), o.server_pids.end());
-  if (!o.server_trees.empty()) {
+  std::vector<int> roots = o.server_trees;
+  std::string text;
+  if (!o.server_pidfile.empty() && read_small_file(o.server_pidfile, text) && atoi(text.c_str()) > 0)
+    roots.push_back(atoi(text.c_str()));
+  if (!o.server_match.empty())
+    for (int p : match_cmdline(o.server_match)) pids.insert(p);
+  if (!roots.empty()) {
     auto parents = process_parents();
-    for (int root : o.server_trees) {
+    for (int root : roots) {
       pids.insert(root);
       // Repeat until stable: descendants of descendants (a daemonized master's children).
       for (bool grew = true; grew;) {
