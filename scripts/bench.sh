@@ -45,7 +45,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-export WS_PORT="${WS_PORT:-4236}" HTTP_PORT="${HTTP_PORT:-4237}"
+export WS_PORT="${WS_PORT:-4236}" HTTP_PORT="${HTTP_PORT:-4237}" CHANNEL_PORT="${CHANNEL_PORT:-2206}"
 export PUSHER_BIN="${PUSHER_BIN:-$ROOT/pusher}"
 PUSHER_WS_WORKERS="${PUSHER_WS_WORKERS:-2}"   # the contract's default count, = cores here
 RUN_DIR="$ROOT/build/bench/run-$(date -u +%Y%m%dT%H%M%SZ)"
@@ -92,13 +92,16 @@ wait_ports_free() {
 write_pusher_config() {
   cat > "$PUSHER_CONFIG" <<EOF
 {
+  "//": "written by scripts/bench.sh (docs/CONFIG.md): all three services, WS_WORKERS ws workers",
+  "channel": "127.0.0.1:$CHANNEL_PORT",
   "services": [
-    {"type": "channel", "host": "127.0.0.1", "port": 2206, "count": 1},
-    {"type": "websocket", "host": "0.0.0.0", "port": $WS_PORT, "count": $WS_WORKERS},
-    {"type": "http", "host": "127.0.0.1", "port": $HTTP_PORT, "count": 1}
+    {"type": "channel", "listen": "127.0.0.1:$CHANNEL_PORT", "count": 1},
+    {"type": "websocket", "listen": "0.0.0.0:$WS_PORT", "count": $WS_WORKERS},
+    {"type": "http", "listen": "127.0.0.1:$HTTP_PORT", "count": 1}
   ],
   "pid_file": "$PUSHER_PIDFILE",
   "log_file": "$RUN_DIR/pusher.log",
+  "stats_file": "$RUN_DIR/pusher.stats",
   "limits": {"max_connections": 18000}
 }
 EOF
@@ -192,7 +195,7 @@ run_row() {
   if ! start_server "$target" "$workers"; then
     echo "row=$row target=$target error=start" >> "$RESULTS"; stop_server; return 0
   fi
-  local cmd="$LOADGEN --label $target $* $SERVER_ARGS" out load1
+  local cmd="$LOADGEN --label $target --ws-port $WS_PORT --http-port $HTTP_PORT $* $SERVER_ARGS" out load1
   load1="$(cut -d' ' -f1 /proc/loadavg)"   # other work on the machine skews wall-clock figures
   echo "[$row/$target] $cmd" >> "$CMDS"
   # Bounded: connect (60 s) + run + drain (10 s) + reports, then killed.
