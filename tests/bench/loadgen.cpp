@@ -723,6 +723,7 @@ class Coordinator {
     spawn_children();
     if (!wait_connected()) return finish_with_error("connect phase did not report");
     if (o_.mode == "idle") return run_idle();
+    if (connected_ == 0) return finish_with_error("no client connected");
     open_publishers();
     begin_measure();
     if (o_.mode == "broadcast") drive_broadcast();
