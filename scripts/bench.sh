@@ -10,6 +10,8 @@
 #   --big      add the 100k idle connections row (pusher with 8 ws workers; heavy)
 #   --no-wrk   skip the HTTP publish throughput rows
 #   --rows RE  only the rows whose name matches the extended regex RE (e.g. 'bcast-1k|wrk')
+#   --repeat K run every row K times; the report shows the run with the median cost (the
+#              machine is shared, single runs are noisy)
 #
 # Every server is started fresh for every row and stopped after it; every command runs under
 # `timeout`, so the script stops by itself even when a server hangs. Raw results go to
@@ -30,7 +32,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 TARGETS="pusher node floor"
-QUICK=0 BIG=0 WRK=1 REPORT=1 ROWS='.*'
+QUICK=0 BIG=0 WRK=1 REPORT=1 ROWS='.*' REPEAT=1
 OUT="docs/BENCHMARKS.md"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -40,8 +42,9 @@ while [ $# -gt 0 ]; do
     --no-wrk) WRK=0; shift ;;
     --out) OUT="$2"; shift 2 ;;
     --rows) ROWS="$2"; shift 2 ;;
+    --repeat) REPEAT="$2"; shift 2 ;;
     --no-report) REPORT=0; shift ;;
-    *) sed -n '2,27p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,29p' "$0" >&2; exit 2 ;;
   esac
 done
 
@@ -184,8 +187,12 @@ trap 'stop_server' EXIT
 trap 'exit 130' INT TERM
 
 # ---- rows ----------------------------------------------------------------------------------
-# run_row ROW TARGET [WS_WORKERS] -- loadgen arguments...
+# run_row ROW TARGET [WS_WORKERS] -- loadgen arguments...   (REPEAT times)
 run_row() {
+  local i; for i in $(seq "$REPEAT"); do run_row_once "$@"; done
+}
+
+run_row_once() {
   local row="$1" target="$2" workers="$PUSHER_WS_WORKERS"
   shift 2
   if [ "$1" != "--" ]; then workers="$1"; shift; fi
@@ -212,6 +219,10 @@ run_row() {
 # HTTP publish throughput: wrk, 50 keep-alive connections, no WebSocket client connected (so it
 # measures the publish path itself: HTTP parse + the bus, not the fan-out).
 wrk_row() {
+  local i; for i in $(seq "$REPEAT"); do wrk_row_once "$@"; done
+}
+
+wrk_row_once() {
   local target="$1" secs="$2" pids before after out rps p99
   echo wrk | grep -Eqx "$ROWS" || return 0
   log "wrk on $target"
@@ -273,7 +284,7 @@ machine_info() {
     echo "wrk=$(wrk --version 2>&1 | head -1 | awk '{ print $2 }')"
     echo "nofile=$(ulimit -n)"
     echo "pusher_ws_workers=$PUSHER_WS_WORKERS"
-    echo "args=$TARGETS quick=$QUICK big=$BIG"
+    echo "args=$TARGETS quick=$QUICK big=$BIG repeat=$REPEAT"
     echo "loadavg_at_start=$(cut -d' ' -f1-3 /proc/loadavg)"
   } > "$RUN_DIR/machine.txt"
 }
