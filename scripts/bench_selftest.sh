@@ -30,7 +30,7 @@ LAT="--mode latency --n 1000 --rate 50 --msgs 100 --duration 5 --drain-timeout 1
 check clean "" "$LAT" delivered=100000 lost=0 dup=0 misdelivered=0 bad=0
 check drop "--fault drop --fault-every 1000" "$LAT" delivered=99900 lost=100 dup=0
 check dup "--fault dup --fault-every 1000" "$LAT" delivered=100000 lost=0 dup=100
-check broadcast "" "--mode broadcast --n 1000 --msgs 200" delivered=200000 lost=0 dup=0 timed_out=0
+check broadcast "" "--mode broadcast --n 1000 --msgs 200" delivered=200000 completed=200 lost=0 dup=0 timed_out=0
 # 2000 targeted messages, every 100th to the wrong client: 20 misdelivered, so 20 lost.
 check misroute "--fault misroute --fault-every 100" "--mode targeted --n 1000 --msgs 2000 --drain-timeout 1" \
   published=2000 misdelivered=20 lost=20 dup=0
