@@ -7,13 +7,19 @@
 # Each source folder is a static library; tests/<folder>/ holds its tests.
 
 MODE ?= release
+SHELL := /bin/bash
 B := build/$(MODE)
 CXX ?= g++
 CC ?= gcc
 # The sanitizer build must not pick up release objects: each mode has its own tree.
-ifeq ($(MODE),asan)
-  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-  LDSAN := -fsanitize=address,undefined
+ifeq ($(MODE),fuzz)
+  CXX := clang++
+  CC := clang
+  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize=vptr
+  LDSAN := -fsanitize=address,undefined -fno-sanitize=vptr
+else ifeq ($(MODE),asan)
+  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined
+  LDSAN := -fsanitize=address,undefined -fno-sanitize=vptr
 else
   OPT := -O2 -g
   LDSAN :=
@@ -30,7 +36,9 @@ LIBS := $(foreach m,$(MODULES),$(B)/lib$(m).a) $(B)/libllhttp.a
 srcs = $(filter-out master/main.cpp,$(wildcard $(1)/*.cpp))
 objs = $(patsubst %.cpp,$(B)/%.o,$(call srcs,$(1)))
 
-.PHONY: all deps test unit-test integration-test asan-test run clean format bench bench-tools bench-selftest
+
+.PHONY: bench-tools bench-selftest fuzz
+.PHONY: all deps test unit-test integration-test asan-test run clean format bench
 all: pusher
 
 deps:
@@ -86,25 +94,43 @@ test: deps
 	@scripts/deps.sh --test
 	$(MAKE) MODE=$(MODE) pusher $(TEST_BINS)
 	PUSHER_SRC=$(CURDIR) PUSHER_BIN=$(CURDIR)/$(B)/pusher scripts/run_tests.sh $(TEST_BINS)
+	PUSHER_BIN=$(CURDIR)/$(B)/pusher tests/browser/run.sh
 
 asan-test:
 	$(MAKE) MODE=asan test
+
+# Benchmark tools (scripts/bench*.sh build them). loadgen and kernel_floor (the push benchmark,
+# scripts/bench.sh) use no project library; they only share this rule.
+BENCH_TOOLS := $(B)/bench/channel_bench $(B)/bench/loadgen $(B)/bench/kernel_floor
+bench-tools: $(BENCH_TOOLS)
+$(B)/bench/loadgen $(B)/bench/kernel_floor: tests/bench/bench_common.h
+# Injects faults into kernel_floor and checks that loadgen counts them exactly.
+bench-selftest: bench-tools
+	scripts/bench_selftest.sh
+$(B)/bench/%: tests/bench/%.cpp $(B)/libprotocol.a $(B)/libllhttp.a
+	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -o $@ $< $(B)/libprotocol.a $(B)/libllhttp.a $(LDLIBS)
+
+# libFuzzer targets (clang): each runs FUZZ_SECONDS on a copy of its seed corpus.
+FUZZ_TARGETS := php_serialize frame http_request ws_frame
+FUZZ_SECONDS ?= 30
+$(B)/fuzz/%: tests/fuzz/%_fuzz.cpp $(B)/libprotocol.a $(B)/libllhttp.a
+	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libprotocol.a $(B)/libllhttp.a $(LDLIBS)
+fuzz:
+	@scripts/deps.sh --test
+	$(MAKE) MODE=fuzz $(foreach t,$(FUZZ_TARGETS),build/fuzz/fuzz/$(t))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$t && cp -n tests/fuzz/corpus/$$t/* build/fuzz/corpus/$$t/ 2>/dev/null; \
+	  echo "fuzz $$t: $(FUZZ_SECONDS) s"; \
+	  build/fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+	    -print_final_stats=1 build/fuzz/corpus/$$t 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
 
 run: deps pusher
 	./pusher start
 
 bench: pusher bench-tools
 	scripts/bench.sh
-
-# Benchmark instruments (tests/bench/): standalone, no project libraries, always optimized.
-BENCH_CXXFLAGS := -std=c++17 -O2 -Wall -Wextra -Werror
-BENCH_TOOLS := build/bench/loadgen build/bench/kernel_floor
-bench-tools: $(BENCH_TOOLS)
-build/bench/%: tests/bench/%.cpp tests/bench/bench_common.h
-	@mkdir -p $(@D); $(CXX) $(BENCH_CXXFLAGS) -o $@ $<
-# Injects faults into kernel_floor and checks that loadgen counts them exactly.
-bench-selftest: bench-tools
-	scripts/bench_selftest.sh
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

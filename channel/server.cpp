@@ -7,6 +7,7 @@
 #include <set>
 
 #include "channel/channel_key.h"
+#include "worker/connection_rows.h"
 #include "worker/log.h"
 
 namespace pusher::channel {
@@ -18,6 +19,9 @@ using worker::SharedBuffer;
 
 // A queue holds at most this much; Workerman's has no bound at all.
 static constexpr size_t kMaxQueueBytes = 64 << 20;
+// Longer than a client's reconnect delay (1 s + jitter), bounded in memory.
+static constexpr double kStartupGrace = 3.0;
+static constexpr size_t kMaxReplayBytes = 16 << 20;
 
 struct Server::Session {
     explicit Session(size_t max_frame) : decoder(max_frame) {}
@@ -38,6 +42,7 @@ Server::Server(worker::Loop& loop, int listen_fd, const worker::Config& config,
 }
 
 bool Server::start(std::string*) {
+    grace_until_ = loop_.now() + kStartupGrace;
     tcp_.start_accepting();
     return true;
 }
@@ -76,6 +81,8 @@ void Server::reject(Connection& c, const std::string& why) {
 }
 
 void Server::on_data(Connection& c, const char* data, size_t len) {
+    // One read may carry many publishes: each subscriber then gets one writev.
+    worker::CorkGuard cork(loop_);
     auto* s = static_cast<Session*>(c.session);
     s->decoder.feed(data, len);
     std::string_view body;
@@ -113,6 +120,28 @@ void Server::subscribe(Connection& c, Session& s, const Value& ch) {
     std::string key = channel_key(ch);
     if (!s.channels.insert(key).second) return;  // idempotent
     channels_[key].subscribers.push_back(&c);
+    if (!replay_.empty()) replay(c, key);
+}
+
+void Server::remember(const std::string& key, SharedBuffer* frame) {
+    if (replay_bytes_ + frame->size() > kMaxReplayBytes) {
+        worker::bump(loop_.stats().dropped);
+        return;
+    }
+    frame->ref();
+    replay_[key].frames.emplace_back(frame);
+    replay_bytes_ += frame->size();
+}
+
+void Server::replay(Connection& c, const std::string& key) {
+    if (!in_grace()) {  // the window is over: let the memory go
+        replay_.clear();
+        replay_bytes_ = 0;
+        return;
+    }
+    auto it = replay_.find(key);
+    if (it == replay_.end()) return;
+    for (const worker::BufferRef& f : it->second.frames) deliver(c, f.get());
 }
 
 void Server::unsubscribe(Connection& c, Session& s, const std::string& key) {
@@ -133,11 +162,18 @@ void Server::deliver(Connection& c, SharedBuffer* frame) {
 
 void Server::publish(const ClientMessage& m, bool loop) {
     for (const Value& ch : m.channels) {
-        auto it = channels_.find(channel_key(ch));
-        if (it == channels_.end()) continue;  // nobody listens: dropped silently
-        Channel& channel = it->second;
+        std::string key = channel_key(ch);
+        auto it = channels_.find(key);
+        bool grace = !loop && in_grace();
+        if (it == channels_.end() && !grace) continue;  // nobody listens: dropped silently
         std::string bytes = protocol::channel::build_delivery("event", ch, m);
         SharedBuffer* frame = SharedBuffer::copy(bytes.data(), bytes.size());
+        if (grace) remember(key, frame);
+        if (it == channels_.end()) {
+            frame->unref();
+            continue;
+        }
+        Channel& channel = it->second;
         if (loop) {
             // PHP's next() then reset(): with A,B,C the order is B, C, A, B, ...
             if (++channel.loop_pos >= channel.subscribers.size()) channel.loop_pos = 0;
@@ -228,13 +264,8 @@ void Server::on_close(Connection& c) {
 }
 
 void Server::dump_connections(std::string& out) const {
-    std::string prefix =
-        std::to_string(getpid()) + "\t" + name_ + "\t" + std::to_string(worker_id_) + "\t";
-    tcp_.for_each([&](Connection& c) {
-        out += prefix + std::to_string(c.id()) + "\tframe\t" + c.peer() + "\t" + c.local() + "\t" +
-               std::to_string(c.bytes_in()) + "\t" + std::to_string(c.bytes_out()) + "\t" +
-               std::to_string(c.queued()) + "\tESTABLISHED\n";
-    });
+    worker::append_connection_rows(out, tcp_, name_, worker_id_, "frame",
+                                   [](Connection&) { return "ESTABLISHED"; });
 }
 
 }  // namespace pusher::channel

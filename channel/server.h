@@ -58,8 +58,22 @@ class Server : public worker::Service,
     void reject(worker::Connection& c, const std::string& why);
     bool allowed(const std::string& peer) const;
 
+    // Startup grace: for a few seconds after a (re)start, publishers that
+    // reconnected first would otherwise publish into channels whose
+    // subscribers have not re-subscribed yet. Events of that window are kept
+    // per channel and replayed to each subscriber that arrives within it.
+    struct Replay {
+        std::vector<worker::BufferRef> frames;
+    };
+    void remember(const std::string& key, worker::SharedBuffer* frame);
+    void replay(worker::Connection& c, const std::string& key);
+    bool in_grace() const { return loop_.now() < grace_until_; }
+
     worker::Loop& loop_;
     const worker::Config& config_;
+    double grace_until_ = 0;
+    size_t replay_bytes_ = 0;
+    std::unordered_map<std::string, Replay> replay_;
     std::string name_;
     int worker_id_;
     worker::TcpServer tcp_;

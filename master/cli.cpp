@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -137,7 +138,30 @@ int start_daemon(ProcessManager& pm, const worker::Config& c, bool quiet) {
     _exit(pm.run(fds[1]));
 }
 
+bool loopback(const std::string& host) {
+    return host.rfind("127.", 0) == 0 || host == "::1" || host == "localhost";
+}
+
+// Nothing that publishes should be open to the world unless the operator says so.
+void warn_open_publish(const worker::Config& c) {
+    for (const auto& s : c.services) {
+        if (s.type == worker::ServiceType::Http && c.api_key.empty() && !loopback(s.host))
+            fprintf(stderr,
+                    "WARNING: the publish API listens on %s:%d without an api_key: anyone who can "
+                    "reach it can publish to every client. Set \"api_key\" in the config.\n",
+                    s.host.c_str(), s.port);
+        if (s.type == worker::ServiceType::Channel && !loopback(s.host) &&
+            (c.channel_allow.empty() || std::find(c.channel_allow.begin(), c.channel_allow.end(),
+                                                  "*") != c.channel_allow.end()))
+            fprintf(stderr,
+                    "WARNING: the channel bus listens on %s:%d and accepts any peer: set "
+                    "\"channel_allow\" to your hosts.\n",
+                    s.host.c_str(), s.port);
+    }
+}
+
 int cmd_start(const Args& a, const worker::Config& c) {
+    warn_open_publish(c);
     if (pid_t pid = running_master(c.pid_file))
         return fail("pusher already running (pid " + std::to_string(pid) + ")");
     ProcessManager pm(c);

@@ -56,7 +56,7 @@ mkdir -p "$RUN_DIR"
 RESULTS="$RUN_DIR/results.txt" CMDS="$RUN_DIR/commands.txt"
 : > "$RESULTS"; : > "$CMDS"
 export PUSHER_CONFIG="$RUN_DIR/pusher.json" PUSHER_PIDFILE="$RUN_DIR/pusher.pid"
-LOADGEN="$ROOT/build/bench/loadgen" FLOOR="$ROOT/build/bench/kernel_floor"
+LOADGEN="$ROOT/build/release/bench/loadgen" FLOOR="$ROOT/build/release/bench/kernel_floor"
 SERVER_PID="" SERVER_ARGS="" SERVER_TARGET="" SERVER_TREE=""
 
 log() { echo "[bench $(date -u +%H:%M:%S)] $*" >&2; }

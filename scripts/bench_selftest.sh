@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 make -s bench-tools
-FLOOR=build/bench/kernel_floor LOADGEN=build/bench/loadgen
+FLOOR=build/release/bench/kernel_floor LOADGEN=build/release/bench/loadgen
 WS=5236 HTTP=5237 fails=0
 
 # check NAME "floor args" "loadgen args" key=value...

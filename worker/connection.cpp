@@ -157,6 +157,15 @@ bool Connection::send(const char* data, size_t len) {
 bool Connection::send(SharedBuffer* buf) {
     if (state_ != ConnState::Open && state_ != ConnState::Connecting) return false;
     if (over_cap()) return false;
+    if (loop_.corked() && state_ == ConnState::Open && !writing_) {
+        out_.push(buf, 0);  // written by flush_corked, with its neighbours
+        bump(loop_.stats().send_queue_bytes, buf->size());
+        if (!corked_) {
+            corked_ = true;
+            loop_.add_corked(this);
+        }
+        return true;
+    }
     size_t written = 0;
     if (out_.empty() && state_ == ConnState::Open) {
         ssize_t w = write_direct(buf->data(), buf->size());
@@ -168,6 +177,13 @@ bool Connection::send(SharedBuffer* buf) {
     }
     if (written < buf->size()) queue_tail(buf, buf->data(), buf->size(), written);
     return true;
+}
+
+void Connection::flush_corked() {
+    corked_ = false;
+    if (state_ != ConnState::Open || writing_ || out_.empty()) return;
+    handle_write();
+    if (state_ == ConnState::Open && !out_.empty()) watch(true);
 }
 
 void Connection::watch(bool write) {

@@ -50,6 +50,7 @@ class Connection {
     void close_now();              // close at once; on_close runs now, memory later
     void pause_reading();
     void resume_reading();
+    void flush_corked();  // Loop::uncork() calls it
 
     uint64_t id() const { return id_; }
     int fd() const { return fd_; }
@@ -83,6 +84,7 @@ class Connection {
     ConnState state_;
     bool writing_ = false;  // EV_WRITE watched
     bool reading_ = true;
+    bool corked_ = false;  // in the loop's corked list
     uint64_t id_;
     uint64_t bytes_in_ = 0, bytes_out_ = 0;
     SendQueue out_;

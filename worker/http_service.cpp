@@ -4,6 +4,7 @@
 
 #include "protocol/http_response.h"
 #include "worker/client_id.h"
+#include "worker/connection_rows.h"
 #include "worker/demo_page.h"
 #include "worker/health.h"
 #include "worker/log.h"
@@ -17,33 +18,9 @@ using protocol::php::Value;
 struct HttpService::Session {
     explicit Session(const protocol::HttpLimits& l) : parser(l) {}
     protocol::HttpParser parser;
-    bool mid_request = false;  // bytes of an unfinished request have arrived
+    bool mid_request = false;    // bytes of an unfinished request have arrived
+    uint32_t request_start = 0;  // when they began: the deadline is not reset by each byte
 };
-
-HttpService::HttpService(Loop& loop, const WorkerContext& ctx)
-    : loop_(loop),
-      ctx_(ctx),
-      config_(*ctx.config),
-      tcp_(loop, ctx.listen_fd, this, this),
-      bus_(loop, config_.channel_host, config_.channel_port),
-      sweep_timer_(loop, [this] { sweep(); }) {}
-
-HttpService::~HttpService() {
-    bus_.close();
-}
-
-bool HttpService::start(std::string*) {
-    bus_.connect();
-    tcp_.start_accepting();
-    sweep_timer_.start(1.0, true);
-    return true;
-}
-
-void HttpService::close_all() {
-    sweep_timer_.cancel();
-    tcp_.close_all();
-    bus_.close();
-}
 
 void HttpService::on_accept(Connection& c) {
     protocol::HttpLimits limits;
@@ -66,6 +43,7 @@ void HttpService::on_data(Connection& c, const char* data, size_t len) {
         data += used;
         len -= used;
         if (r == protocol::HttpParser::Result::NeedMore) {
+            if (!s->mid_request) s->request_start = static_cast<uint32_t>(loop_.now());
             s->mid_request = true;
             return;
         }
@@ -161,20 +139,15 @@ void HttpService::sweep() {
         auto* s = static_cast<Session*>(c.session);
         uint32_t idle = now - c.last_active;
         // Slowloris: an unfinished request gets handshake_timeout in total.
-        if ((s->mid_request && idle >= config_.limits.handshake_timeout) ||
+        if ((s->mid_request && now - s->request_start >= config_.limits.handshake_timeout) ||
             idle >= config_.limits.idle_timeout)
             c.close_now();
     });
 }
 
 void HttpService::dump_connections(std::string& out) const {
-    std::string prefix = std::to_string(getpid()) + "\t" + ctx_.service().name + "\t" +
-                         std::to_string(ctx_.worker_id) + "\t";
-    tcp_.for_each([&](Connection& c) {
-        out += prefix + std::to_string(c.id()) + "\thttp\t" + c.peer() + "\t" + c.local() + "\t" +
-               std::to_string(c.bytes_in()) + "\t" + std::to_string(c.bytes_out()) + "\t" +
-               std::to_string(c.queued()) + "\tESTABLISHED\n";
-    });
+    append_connection_rows(out, tcp_, ctx_.service().name, ctx_.worker_id, "http",
+                           [](Connection&) { return "ESTABLISHED"; });
 }
 
 std::unique_ptr<Service> make_http_service(Loop& loop, const WorkerContext& ctx) {

@@ -4,24 +4,16 @@
 #pragma once
 #include <string>
 
-#include "channel/client.h"
 #include "protocol/http_params.h"
 #include "protocol/http_request.h"
-#include "worker/service.h"
-#include "worker/tcp_server.h"
-#include "worker/timer.h"
+#include "worker/bus_service.h"
 
 namespace pusher::worker {
 
-class HttpService : public Service, public ConnectionHandler, public TcpServer::Acceptor {
+class HttpService : public BusService {
   public:
-    HttpService(Loop& loop, const WorkerContext& ctx);
-    ~HttpService() override;
+    using BusService::BusService;
 
-    bool start(std::string* error) override;
-    void stop_accepting() override { tcp_.stop_accepting(); }
-    size_t client_count() const override { return tcp_.size(); }
-    void close_all() override;
     void dump_connections(std::string& out) const override;
 
     void on_accept(Connection& c) override;
@@ -36,14 +28,7 @@ class HttpService : public Service, public ConnectionHandler, public TcpServer::
     bool authorized(const protocol::HttpRequest& req) const;
     std::string healthz() const;
     std::string metrics() const;
-    void sweep();
-
-    Loop& loop_;
-    const WorkerContext& ctx_;
-    const Config& config_;
-    TcpServer tcp_;
-    channel::Client bus_;
-    Timer sweep_timer_;
+    void sweep() override;
 };
 
 }  // namespace pusher::worker

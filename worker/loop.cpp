@@ -31,6 +31,14 @@ double Loop::now() const {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+void Loop::uncork() {
+    if (--corked_ > 0) return;
+    std::vector<Connection*> touched;
+    touched.swap(corked_conns_);
+    for (Connection* c : touched)
+        c->flush_corked();  // closed ones are still allocated: freed by reap
+}
+
 void Loop::defer_free(Connection* c) {
     if (graveyard_.empty()) event_active(reap_ev_, 0, 0);
     graveyard_.push_back(c);

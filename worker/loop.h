@@ -15,6 +15,19 @@
 namespace pusher::worker {
 
 class Connection;
+class Loop;
+
+// Corks the loop for a scope (see Loop::cork).
+class CorkGuard {
+  public:
+    explicit CorkGuard(Loop& loop);
+    ~CorkGuard();
+    CorkGuard(const CorkGuard&) = delete;
+    CorkGuard& operator=(const CorkGuard&) = delete;
+
+  private:
+    Loop& loop_;
+};
 
 class Loop {
   public:
@@ -37,6 +50,15 @@ class Loop {
     size_t read_buffer_size() const { return read_buf_.size(); }
 
     void defer_free(Connection* c);
+
+    // Corking: while corked, sends only queue; uncork() then writes each
+    // touched connection once (one writev for all its frames). A service
+    // corks around one read's worth of events so that k events to the same
+    // peer cost one syscall, not k.
+    void cork() { ++corked_; }
+    void uncork();
+    bool corked() const { return corked_ > 0; }
+    void add_corked(Connection* c) { corked_conns_.push_back(c); }
     void run() { event_base_dispatch(base_); }
     void stop() { event_base_loopbreak(base_); }
 
@@ -48,7 +70,16 @@ class Loop {
     Limits limits_;
     std::vector<char> read_buf_;
     std::vector<Connection*> graveyard_;
+    int corked_ = 0;
+    std::vector<Connection*> corked_conns_;
     event* reap_ev_;
 };
+
+inline CorkGuard::CorkGuard(Loop& loop) : loop_(loop) {
+    loop_.cork();
+}
+inline CorkGuard::~CorkGuard() {
+    loop_.uncork();
+}
 
 }  // namespace pusher::worker

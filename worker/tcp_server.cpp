@@ -1,5 +1,6 @@
 #include "worker/tcp_server.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -13,8 +14,22 @@ namespace pusher::worker {
 static constexpr int kAcceptBurst = 64;
 static constexpr timeval kBackOff = {0, 100 * 1000};
 
+// A descriptor kept in reserve: when accept() hits EMFILE, releasing it lets
+// us accept the waiting connection and close it at once, so the client is
+// refused cleanly instead of hanging in the backlog (libuv does the same).
+static int g_reserve_fd = -2;
+
+static void refuse_with_reserve(int listen_fd) {
+    if (g_reserve_fd < 0) return;
+    close(g_reserve_fd);
+    int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) close(fd);
+    g_reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 TcpServer::TcpServer(Loop& loop, int listen_fd, ConnectionHandler* handler, Acceptor* acceptor)
     : loop_(loop), listen_fd_(listen_fd), handler_(handler), acceptor_(acceptor) {
+    if (g_reserve_fd == -2) g_reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     listen_ev_ = event_new(loop.base(), listen_fd, EV_READ | EV_PERSIST, on_listen, this);
     resume_ev_ = evtimer_new(loop.base(), on_resume, this);
 }
@@ -48,6 +63,10 @@ void TcpServer::on_resume(evutil_socket_t, short, void* arg) {
 
 void TcpServer::back_off() {
     bump(loop_.stats().accept_fail);
+    if (errno == EMFILE || errno == ENFILE) {
+        refuse_with_reserve(listen_fd_);
+        bump(loop_.stats().rejected);
+    }
     backing_off_ = true;
     event_del(listen_ev_);
     evtimer_add(resume_ev_, &kBackOff);

@@ -6,6 +6,7 @@
 #include "protocol/http_request.h"
 #include "protocol/ws_handshake.h"
 #include "worker/client_id.h"
+#include "worker/connection_rows.h"
 #include "worker/log.h"
 
 namespace pusher::worker {
@@ -17,32 +18,15 @@ using protocol::php::Value;
 struct WsService::Session {
     std::unique_ptr<protocol::HttpParser> handshake;
     protocol::WsDecoder decoder;
+    uint32_t accepted_at = 0;  // the handshake deadline counts from here, not the last byte
     bool ping_sent = false;
     bool open() const { return !handshake; }
 };
 
-WsService::WsService(Loop& loop, const WorkerContext& ctx)
-    : loop_(loop),
-      ctx_(ctx),
-      config_(*ctx.config),
-      tcp_(loop, ctx.listen_fd, this, this),
-      bus_(loop, config_.channel_host, config_.channel_port),
-      sweep_timer_(loop, [this] { sweep(); }) {
+WsService::WsService(Loop& loop, const WorkerContext& ctx) : BusService(loop, ctx) {
     std::string ping = protocol::ws_encode(protocol::kWsPing, "");
     ping_frame_ = BufferRef(SharedBuffer::copy(ping.data(), ping.size()));
     instance_ = ctx.stats ? ctx.stats->instance_id : 0;
-}
-
-WsService::~WsService() {
-    bus_.close();
-}
-
-bool WsService::start(std::string*) {
-    subscribe();
-    bus_.connect();
-    tcp_.start_accepting();
-    sweep_timer_.start(1.0, true);
-    return true;
 }
 
 void WsService::subscribe() {
@@ -65,6 +49,7 @@ void WsService::on_accept(Connection& c) {
     limits.max_header = config_.limits.http_max_header;
     limits.max_body = 0;
     s->handshake = std::make_unique<protocol::HttpParser>(limits);
+    s->accepted_at = static_cast<uint32_t>(loop_.now());
     c.session = s;
 }
 
@@ -159,12 +144,6 @@ void WsService::on_buffer_full(Connection& c) {
     c.close_now();
 }
 
-void WsService::close_all() {
-    sweep_timer_.cancel();
-    tcp_.close_all();
-    bus_.close();
-}
-
 // ---- pushes -------------------------------------------------------------------
 
 void WsService::push_one(Connection& c, const std::string& content) {
@@ -225,7 +204,7 @@ void WsService::sweep() {
         auto* s = static_cast<Session*>(c.session);
         uint32_t idle = now - c.last_active;
         if (!s->open()) {
-            if (idle >= lim.handshake_timeout) c.close_now();
+            if (now - s->accepted_at >= lim.handshake_timeout) c.close_now();  // slowloris
         } else if (idle >= lim.idle_timeout) {
             std::string close = protocol::ws_close_frame(protocol::kWsGoingAway, "idle timeout");
             c.send(close.data(), close.size());
@@ -238,14 +217,10 @@ void WsService::sweep() {
 }
 
 void WsService::dump_connections(std::string& out) const {
-    std::string prefix = std::to_string(getpid()) + "\t" + ctx_.service().name + "\t" +
-                         std::to_string(ctx_.worker_id) + "\t";
-    tcp_.for_each([&](Connection& c) {
-        bool open = static_cast<Session*>(c.session)->open();
-        out += prefix + std::to_string(c.id()) + "\twebsocket\t" + c.peer() + "\t" + c.local() +
-               "\t" + std::to_string(c.bytes_in()) + "\t" + std::to_string(c.bytes_out()) + "\t" +
-               std::to_string(c.queued()) + "\t" + (open ? "ESTABLISHED" : "HANDSHAKE") + "\n";
-    });
+    append_connection_rows(
+        out, tcp_, ctx_.service().name, ctx_.worker_id, "websocket", [](Connection& c) {
+            return static_cast<Session*>(c.session)->open() ? "ESTABLISHED" : "HANDSHAKE";
+        });
 }
 
 std::unique_ptr<Service> make_websocket_service(Loop& loop, const WorkerContext& ctx) {

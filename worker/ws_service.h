@@ -7,26 +7,15 @@
 #pragma once
 #include <string>
 
-#include "channel/client.h"
 #include "protocol/ws_frame.h"
-#include "worker/service.h"
-#include "worker/tcp_server.h"
-#include "worker/timer.h"
+#include "worker/bus_service.h"
 
 namespace pusher::worker {
 
-class WsService : public Service,
-                  public ConnectionHandler,
-                  public TcpServer::Acceptor,
-                  public protocol::WsDecoder::Sink {
+class WsService : public BusService, public protocol::WsDecoder::Sink {
   public:
     WsService(Loop& loop, const WorkerContext& ctx);
-    ~WsService() override;
 
-    bool start(std::string* error) override;
-    void stop_accepting() override { tcp_.stop_accepting(); }
-    size_t client_count() const override { return tcp_.size(); }
-    void close_all() override;
     void dump_connections(std::string& out) const override;
 
     void on_accept(Connection& c) override;
@@ -43,20 +32,14 @@ class WsService : public Service,
     void handshake(Connection& c, Session& s, const char* data, size_t len);
     void welcome(Connection& c);
     void frames(Connection& c, Session& s, const char* data, size_t len);
-    void subscribe();
+    void subscribe() override;
     void on_targeted(const protocol::php::Value& data);
     void on_client(const protocol::php::Value& data);
     void queue_broadcast(const std::string& content);
     void flush_broadcasts();
     void push_one(Connection& c, const std::string& content);
-    void sweep();
+    void sweep() override;
 
-    Loop& loop_;
-    const WorkerContext& ctx_;
-    const Config& config_;
-    TcpServer tcp_;
-    channel::Client bus_;
-    Timer sweep_timer_;
     Connection* current_ = nullptr;  // the connection whose frames are being decoded
     std::string batch_;              // encoded broadcast frames of the current bus read
     BufferRef ping_frame_;

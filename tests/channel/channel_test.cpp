@@ -235,3 +235,27 @@ TEST_F(ChannelTest, PeersOutsideTheAllowlistAreRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ChannelTest, EventsOfTheStartupGraceAreReplayedToLateSubscribers) {
+    // After a restart, a publisher may reconnect before the subscribers have
+    // re-subscribed: what it publishes then must not be lost.
+    auto& pub = client();
+    ASSERT_TRUE(pump([&] { return pub.connected(); }));
+    pub.publish({Value::string("broadcast")}, data("early"));
+    ASSERT_TRUE(pump([&] { return loop->stats().total_request.load() >= 1; }));
+    std::vector<Got> a, b;
+    client().on(Value::string("broadcast"), recorder(&a));
+    ASSERT_TRUE(pump([&] { return a.size() == 1; }));
+    pub.publish({Value::string("broadcast")}, data("second"));
+    ASSERT_TRUE(pump([&] { return a.size() == 2; }));
+    client().on(Value::string("broadcast"), recorder(&b));  // a second worker, later still
+    ASSERT_TRUE(pump([&] { return b.size() == 2; }));
+    EXPECT_EQ(a[0].content, "early");
+    EXPECT_EQ(b[0].content, "early");
+    EXPECT_EQ(b[1].content, "second");
+    EXPECT_FALSE(pump([&] { return a.size() > 2; }, 100));  // no duplicates
+}
+
+}  // namespace

@@ -132,6 +132,14 @@ TEST_F(ClusterTest, ClientIdReachesExactlyOneAndDiesWithItsHost) {
         return run("cd " + run_dir + " && " + pusher_bin() + " " + args + " -c " + run_dir + "/" +
                    h + ".json");
     };
+    // Every worker of a ws host connected and subscribed (polling other processes).
+    auto await_subscribed = [&](const char* h) {
+        for (int i = 0;
+             i < 300 && json_cli(h, "status --json").out.find("\"channel_connected\" : false") !=
+                            std::string::npos;
+             ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    };
     std::vector<std::unique_ptr<WsClient>> clients;
     std::vector<std::string> ids;
     for (const char* host : {"127.0.0.2", "127.0.0.3"})
@@ -143,16 +151,8 @@ TEST_F(ClusterTest, ClientIdReachesExactlyOneAndDiesWithItsHost) {
             ids.push_back(w.substr(k, w.find('"', k) - k));
             clients.push_back(std::move(c));
         }
-    for (int i = 0;
-         i < 300 && json_cli("ws1", "status --json").out.find("\"channel_connected\" : false") !=
-                        std::string::npos;
-         ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    for (int i = 0;
-         i < 300 && json_cli("ws2", "status --json").out.find("\"channel_connected\" : false") !=
-                        std::string::npos;
-         ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    await_subscribed("ws1");
+    await_subscribed("ws2");
     EXPECT_EQ(get("127.0.0.5", "/?to_client_id=" + ids[5] + "&content=only-five"), "ok");
     for (size_t i = 0; i < clients.size(); ++i) {
         if (i == 5)
@@ -165,11 +165,7 @@ TEST_F(ClusterTest, ClientIdReachesExactlyOneAndDiesWithItsHost) {
     auto fresh = std::make_unique<WsClient>();
     ASSERT_TRUE(fresh->connect("127.0.0.3", 4236));
     fresh->recv_text();
-    for (int i = 0;
-         i < 300 && json_cli("ws2", "status --json").out.find("\"channel_connected\" : false") !=
-                        std::string::npos;
-         ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    await_subscribed("ws2");
     EXPECT_EQ(get("127.0.0.4", "/?to_client_id=" + ids[5] + "&content=stale"), "ok");
     EXPECT_EQ(get("127.0.0.4", "/?content=marker"), "ok");
     EXPECT_EQ(fresh->recv_text(), "marker");  // the stale push, had it arrived, would come first

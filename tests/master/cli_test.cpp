@@ -142,12 +142,7 @@ TEST(Master, KilledWorkerComesBackWithTheSameIdAndFreshConnectionIds) {
     int master = read_pid(p);
     std::set<int> before;
     for (int c : children(master)) before.insert(c);
-    // The ws worker is the one holding the ws port: find it through status --json order.
-    CmdResult j = p.cli("status --json");
-    size_t at = j.out.find("\"name\" : \"pusher\"");
-    ASSERT_NE(at, std::string::npos) << j.out;
-    size_t pid_at = j.out.rfind("\"pid\" : ", at);
-    int ws_pid = atoi(j.out.c_str() + pid_at + 8);
+    int ws_pid = p.worker_pid("pusher", 0);
     ASSERT_GT(ws_pid, 0);
     kill(ws_pid, SIGKILL);
     auto t0 = std::chrono::steady_clock::now();
@@ -228,6 +223,25 @@ TEST(Master, SigkilledMasterLeavesNoWorkerBehind) {
     int fd = pusher::worker::listen_socket("127.0.0.1", p.ws_port, false, &err);
     EXPECT_GE(fd, 0) << err;
     if (fd >= 0) close(fd);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Cli, WarnsWhenThePublishApiIsOpenWithoutAKey) {
+    PusherInstance p;
+    std::ofstream(p.config)
+        << "{\"pid_file\": \"" << p.dir << "/o.pid\", \"log_file\": \"" << p.dir
+        << "/o.log\", \"stats_file\": \"" << p.dir
+        << "/o.stats\", \"services\": [{\"type\": \"http\", \"listen\": \"0.0.0.0:" << p.http_port
+        << "\"}]}";
+    CmdResult r = p.start();
+    EXPECT_EQ(r.code, 0);
+    EXPECT_NE(r.out.find("WARNING: the publish API listens on 0.0.0.0"), std::string::npos)
+        << r.out;
+    PusherInstance q("\"api_key\": \"k\",");
+    EXPECT_EQ(q.start().out, "");  // loopback and keyed: quiet
 }
 
 }  // namespace

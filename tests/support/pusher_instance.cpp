@@ -1,6 +1,7 @@
 #include "tests/support/pusher_instance.h"
 
 #include <arpa/inet.h>
+#include <json/json.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 #include "tests/support/pump.h"
 
@@ -106,6 +108,33 @@ std::string PusherInstance::http_get(const std::string& target, int* status) con
     if (status) *status = r.size() > 12 ? atoi(r.c_str() + 9) : 0;
     size_t h = r.find("\r\n\r\n");
     return h == std::string::npos ? "" : r.substr(h + 4);
+}
+
+}  // namespace pusher::testing
+
+namespace pusher::testing {
+
+static Json::Value find_worker(PusherInstance& p, const std::string& name, int worker_id) {
+    Json::Value root;
+    Json::CharReaderBuilder b;
+    std::string errs, out = p.cli("status --json").out;
+    std::istringstream in(out);
+    if (!Json::parseFromStream(b, in, &root, &errs)) return Json::Value();
+    for (const Json::Value& w : root["workers"])
+        if (w["name"].asString() == name && w["worker_id"].asInt() == worker_id &&
+            w["alive"].asBool())
+            return w;
+    return Json::Value();
+}
+
+int PusherInstance::worker_pid(const std::string& name, int worker_id) {
+    Json::Value w = find_worker(*this, name, worker_id);
+    return w.isObject() ? w["pid"].asInt() : 0;
+}
+
+long PusherInstance::worker_stat(const std::string& name, int worker_id, const std::string& field) {
+    Json::Value w = find_worker(*this, name, worker_id);
+    return w.isObject() && w[field].isNumeric() ? static_cast<long>(w[field].asInt64()) : -1;
 }
 
 }  // namespace pusher::testing

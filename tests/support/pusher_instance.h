@@ -27,6 +27,10 @@ class PusherInstance {
     // GET http://host:http_port/<target>; returns the body ("" on failure).
     std::string http_get(const std::string& target, int* status = nullptr) const;
     std::string host;
+    // pid of worker `worker_id` of the service named `name`, from status --json; 0 if none.
+    int worker_pid(const std::string& name, int worker_id = 0);
+    // A numeric field of that worker in status --json (e.g. "dropped"); -1 if none.
+    long worker_stat(const std::string& name, int worker_id, const std::string& field);
 };
 
 // A raw HTTP/1.1 exchange on a new connection; returns the whole response.

@@ -24,11 +24,12 @@ void WsClient::close() {
     fd_ = -1;
 }
 
-static int connect_tcp(const std::string& host, int port) {
+static int connect_tcp(const std::string& host, int port, int rcvbuf) {
     addrinfo hints{}, *res = nullptr;
     hints.ai_socktype = SOCK_STREAM;
     if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return -1;
     int fd = socket(res->ai_family, SOCK_STREAM, 0);
+    if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     if (::connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
         ::close(fd);
         fd = -1;
@@ -39,7 +40,7 @@ static int connect_tcp(const std::string& host, int port) {
 
 bool WsClient::connect(const std::string& host, int port, const std::string& path,
                        const std::string& extra) {
-    fd_ = connect_tcp(host, port);
+    fd_ = connect_tcp(host, port, rcvbuf);
     if (fd_ < 0) return error_ = "connect refused", false;
     std::random_device rd;
     uint8_t nonce[16];

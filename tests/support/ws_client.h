@@ -31,6 +31,7 @@ class WsClient {
     std::string handshake_response() const { return response_; }
     int fd() const { return fd_; }
     void close();
+    int rcvbuf = 0;  // SO_RCVBUF to set before connecting (0: the default)
 
   private:
     bool read_exact(size_t n, std::string* out, int timeout_ms);

@@ -1,0 +1,52 @@
+// What the WebSocket and HTTP services share: a TcpServer on the worker's
+// listening socket, a bus client, and a once-a-second sweep for timeouts,
+// started and stopped the same way.
+#pragma once
+#include <string>
+
+#include "channel/client.h"
+#include "worker/service.h"
+#include "worker/tcp_server.h"
+#include "worker/timer.h"
+
+namespace pusher::worker {
+
+class BusService : public Service, public ConnectionHandler, public TcpServer::Acceptor {
+  public:
+    BusService(Loop& loop, const WorkerContext& ctx)
+        : loop_(loop),
+          ctx_(ctx),
+          config_(*ctx.config),
+          tcp_(loop, ctx.listen_fd, this, this),
+          bus_(loop, config_.channel_host, config_.channel_port),
+          sweep_timer_(loop, [this] { sweep(); }) {}
+    ~BusService() override { bus_.close(); }
+
+    bool start(std::string*) override {
+        subscribe();
+        bus_.connect();
+        tcp_.start_accepting();
+        sweep_timer_.start(1.0, true);
+        return true;
+    }
+    void stop_accepting() override { tcp_.stop_accepting(); }
+    size_t client_count() const override { return tcp_.size(); }
+    void close_all() override {
+        sweep_timer_.cancel();
+        tcp_.close_all();
+        bus_.close();
+    }
+
+  protected:
+    virtual void subscribe() {}  // bus handlers, registered before connecting
+    virtual void sweep() = 0;    // timeouts, once a second
+
+    Loop& loop_;
+    const WorkerContext& ctx_;
+    const Config& config_;
+    TcpServer tcp_;
+    channel::Client bus_;
+    Timer sweep_timer_;
+};
+
+}  // namespace pusher::worker

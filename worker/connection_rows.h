@@ -1,0 +1,26 @@
+// The rows `pusher connections` prints, one per connection, in the column
+// order worker_main.h documents. Every service writes them the same way.
+#pragma once
+#include <unistd.h>
+
+#include <string>
+
+#include "worker/tcp_server.h"
+
+namespace pusher::worker {
+
+// state(c) names the connection's state, e.g. "ESTABLISHED" or "HANDSHAKE".
+template <class StateFn>
+void append_connection_rows(std::string& out, const TcpServer& tcp, const std::string& worker_name,
+                            int worker_id, const char* protocol, StateFn state) {
+    std::string prefix =
+        std::to_string(getpid()) + "\t" + worker_name + "\t" + std::to_string(worker_id) + "\t";
+    tcp.for_each([&](Connection& c) {
+        out += prefix + std::to_string(c.id()) + "\t" + protocol + "\t" + c.peer() + "\t" +
+               c.local() + "\t" + std::to_string(c.bytes_in()) + "\t" +
+               std::to_string(c.bytes_out()) + "\t" + std::to_string(c.queued()) + "\t" + state(c) +
+               "\n";
+    });
+}
+
+}  // namespace pusher::worker
