@@ -37,7 +37,7 @@ srcs = $(filter-out master/main.cpp,$(wildcard $(1)/*.cpp))
 objs = $(patsubst %.cpp,$(B)/%.o,$(call srcs,$(1)))
 
 
-.PHONY: bench-tools fuzz
+.PHONY: bench-tools bench-selftest fuzz
 .PHONY: all deps test unit-test integration-test asan-test run clean format bench
 all: pusher
 
@@ -99,9 +99,14 @@ test: deps
 asan-test:
 	$(MAKE) MODE=asan test
 
-# Benchmark tools (scripts/bench*.sh build them).
-BENCH_TOOLS := $(B)/bench/channel_bench
+# Benchmark tools (scripts/bench*.sh build them). loadgen and kernel_floor (the push benchmark,
+# scripts/bench.sh) use no project library; they only share this rule.
+BENCH_TOOLS := $(B)/bench/channel_bench $(B)/bench/loadgen $(B)/bench/kernel_floor
 bench-tools: $(BENCH_TOOLS)
+$(B)/bench/loadgen $(B)/bench/kernel_floor: tests/bench/bench_common.h
+# Injects faults into kernel_floor and checks that loadgen counts them exactly.
+bench-selftest: bench-tools
+	scripts/bench_selftest.sh
 $(B)/bench/%: tests/bench/%.cpp $(B)/libprotocol.a $(B)/libllhttp.a
 	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -o $@ $< $(B)/libprotocol.a $(B)/libllhttp.a $(LDLIBS)
 
@@ -124,7 +129,7 @@ fuzz:
 run: deps pusher
 	./pusher start
 
-bench: pusher
+bench: pusher bench-tools
 	scripts/bench.sh
 
 format:

@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# The standard benchmark matrix: pusher against the Node.js `ws` reference and the kernel floor.
+#
+#   scripts/bench.sh [--targets "pusher node floor"] [--quick] [--big] [--no-wrk]
+#                    [--out docs/BENCHMARKS.md] [--no-report]
+#
+#   --targets  which servers to measure (default: all three; "floor" is the bare-write server
+#              tests/bench/kernel_floor.cpp and only runs the broadcast rows)
+#   --quick    the N=1k rows only, shorter (about 2 min per target); for checking the instrument
+#   --big      add the 100k idle connections row (pusher with 8 ws workers; heavy)
+#   --no-wrk   skip the HTTP publish throughput rows
+#   --rows RE  only the rows whose name matches the extended regex RE (e.g. 'bcast-1k|wrk')
+#   --repeat K run every row K times; the report shows the run with the median cost (the
+#              machine is shared, single runs are noisy)
+#
+# Every server is started fresh for every row and stopped after it; every command runs under
+# `timeout`, so the script stops by itself even when a server hangs. Raw results go to
+# build/bench/run-<UTC time>/ (results.txt, commands.txt, logs); the report to docs/BENCHMARKS.md
+# and docs/benchmarks.png (scripts/bench_report.py).
+#
+# How pusher is started is pluggable (its JSON config format is young). Override with:
+#   PUSHER_BIN        the binary (default ./pusher)
+#   PUSHER_CONFIG_CMD snippet that writes "$PUSHER_CONFIG" for "$WS_WORKERS" ws workers on
+#                     $WS_PORT/$HTTP_PORT with pid file "$PUSHER_PIDFILE" (default: write_pusher_config)
+#   PUSHER_START_CMD  snippet that starts it daemonized (default: "$PUSHER_BIN" start -d -c "$PUSHER_CONFIG")
+#   PUSHER_STOP_CMD   snippet that stops it (default: "$PUSHER_BIN" stop -c "$PUSHER_CONFIG")
+#   PUSHER_MASTER_CMD snippet printing the master pid (default: cat "$PUSHER_PIDFILE"); the
+#                     master and all its descendants are the server processes whose CPU counts.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+
+TARGETS="pusher node floor"
+QUICK=0 BIG=0 WRK=1 REPORT=1 ROWS='.*' REPEAT=1
+OUT="docs/BENCHMARKS.md"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --targets) TARGETS="$2"; shift 2 ;;
+    --quick) QUICK=1; shift ;;
+    --big) BIG=1; shift ;;
+    --no-wrk) WRK=0; shift ;;
+    --out) OUT="$2"; shift 2 ;;
+    --rows) ROWS="$2"; shift 2 ;;
+    --repeat) REPEAT="$2"; shift 2 ;;
+    --no-report) REPORT=0; shift ;;
+    *) sed -n '2,29p' "$0" >&2; exit 2 ;;
+  esac
+done
+
+export WS_PORT="${WS_PORT:-4236}" HTTP_PORT="${HTTP_PORT:-4237}" CHANNEL_PORT="${CHANNEL_PORT:-2206}"
+export PUSHER_BIN="${PUSHER_BIN:-$ROOT/pusher}"
+PUSHER_WS_WORKERS="${PUSHER_WS_WORKERS:-2}"   # the contract's default count, = cores here
+RUN_DIR="$ROOT/build/bench/run-$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$RUN_DIR"
+RESULTS="$RUN_DIR/results.txt" CMDS="$RUN_DIR/commands.txt"
+: > "$RESULTS"; : > "$CMDS"
+export PUSHER_CONFIG="$RUN_DIR/pusher.json" PUSHER_PIDFILE="$RUN_DIR/pusher.pid"
+LOADGEN="$ROOT/build/release/bench/loadgen" FLOOR="$ROOT/build/release/bench/kernel_floor"
+SERVER_PID="" SERVER_ARGS="" SERVER_TARGET="" SERVER_TREE=""
+
+log() { echo "[bench $(date -u +%H:%M:%S)] $*" >&2; }
+
+# ---- tools -------------------------------------------------------------------------------
+setup() {
+  "$ROOT/scripts/bench_deps.sh"
+  make -s bench-tools
+  case " $TARGETS " in *" pusher "*)
+    if [ ! -x "$PUSHER_BIN" ]; then
+      log "building pusher"; make -s pusher || { log "pusher does not build: dropping it"; TARGETS="${TARGETS//pusher/}"; }
+    fi ;;
+  esac
+}
+
+# ---- server lifecycle --------------------------------------------------------------------
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_ports_open() {  # both ports accept within 15 s
+  for _ in $(seq 150); do
+    port_open "$WS_PORT" && port_open "$HTTP_PORT" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+wait_ports_free() {
+  for _ in $(seq 100); do
+    port_open "$WS_PORT" || port_open "$HTTP_PORT" || return 0
+    sleep 0.1
+  done
+  log "ports $WS_PORT/$HTTP_PORT still busy"; return 1
+}
+
+# The default pusher config: channel + websocket (WS_WORKERS) + http, files in the run dir.
+write_pusher_config() {
+  cat > "$PUSHER_CONFIG" <<EOF
+{
+  "//": "written by scripts/bench.sh (docs/CONFIG.md): all three services, WS_WORKERS ws workers",
+  "channel": "127.0.0.1:$CHANNEL_PORT",
+  "services": [
+    {"type": "channel", "listen": "127.0.0.1:$CHANNEL_PORT", "count": 1},
+    {"type": "websocket", "listen": "0.0.0.0:$WS_PORT", "count": $WS_WORKERS},
+    {"type": "http", "listen": "127.0.0.1:$HTTP_PORT", "count": 1}
+  ],
+  "pid_file": "$PUSHER_PIDFILE",
+  "log_file": "$RUN_DIR/pusher.log",
+  "stats_file": "$RUN_DIR/pusher.stats",
+  "limits": {"max_connections": 18000}
+}
+EOF
+}
+PUSHER_CONFIG_CMD="${PUSHER_CONFIG_CMD:-write_pusher_config}"
+PUSHER_START_CMD="${PUSHER_START_CMD:-\"\$PUSHER_BIN\" start -d -c \"\$PUSHER_CONFIG\"}"
+PUSHER_STOP_CMD="${PUSHER_STOP_CMD:-\"\$PUSHER_BIN\" stop -c \"\$PUSHER_CONFIG\"}"
+PUSHER_MASTER_CMD="${PUSHER_MASTER_CMD:-cat \"\$PUSHER_PIDFILE\"}"
+
+# start_server TARGET [WS_WORKERS]: fresh server; sets SERVER_ARGS for loadgen's accounting.
+start_server() {
+  SERVER_TARGET="$1"; export WS_WORKERS="${2:-$PUSHER_WS_WORKERS}"
+  wait_ports_free || return 1   # never measure a left-over server by mistake
+  case "$1" in
+    node)
+      node tests/bench/node_ws_server.js --ws-port "$WS_PORT" --http-port "$HTTP_PORT" \
+        --seconds 900 > "$RUN_DIR/node.log" 2>&1 &
+      SERVER_PID=$!; SERVER_ARGS="--server-pids $SERVER_PID" ;;
+    floor)
+      "$FLOOR" --ws-port "$WS_PORT" --http-port "$HTTP_PORT" --seconds 900 > "$RUN_DIR/floor.log" 2>&1 &
+      SERVER_PID=$!; SERVER_ARGS="--server-pids $SERVER_PID" ;;
+    pusher)
+      eval "$PUSHER_CONFIG_CMD"
+      eval "timeout 30 $PUSHER_START_CMD" >> "$RUN_DIR/pusher.start.log" 2>&1 || { log "pusher start failed"; return 1; }
+      SERVER_PID="$(eval "$PUSHER_MASTER_CMD" 2>/dev/null | head -1 || true)"
+      [ -n "$SERVER_PID" ] || { log "pusher master pid not found"; return 1; }
+      SERVER_ARGS="--server-tree $SERVER_PID" ;;
+  esac
+  wait_ports_open || { log "$1 does not listen on $WS_PORT/$HTTP_PORT"; stop_server; return 1; }
+  SERVER_TREE="$(tree_pids "$SERVER_PID")"  # remembered: stop kills what its stop command leaves
+}
+
+stop_server() {
+  [ -n "$SERVER_TARGET" ] || return 0
+  if [ "$SERVER_TARGET" = pusher ]; then
+    eval "timeout 10 $PUSHER_STOP_CMD" >> "$RUN_DIR/pusher.start.log" 2>&1 || true
+    kill_leftovers $SERVER_TREE $(tree_pids "$SERVER_PID")
+  elif [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_TARGET="" SERVER_PID="" SERVER_TREE=""
+}
+
+# Descendants of a pid (from /proc/*/stat ppid), then the pid itself.
+tree_pids() {
+  local root="$1" all
+  all="$(awk '{ sub(/.*\) /, ""); print FILENAME, $2 }' /proc/[0-9]*/stat 2>/dev/null |
+         sed 's#/proc/\([0-9]*\)/stat#\1#')"
+  local set=" $root " grew=1
+  while [ $grew = 1 ]; do
+    grew=0
+    while read -r pid ppid; do
+      case "$set" in *" $ppid "*) case "$set" in *" $pid "*) ;; *) set="$set$pid "; grew=1 ;; esac ;; esac
+    done <<< "$all"
+  done
+  echo $set
+}
+
+# Gives the given server pids 5 s to exit after the stop command, then SIGKILLs survivors.
+kill_leftovers() {
+  local p alive
+  for _ in $(seq 50); do
+    alive=""
+    for p in "$@"; do [ -d "/proc/$p" ] && alive="$alive $p"; done
+    [ -z "$alive" ] && return 0
+    sleep 0.1
+  done
+  log "killing server processes left after stop:$alive"
+  for p in $alive; do kill -9 "$p" 2>/dev/null || true; done
+}
+
+cpu_seconds() {  # summed utime+stime of the given pids
+  local tck; tck="$(getconf CLK_TCK)"
+  for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null; done |
+    awk -v t="$tck" '{ sub(/.*\) /, ""); s += $12 + $13 } END { printf "%.2f", s / t }'
+}
+
+trap 'stop_server' EXIT
+trap 'exit 130' INT TERM
+
+# ---- rows ----------------------------------------------------------------------------------
+# run_row ROW TARGET [WS_WORKERS] -- loadgen arguments...   (REPEAT times)
+run_row() {
+  local i; for i in $(seq "$REPEAT"); do run_row_once "$@"; done
+}
+
+run_row_once() {
+  local row="$1" target="$2" workers="$PUSHER_WS_WORKERS"
+  shift 2
+  if [ "$1" != "--" ]; then workers="$1"; shift; fi
+  shift  # --
+  echo "$row" | grep -Eqx "$ROWS" || return 0
+  log "$row on $target: $*"
+  if ! start_server "$target" "$workers"; then
+    echo "row=$row target=$target error=start" >> "$RESULTS"; stop_server; return 0
+  fi
+  local cmd="$LOADGEN --label $target --ws-port $WS_PORT --http-port $HTTP_PORT $* $SERVER_ARGS" out load1
+  load1="$(cut -d' ' -f1 /proc/loadavg)"   # other work on the machine skews wall-clock figures
+  echo "[$row/$target] $cmd" >> "$CMDS"
+  # Bounded: connect (60 s) + run + drain (10 s) + reports, then killed.
+  if out="$(timeout -k 5 180 $cmd 2>> "$RUN_DIR/loadgen.err")"; then
+    echo "$out" | grep '^bench ' | sed "s/^bench /row=$row target=$target load1=$load1 /" >> "$RESULTS"
+    echo "$out" | grep '^# ' >&2 || true
+  else
+    echo "row=$row target=$target error=loadgen" >> "$RESULTS"
+    log "loadgen failed ($row on $target), see $RUN_DIR/loadgen.err"
+  fi
+  stop_server
+}
+
+# HTTP publish throughput: wrk, 50 keep-alive connections, no WebSocket client connected (so it
+# measures the publish path itself: HTTP parse + the bus, not the fan-out).
+wrk_row() {
+  local i; for i in $(seq "$REPEAT"); do wrk_row_once "$@"; done
+}
+
+wrk_row_once() {
+  local target="$1" secs="$2" pids before after out rps p99
+  echo wrk | grep -Eqx "$ROWS" || return 0
+  log "wrk on $target"
+  start_server "$target" || { echo "row=wrk target=$target error=start" >> "$RESULTS"; stop_server; return 0; }
+  pids="$(tree_pids "$SERVER_PID")"
+  local cmd="wrk -t2 -c50 -d${secs}s --latency http://127.0.0.1:$HTTP_PORT/?content=hello"
+  echo "[wrk/$target] $cmd" >> "$CMDS"
+  before="$(cpu_seconds $pids)"
+  out="$(timeout -k 5 $((secs + 30)) $cmd 2>&1 || true)"
+  after="$(cpu_seconds $pids)"
+  echo "$out" > "$RUN_DIR/wrk.$target.txt"
+  rps="$(echo "$out" | awk '/^Requests\/sec:/ { print $2 }')"
+  p99="$(echo "$out" | awk '$1 == "99%" { print $2 }')"
+  local errs; errs="$(echo "$out" | awk '/Non-2xx|Socket errors/ { print }' | tr ' ' '_' | paste -sd, -)"
+  echo "row=wrk target=$target requests_per_s=${rps:-0} p99=${p99:-?} server_cpu_s=$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a - b }') secs=$secs errors=${errs:-none}" >> "$RESULTS"
+  log "wrk $target: ${rps:-?} req/s, p99 ${p99:-?}"
+  stop_server
+}
+
+has_target() { case " $TARGETS " in *" $1 "*) return 0 ;; esac; return 1; }
+
+matrix() {
+  local t big_n=10000 lat_secs=20
+  [ $QUICK = 1 ] && { big_n=0; lat_secs=10; }
+  for t in $TARGETS; do
+    # Closed-loop broadcast: the next message once every client has the previous one.
+    run_row bcast-1k-64 "$t" -- --mode broadcast --n 1000 --payload 64 --msgs 2000 --duration 15
+    run_row bcast-1k-1k "$t" -- --mode broadcast --n 1000 --payload 1024 --msgs 2000 --duration 15
+    if [ $big_n -gt 0 ]; then
+      run_row bcast-10k-64 "$t" -- --mode broadcast --n 10000 --payload 64 --msgs 300 --duration 20
+      run_row bcast-10k-1k "$t" -- --mode broadcast --n 10000 --payload 1024 --msgs 300 --duration 20
+    fi
+    [ "$t" = floor ] && continue  # the floor is a reference for the broadcast rows only
+    if [ $big_n -gt 0 ]; then
+      run_row latency-10k "$t" -- --mode latency --n 10000 --rate 5 --duration $lat_secs
+      run_row idle-10k "$t" -- --mode idle --n 10000 --hold 3
+    else
+      run_row latency-1k "$t" -- --mode latency --n 1000 --rate 5 --duration $lat_secs
+      run_row idle-1k "$t" -- --mode idle --n 1000 --hold 3
+    fi
+    run_row targeted-1k "$t" -- --mode targeted --n 1000 --msgs 50000 --duration 10
+    if [ $WRK = 1 ]; then wrk_row "$t" $([ $QUICK = 1 ] && echo 5 || echo 10); fi
+  done
+  # 100k idle: 7 client processes from 127.0.0.2..8, pusher with 8 ws workers (~12.5k each).
+  if [ $BIG = 1 ] && has_target pusher; then
+    run_row idle-100k pusher 8 -- --mode idle --n 100000 --per-proc 14300 --hold 5 --connect-timeout 120
+  fi
+}
+
+machine_info() {
+  {
+    echo "nproc=$(nproc)"
+    echo "cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+    echo "kernel=$(uname -sr)"
+    echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo '-dirty')"
+    echo "node=$(node --version)"
+    echo "ws=$(node -p "require('./tests/bench/node_modules/ws/package.json').version" 2>/dev/null)"
+    echo "wrk=$(wrk --version 2>&1 | head -1 | awk '{ print $2 }')"
+    echo "nofile=$(ulimit -n)"
+    echo "pusher_ws_workers=$PUSHER_WS_WORKERS"
+    echo "args=$TARGETS quick=$QUICK big=$BIG repeat=$REPEAT"
+    echo "loadavg_at_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+  } > "$RUN_DIR/machine.txt"
+}
+
+setup
+machine_info
+matrix
+log "raw results: $RESULTS"
+if [ $REPORT = 1 ]; then
+  python3 scripts/bench_report.py --run "$RUN_DIR" --out "$OUT" --plot "$(dirname "$OUT")/benchmarks.png"
+  log "report: $OUT"
+fi

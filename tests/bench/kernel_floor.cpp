@@ -1,0 +1,339 @@
+// kernel_floor: the cheapest possible push server, to calibrate what a real one costs.
+//
+// One process, one epoll loop. It speaks just enough of the push server's wire (WebSocket
+// upgrade + the welcome frame; HTTP GET /?content=X and ?to_worker_id=&to_connection_id=
+// with the exact "ok" answer) for loadgen to drive it like pusher or the Node reference.
+// A publish encodes the frame once and does one write() per client, with no batching,
+// no allocation and no per-connection queue unless the kernel refuses bytes.
+// Deliveries per CPU-second of this process is what the kernel's loopback TCP send path
+// costs: a server cannot beat it without batching (writev of several messages, io_uring...).
+//
+// usage: kernel_floor [--ws-port 4236] [--http-port 4237] [--host 127.0.0.1] [--seconds 600]
+//                     [--reuseport 1]
+// --reuseport lets several instances share the ports (SO_REUSEPORT), as pusher's workers do;
+// only useful for idle tests (a publish then reaches one instance's clients only).
+// --fault drop|dup|misroute --fault-every K: every K-th delivery is dropped, sent twice or sent
+// to the next client; exists to prove that loadgen's lost/dup/misdelivered counters work.
+// It exits by itself after --seconds (bounded), or on SIGINT/SIGTERM.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <unordered_map>
+
+#include "bench_common.h"
+
+using namespace bench;
+
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+bool g_reuseport = false;
+enum class Fault { kNone, kDrop, kDup, kMisroute } g_fault = Fault::kNone;
+uint64_t g_fault_every = 0;
+
+enum class Kind : uint8_t { kWsListen, kHttpListen, kWs, kHttp };
+
+struct Conn {
+    int fd = -1;
+    Kind kind = Kind::kWs;
+    bool upgraded = false;
+    uint32_t id = 0;
+    size_t slot = 0;  // position in FloorServer::clients_ (upgraded WebSocket clients)
+    std::string in;   // request bytes not yet complete
+    std::string out;  // what the kernel refused; flushed on EPOLLOUT
+};
+
+const char kHttpOk[] =
+    "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Type: text/html;charset=utf-8\r\n"
+    "Content-Length: 2\r\n\r\nok";
+// The accept key is not computed: loadgen does not check it, and SHA-1 per connect would only
+// add noise to the connect rate (the floor is about pushing, not handshakes).
+const char kUpgrade[] =
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+
+class FloorServer {
+  public:
+    FloorServer(const std::string& host, int ws_port, int http_port) {
+        // Indexed by fd and sized once: references into it stay valid while accepting.
+        rlimit rl{};
+        getrlimit(RLIMIT_NOFILE, &rl);
+        conns_.resize(size_t(std::min<rlim_t>(rl.rlim_cur, 1 << 20)) + 16);
+        ep_ = epoll_create1(EPOLL_CLOEXEC);
+        if (ep_ < 0) die("epoll_create1");
+        add(listen_on(host, ws_port), Kind::kWsListen);
+        add(listen_on(host, http_port), Kind::kHttpListen);
+    }
+
+    void run(double seconds) {
+        uint64_t deadline = now_ns() + uint64_t(seconds * 1e9);
+        epoll_event evs[256];
+        while (!g_stop && now_ns() < deadline) {
+            int n = epoll_wait(ep_, evs, 256, 200);
+            for (int k = 0; k < n; k++) on_event(int(evs[k].data.fd), evs[k].events);
+        }
+    }
+
+  private:
+    static int listen_on(const std::string& host, int port) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) die("socket");
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (g_reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(uint16_t(port));
+        inet_pton(AF_INET, host.c_str(), &a.sin_addr);
+        if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) die("bind");
+        if (listen(fd, 4096) < 0) die("listen");
+        return fd;
+    }
+
+    Conn& add(int fd, Kind kind) {
+        Conn& c = conns_[size_t(fd)];
+        c = Conn{};
+        c.fd = fd;
+        c.kind = kind;
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) < 0) die("epoll_ctl");
+        return c;
+    }
+
+    void drop(Conn& c) {
+        if (c.kind == Kind::kWs && c.upgraded) {
+            by_id_.erase(c.id);
+            int last = clients_.back();  // swap-remove keeps the broadcast list dense
+            clients_[c.slot] = last;
+            conns_[size_t(last)].slot = c.slot;
+            clients_.pop_back();
+        }
+        close(c.fd);
+        c = Conn{};
+    }
+    bool alive(int fd) const { return conns_[size_t(fd)].fd == fd; }
+
+    void on_event(int fd, uint32_t events) {
+        if (!alive(fd)) return;
+        Conn& c = conns_[size_t(fd)];
+        if (c.kind == Kind::kWsListen || c.kind == Kind::kHttpListen) {
+            accept_all(c);
+            return;
+        }
+        if (events & EPOLLOUT) {
+            flush(c);
+            if (!alive(fd)) return;
+        }
+        if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(c);
+    }
+
+    void accept_all(Conn& listener) {
+        Kind kind = listener.kind == Kind::kWsListen ? Kind::kWs : Kind::kHttp;
+        for (;;) {
+            int fd = accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) return;
+            if (size_t(fd) >= conns_.size()) {
+                close(fd);
+                continue;
+            }
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            add(fd, kind);
+        }
+    }
+
+    void on_readable(Conn& c) {
+        char buf[16384];
+        for (;;) {
+            ssize_t r = read(c.fd, buf, sizeof buf);
+            if (r > 0) {
+                // Upgraded clients only send pongs/closes; the floor ignores their content.
+                if (c.kind == Kind::kWs && c.upgraded) continue;
+                c.in.append(buf, size_t(r));
+                continue;
+            }
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0 && errno == EAGAIN) break;
+            drop(c);
+            return;
+        }
+        if (c.kind == Kind::kWs && !c.upgraded)
+            on_upgrade(c);
+        else if (c.kind == Kind::kHttp)
+            on_http(c);
+    }
+
+    void on_upgrade(Conn& c) {
+        if (c.in.find("\r\n\r\n") == std::string::npos) return;
+        c.upgraded = true;
+        c.in.clear();
+        c.id = ++last_id_;
+        by_id_[c.id] = c.fd;
+        c.slot = clients_.size();
+        clients_.push_back(c.fd);
+        send(c, kUpgrade, sizeof kUpgrade - 1);
+        std::string w = "workerID:0 connectionID:" + std::to_string(c.id) + " connected\n";
+        std::string f = ws_frame(0x1, w.data(), w.size());
+        send(c, f.data(), f.size());
+    }
+
+    // Handles every complete request in c.in (keep-alive, pipelining allowed).
+    void on_http(Conn& c) {
+        for (;;) {
+            size_t end = c.in.find("\r\n\r\n");
+            if (end == std::string::npos) return;
+            std::string line = c.in.substr(0, c.in.find("\r\n"));
+            c.in.erase(0, end + 4);
+            publish_from_request_line(line);
+            send(c, kHttpOk, sizeof kHttpOk - 1);
+            if (!alive(c.fd)) return;
+        }
+    }
+
+    static std::string query_param(const std::string& q, const std::string& key) {
+        size_t p = 0;
+        while (p < q.size()) {
+            size_t amp = q.find('&', p);
+            if (amp == std::string::npos) amp = q.size();
+            size_t eq = q.find('=', p);
+            if (eq < amp && q.compare(p, eq - p, key) == 0)
+                return url_decode(q.substr(eq + 1, amp - eq - 1));
+            p = amp + 1;
+        }
+        return "";
+    }
+
+    static std::string url_decode(const std::string& s) {
+        std::string o;
+        for (size_t i = 0; i < s.size(); i++) {
+            if (s[i] == '%' && i + 2 < s.size()) {
+                o.push_back(char(strtol(s.substr(i + 1, 2).c_str(), nullptr, 16)));
+                i += 2;
+            } else {
+                o.push_back(s[i] == '+' ? ' ' : s[i]);
+            }
+        }
+        return o;
+    }
+
+    // "GET /?content=X[&to_worker_id=W&to_connection_id=C] HTTP/1.1"
+    void publish_from_request_line(const std::string& line) {
+        size_t q = line.find("/?"), sp = line.rfind(' ');
+        if (q == std::string::npos || sp == std::string::npos || sp < q) return;
+        std::string query = line.substr(q + 2, sp - q - 2);
+        std::string content = query_param(query, "content");
+        if (content.empty()) return;
+        std::string frame = ws_frame(0x1, content.data(), content.size());  // encoded once
+        std::string to = query_param(query, "to_connection_id");
+        if (!to.empty()) {
+            auto it = by_id_.find(uint32_t(atol(to.c_str())));
+            if (it != by_id_.end()) deliver(it->second, frame);
+            return;
+        }
+        for (int fd : clients_) deliver(fd, frame);
+    }
+
+    // The normal path is one send(); the faults exist only to test the load generator.
+    void deliver(int fd, const std::string& frame) {
+        if (g_fault != Fault::kNone && ++deliveries_ % g_fault_every == 0) {
+            if (g_fault == Fault::kDrop) return;
+            if (g_fault == Fault::kDup) send(conns_[size_t(fd)], frame.data(), frame.size());
+            if (g_fault == Fault::kMisroute && clients_.size() > 1) {
+                fd = clients_[(conns_[size_t(fd)].slot + 1) % clients_.size()];
+            }
+        }
+        send(conns_[size_t(fd)], frame.data(), frame.size());
+    }
+
+    // One write() per delivery; only what the kernel refuses is queued.
+    void send(Conn& c, const char* p, size_t n) {
+        if (!c.out.empty()) {
+            c.out.append(p, n);
+            return;
+        }
+        ssize_t w = write(c.fd, p, n);
+        if (w == ssize_t(n)) return;
+        if (w < 0 && errno != EAGAIN && errno != EINTR) return;  // reset: dropped on next read
+        size_t done = w > 0 ? size_t(w) : 0;
+        c.out.assign(p + done, n - done);
+        watch_out(c, true);
+    }
+
+    void flush(Conn& c) {
+        while (!c.out.empty()) {
+            ssize_t w = write(c.fd, c.out.data(), c.out.size());
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0 && errno == EAGAIN) return;
+            if (w <= 0) {
+                drop(c);
+                return;
+            }
+            c.out.erase(0, size_t(w));
+        }
+        watch_out(c, false);
+    }
+
+    void watch_out(Conn& c, bool on) {
+        epoll_event ev{};
+        ev.events = EPOLLIN | (on ? EPOLLOUT : 0u);
+        ev.data.fd = c.fd;
+        epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+    }
+
+    int ep_ = -1;
+    uint32_t last_id_ = 0;
+    uint64_t deliveries_ = 0;
+    std::vector<Conn> conns_;                  // by fd
+    std::vector<int> clients_;                 // fds of upgraded clients, for broadcast
+    std::unordered_map<uint32_t, int> by_id_;  // connection id -> fd
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string host = "127.0.0.1";
+    int ws_port = 4236, http_port = 4237;
+    double seconds = 600;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        std::string a = argv[i];
+        if (a == "--ws-port")
+            ws_port = atoi(argv[i + 1]);
+        else if (a == "--http-port")
+            http_port = atoi(argv[i + 1]);
+        else if (a == "--host")
+            host = argv[i + 1];
+        else if (a == "--seconds")
+            seconds = atof(argv[i + 1]);
+        else if (a == "--reuseport")
+            g_reuseport = atoi(argv[i + 1]) != 0;
+        else if (a == "--fault-every")
+            g_fault_every = strtoull(argv[i + 1], nullptr, 10);
+        else if (a == "--fault") {
+            std::string f = argv[i + 1];
+            g_fault = f == "drop"       ? Fault::kDrop
+                      : f == "dup"      ? Fault::kDup
+                      : f == "misroute" ? Fault::kMisroute
+                                        : Fault::kNone;
+        } else {
+            fprintf(stderr,
+                    "usage: kernel_floor [--ws-port P] [--http-port P] [--host H] [--seconds S] "
+                    "[--reuseport 0|1]\n"
+                    "       [--fault drop|dup|misroute --fault-every K]\n");
+            return 2;
+        }
+    }
+    if (g_fault != Fault::kNone && g_fault_every == 0) g_fault_every = 1000;
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, [](int) { g_stop = 1; });
+    signal(SIGTERM, [](int) { g_stop = 1; });
+    FloorServer(host, ws_port, http_port).run(seconds);
+    return 0;
+}

@@ -1,0 +1,1160 @@
+// loadgen: WebSocket push-server load generator (pusher, the Node reference, kernel_floor).
+//
+// The parent process forks K client processes (each at most --per-proc connections, each from
+// its own loopback source address 127.0.0.<src-base+i>, because a process may hold only ~20k
+// files and a source address only ~28k ports towards one server port). Clients run a minimal
+// RFC 6455 client on epoll. The parent publishes over HTTP keep-alive and coordinates the
+// clients over socketpairs. Every run is bounded: each phase has a count and a deadline.
+//
+// Modes: broadcast (closed loop), latency (open loop at --rate), targeted (--publishers
+// closed-loop publishers addressing single clients by their welcome ids), idle (connect, hold,
+// measure server RSS). Output: one "bench key=value ..." line plus a human-readable line.
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cmath>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "bench_common.h"
+
+using namespace bench;
+
+namespace {
+
+// ------------------------------------------------------------------------------------------
+// Options
+// ------------------------------------------------------------------------------------------
+struct Options {
+    std::string mode = "broadcast";
+    std::string label = "server";
+    std::string host = "127.0.0.1";
+    int ws_port = 4236, http_port = 4237;
+    int n = 1000;
+    size_t payload = 64;
+    uint64_t msgs = 1000;         // publish at most this many messages
+    double duration = 10;         // ... and for at most this many seconds
+    double rate = 5;              // latency mode: messages per second
+    int window = 1;               // broadcast: messages in flight (1 = strict closed loop)
+    int publishers = 0;           // HTTP keep-alive connections (0 = mode default)
+    int per_proc = 15000;         // connections per client process
+    int src_base = 2;             // first source address 127.0.0.<src_base>
+    int inflight = 200;           // handshakes in progress per client process
+    double connect_timeout = 60;  // seconds for the whole connect phase
+    double drain_timeout = 10;    // seconds to wait for the last deliveries
+    double msg_timeout = 5;       // broadcast: give up on one message after this long
+    double hold = 3;              // idle: seconds to hold before measuring RSS
+    std::vector<int> server_pids;
+    std::vector<int> server_trees;  // these pids and all their descendants
+    std::string server_pidfile;     // a master's pid file: that pid and its descendants
+    std::string server_match;       // every process whose command line contains this
+};
+
+[[noreturn]] void usage() {
+    fprintf(stderr,
+            "usage: loadgen --mode broadcast|latency|targeted|idle [--n N] [--payload BYTES]\n"
+            "  [--msgs M] [--duration S] [--rate R] [--window W] [--publishers P]\n"
+            "  [--host 127.0.0.1] [--ws-port 4236] [--http-port 4237] [--per-proc 15000]\n"
+            "  [--src-base 2] [--inflight 200] [--connect-timeout S] [--drain-timeout S]\n"
+            "  [--msg-timeout S] [--hold S] [--label NAME]\n"
+            "  server processes for CPU / RSS accounting (any combination):\n"
+            "  [--server-pids P1,P2,..] [--server-tree PID] [--server-pidfile FILE]\n"
+            "  [--server-match SUBSTRING-OF-CMDLINE]\n");
+    exit(2);
+}
+
+std::vector<int> parse_pid_list(const char* s) {
+    std::vector<int> v;
+    for (const char* c = s; *c;) {
+        char* e;
+        long p = strtol(c, &e, 10);
+        if (e == c) break;
+        if (p > 0) v.push_back(int(p));
+        c = *e ? e + 1 : e;
+    }
+    return v;
+}
+
+Options parse_options(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; i++) {
+        std::string a = argv[i];
+        if (i + 1 >= argc) usage();
+        const char* v = argv[++i];
+        if (a == "--mode")
+            o.mode = v;
+        else if (a == "--label")
+            o.label = v;
+        else if (a == "--host")
+            o.host = v;
+        else if (a == "--ws-port")
+            o.ws_port = atoi(v);
+        else if (a == "--http-port")
+            o.http_port = atoi(v);
+        else if (a == "--n")
+            o.n = atoi(v);
+        else if (a == "--payload")
+            o.payload = size_t(atol(v));
+        else if (a == "--msgs")
+            o.msgs = strtoull(v, nullptr, 10);
+        else if (a == "--duration")
+            o.duration = atof(v);
+        else if (a == "--rate")
+            o.rate = atof(v);
+        else if (a == "--window")
+            o.window = std::max(1, atoi(v));
+        else if (a == "--publishers")
+            o.publishers = atoi(v);
+        else if (a == "--per-proc")
+            o.per_proc = std::max(1, atoi(v));
+        else if (a == "--src-base")
+            o.src_base = atoi(v);
+        else if (a == "--inflight")
+            o.inflight = std::max(1, atoi(v));
+        else if (a == "--connect-timeout")
+            o.connect_timeout = atof(v);
+        else if (a == "--drain-timeout")
+            o.drain_timeout = atof(v);
+        else if (a == "--msg-timeout")
+            o.msg_timeout = atof(v);
+        else if (a == "--hold")
+            o.hold = atof(v);
+        else if (a == "--server-pids")
+            o.server_pids = parse_pid_list(v);
+        else if (a == "--server-tree")
+            for (int p : parse_pid_list(v)) o.server_trees.push_back(p);
+        else if (a == "--server-pidfile")
+            o.server_pidfile = v;
+        else if (a == "--server-match")
+            o.server_match = v;
+        else
+            usage();
+    }
+    if (o.mode != "broadcast" && o.mode != "latency" && o.mode != "targeted" && o.mode != "idle")
+        usage();
+    if (o.publishers <= 0)
+        o.publishers = o.mode == "targeted" ? 4 : o.mode == "latency" ? 4 : o.window;
+    return o;
+}
+
+// ------------------------------------------------------------------------------------------
+// Server process accounting (/proc)
+// ------------------------------------------------------------------------------------------
+// pid -> parent pid for every process, to expand --server-tree into the master's workers.
+std::map<int, int> process_parents() {
+    std::map<int, int> parents;
+    DIR* d = opendir("/proc");
+    if (!d) return parents;
+    while (dirent* e = readdir(d)) {
+        int pid = atoi(e->d_name);
+        if (pid <= 0) continue;
+        std::string s;
+        if (!read_small_file(std::string("/proc/") + e->d_name + "/stat", s)) continue;
+        size_t p = s.rfind(')');
+        int ppid = 0;
+        char state;
+        if (p != std::string::npos && sscanf(s.c_str() + p + 2, "%c %d", &state, &ppid) == 2)
+            parents[pid] = ppid;
+    }
+    closedir(d);
+    return parents;
+}
+
+// Processes whose /proc/<pid>/cmdline (NULs read as spaces) contains the pattern; never
+// this load generator itself.
+std::vector<int> match_cmdline(const std::string& pattern) {
+    std::vector<int> out;
+    DIR* d = opendir("/proc");
+    if (!d) return out;
+    while (dirent* e = readdir(d)) {
+        int pid = atoi(e->d_name);
+        if (pid <= 0 || pid == getpid()) continue;
+        std::string s;
+        if (!read_small_file(std::string("/proc/") + e->d_name + "/cmdline", s) || s.empty())
+            continue;
+        std::replace(s.begin(), s.end(), '\0', ' ');
+        if (s.find(pattern) != std::string::npos && s.find("loadgen") == std::string::npos)
+            out.push_back(pid);
+    }
+    closedir(d);
+    return out;
+}
+
+std::vector<int> resolve_server_pids(const Options& o) {
+    std::set<int> pids(o.server_pids.begin(), o.server_pids.end());
+    std::vector<int> roots = o.server_trees;
+    std::string text;
+    if (!o.server_pidfile.empty() && read_small_file(o.server_pidfile, text) &&
+        atoi(text.c_str()) > 0)
+        roots.push_back(atoi(text.c_str()));
+    if (!o.server_match.empty())
+        for (int p : match_cmdline(o.server_match)) pids.insert(p);
+    if (!roots.empty()) {
+        auto parents = process_parents();
+        for (int root : roots) {
+            pids.insert(root);
+            // Repeat until stable: descendants of descendants (a daemonized master's children).
+            for (bool grew = true; grew;) {
+                grew = false;
+                for (auto& [pid, ppid] : parents)
+                    if (pids.count(ppid) && !pids.count(pid))
+                        grew = pids.insert(pid).second || grew;
+            }
+        }
+    }
+    return std::vector<int>(pids.begin(), pids.end());
+}
+
+double sum_cpu(const std::vector<int>& pids) {
+    double t = 0;
+    for (int p : pids) t += std::max(0.0, proc_cpu_seconds(p));
+    return t;
+}
+
+uint64_t sum_rss(const std::vector<int>& pids) {
+    uint64_t t = 0;
+    for (int p : pids) t += proc_rss_bytes(p);
+    return t;
+}
+
+uint64_t sum_pss(const std::vector<int>& pids) {
+    uint64_t t = 0;
+    for (int p : pids) t += proc_pss_bytes(p);
+    return t;
+}
+
+// ------------------------------------------------------------------------------------------
+// Parent <-> client process messages: [type:1][len:4][body], over a SOCK_STREAM socketpair.
+// ------------------------------------------------------------------------------------------
+enum MsgType : uint8_t {
+    kConnected = 'C',  // child: connect phase over (ConnectedReport + ids)
+    kDone = 'D',       // child: every connection of mine has seq (uint64)
+    kStatus = 'S',     // parent: how many unique deliveries so far?
+    kProgress = 'P',   // child: ProgressReport
+    kQuit = 'Q',       // parent: send the final report and exit
+    kReport = 'R',     // child: FinalReport
+};
+
+struct ConnectedReport {
+    uint32_t ok, failed;
+    uint64_t first_ns, last_ns;  // connect phase start, last welcome received
+};
+struct WelcomeId {
+    uint32_t worker, conn;  // UINT32_MAX when the connection failed
+};
+struct ProgressReport {
+    uint64_t got;
+};
+struct FinalReport {
+    uint64_t got = 0, dup = 0, misdelivered = 0, bad = 0, closed = 0, pings = 0;
+    Histogram hist;
+};
+
+void write_all(int fd, const void* p, size_t n) {
+    const char* c = static_cast<const char*>(p);
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && errno == EAGAIN) {
+            usleep(100);
+            continue;
+        }
+        if (w <= 0) die("ipc write");
+        c += w;
+        n -= size_t(w);
+    }
+}
+
+void send_msg(int fd, MsgType type, const void* body, uint32_t len) {
+    char hdr[5];
+    hdr[0] = char(type);
+    memcpy(hdr + 1, &len, 4);
+    write_all(fd, hdr, 5);
+    if (len) write_all(fd, body, len);
+}
+
+// Buffers bytes from a socketpair and hands out complete messages.
+struct MsgReader {
+    std::string buf;
+    bool eof = false;
+    void fill(int fd) {
+        char tmp[65536];
+        for (;;) {
+            ssize_t r = recv(fd, tmp, sizeof tmp, MSG_DONTWAIT);
+            if (r > 0) {
+                buf.append(tmp, size_t(r));
+                continue;
+            }
+            if (r == 0) eof = true;
+            if (r < 0 && errno == EINTR) continue;
+            return;
+        }
+    }
+    bool next(MsgType& type, std::string& body) {
+        if (buf.size() < 5) return false;
+        uint32_t len;
+        memcpy(&len, buf.data() + 1, 4);
+        if (buf.size() < 5 + size_t(len)) return false;
+        type = MsgType(buf[0]);
+        body.assign(buf, 5, len);
+        buf.erase(0, 5 + size_t(len));
+        return true;
+    }
+};
+
+// ------------------------------------------------------------------------------------------
+// Client process: holds connections, parses frames, checks sequence numbers.
+// ------------------------------------------------------------------------------------------
+enum class ConnState : uint8_t { kIdle, kConnecting, kHandshake, kOpen, kDead };
+
+// Which sequence numbers a connection has seen: everything below base is settled, bits of
+// mask stand for base..base+63. Catches duplicates even when messages are reordered a little.
+struct SeqTracker {
+    uint64_t base = 0, mask = 0;
+    bool see(uint64_t s) {  // true when s is new
+        if (s < base) return false;
+        while (s >= base + 64) {
+            mask >>= 1;
+            base++;
+        }
+        uint64_t bit = 1ull << (s - base);
+        if (mask & bit) return false;
+        mask |= bit;
+        return true;
+    }
+};
+
+struct ClientConn {
+    int fd = -1;
+    ConnState state = ConnState::kIdle;
+    WelcomeId id{UINT32_MAX, UINT32_MAX};
+    SeqTracker seen;
+    std::string pending;  // bytes of an incomplete frame (or of the handshake answer)
+};
+
+class ClientProcess {
+  public:
+    ClientProcess(const Options& o, int index, int count, int first_global, int ipc)
+        : o_(o), first_global_(first_global), ipc_(ipc), conns_(size_t(count)) {
+        src_ = "127.0.0." + std::to_string(o.src_base + index);
+    }
+
+    [[noreturn]] void run() {
+        ep_ = epoll_create1(EPOLL_CLOEXEC);
+        if (ep_ < 0) die("epoll_create1");
+        add_fd(ipc_, EPOLLIN, kIpcTag);
+        connect_phase();
+        serve_until_quit();
+    }
+
+  private:
+    static constexpr uint64_t kIpcTag = UINT64_MAX;
+    static constexpr size_t kRing = 4096;  // per-seq completion counters (seq % kRing)
+
+    void add_fd(int fd, uint32_t events, uint64_t tag) {
+        epoll_event ev{};
+        ev.events = events;
+        ev.data.u64 = tag;
+        if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) < 0) die("epoll_ctl add");
+    }
+    void mod_fd(int fd, uint32_t events, uint64_t tag) {
+        epoll_event ev{};
+        ev.events = events;
+        ev.data.u64 = tag;
+        if (epoll_ctl(ep_, EPOLL_CTL_MOD, fd, &ev) < 0) die("epoll_ctl mod");
+    }
+
+    // Non-blocking connect from our own source address. IP_BIND_ADDRESS_NO_PORT lets the
+    // kernel choose the port per 4-tuple at connect time instead of reserving one at bind.
+    bool start_connect(size_t i) {
+        ClientConn& c = conns_[i];
+        c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (c.fd < 0) return fail(i);
+        int one = 1;
+        setsockopt(c.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+        setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        sockaddr_in src{};
+        src.sin_family = AF_INET;
+        inet_pton(AF_INET, src_.c_str(), &src.sin_addr);
+        if (bind(c.fd, reinterpret_cast<sockaddr*>(&src), sizeof src) < 0) return fail(i);
+        sockaddr_in dst{};
+        dst.sin_family = AF_INET;
+        dst.sin_port = htons(uint16_t(o_.ws_port));
+        inet_pton(AF_INET, o_.host.c_str(), &dst.sin_addr);
+        if (connect(c.fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) < 0 &&
+            errno != EINPROGRESS)
+            return fail(i);
+        c.state = ConnState::kConnecting;
+        add_fd(c.fd, EPOLLIN | EPOLLOUT, i);
+        in_flight_++;
+        return true;
+    }
+
+    // Connected, upgraded and greeted: only then does a connection count as established.
+    static bool welcomed(const ClientConn& c) {
+        return c.state == ConnState::kOpen && c.id.worker != UINT32_MAX;
+    }
+
+    bool fail(size_t i) {
+        ClientConn& c = conns_[i];
+        if (welcomed(c)) {
+            final_.closed++;
+        } else if (c.state != ConnState::kDead) {
+            if (c.state != ConnState::kIdle) in_flight_--;
+            failed_++;
+        }
+        if (c.fd >= 0) close(c.fd);
+        c.fd = -1;
+        c.state = ConnState::kDead;
+        return false;
+    }
+
+    // Socket became writable while connecting: connected (or refused). Send the upgrade.
+    void on_connected(size_t i) {
+        ClientConn& c = conns_[i];
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) {
+            fail(i);
+            return;
+        }
+        static const std::string req = "GET / HTTP/1.1\r\nHost: " + o_.host + ":" +
+                                       std::to_string(o_.ws_port) +
+                                       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                       "Sec-WebSocket-Version: 13\r\n\r\n";
+        // A fresh socket's send buffer always takes ~200 bytes whole.
+        if (write(c.fd, req.data(), req.size()) != ssize_t(req.size())) {
+            fail(i);
+            return;
+        }
+        c.state = ConnState::kHandshake;
+        mod_fd(c.fd, EPOLLIN, i);
+    }
+
+    void connect_phase() {
+        first_ns_ = now_ns();
+        uint64_t deadline = first_ns_ + uint64_t(o_.connect_timeout * 1e9);
+        size_t next = 0;
+        while (now_ns() < deadline) {
+            while (in_flight_ < o_.inflight && next < conns_.size()) start_connect(next++);
+            if (next == conns_.size() && in_flight_ == 0) break;
+            poll_once(50);
+        }
+        for (size_t i = 0; i < conns_.size(); i++)  // what is still pending failed
+            if (!welcomed(conns_[i]) && conns_[i].state != ConnState::kDead) fail(i);
+        ConnectedReport r{uint32_t(welcomed_), uint32_t(failed_), first_ns_, last_welcome_ns_};
+        std::string body(reinterpret_cast<char*>(&r), sizeof r);
+        for (auto& c : conns_) body.append(reinterpret_cast<char*>(&c.id), sizeof c.id);
+        send_msg(ipc_, kConnected, body.data(), uint32_t(body.size()));
+    }
+
+    [[noreturn]] void serve_until_quit() {
+        for (;;) poll_once(1000);
+    }
+
+    void poll_once(int timeout_ms) {
+        epoll_event evs[512];
+        int n = epoll_wait(ep_, evs, 512, timeout_ms);
+        for (int k = 0; k < n; k++) {
+            uint64_t tag = evs[k].data.u64;
+            if (tag == kIpcTag) {
+                on_ipc();
+                continue;
+            }
+            size_t i = size_t(tag);
+            if (conns_[i].state == ConnState::kConnecting) {
+                if (evs[k].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_connected(i);
+                continue;
+            }
+            if (conns_[i].state != ConnState::kDead) on_readable(i);
+        }
+    }
+
+    void on_ipc() {
+        reader_.fill(ipc_);
+        MsgType t;
+        std::string body;
+        while (reader_.next(t, body)) {
+            if (t == kStatus) {
+                ProgressReport p{final_.got};
+                send_msg(ipc_, kProgress, &p, sizeof p);
+            } else if (t == kQuit) {
+                send_msg(ipc_, kReport, &final_, sizeof final_);
+                _exit(0);
+            }
+        }
+        if (reader_.eof) _exit(1);  // the parent is gone
+    }
+
+    void on_readable(size_t i) {
+        ClientConn& c = conns_[i];
+        static char buf[1 << 18];
+        for (int rounds = 0; rounds < 8; rounds++) {  // bounded: other sockets get a turn
+            ssize_t r = read(c.fd, buf, sizeof buf);
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0 && errno == EAGAIN) return;
+            if (r <= 0) {
+                fail(i);
+                return;
+            }
+            if (c.pending.empty()) {
+                size_t used = consume(i, buf, size_t(r));
+                if (c.state == ConnState::kDead) return;
+                if (used < size_t(r)) c.pending.assign(buf + used, size_t(r) - used);
+            } else {
+                c.pending.append(buf, size_t(r));
+                size_t used = consume(i, c.pending.data(), c.pending.size());
+                if (c.state == ConnState::kDead) return;
+                c.pending.erase(0, used);
+            }
+            if (size_t(r) < sizeof buf) return;
+        }
+    }
+
+    // Consumes the handshake answer and/or whole frames; returns bytes used.
+    size_t consume(size_t i, const char* p, size_t n) {
+        ClientConn& c = conns_[i];
+        size_t off = 0;
+        if (c.state == ConnState::kHandshake) {
+            const char* end = static_cast<const char*>(memmem(p, n, "\r\n\r\n", 4));
+            if (!end) return 0;
+            if (n < 12 || memcmp(p, "HTTP/1.1 101", 12) != 0) {
+                final_.bad++;
+                fail(i);
+                return n;
+            }
+            off = size_t(end - p) + 4;
+            c.state = ConnState::kOpen;
+        }
+        while (c.state == ConnState::kOpen) {
+            size_t used = consume_frame(i, p + off, n - off);
+            if (used == 0) break;
+            off += used;
+        }
+        return off;
+    }
+
+    // One frame if complete: returns its size, else 0.
+    size_t consume_frame(size_t i, const char* p, size_t n) {
+        if (n < 2) return 0;
+        uint8_t b0 = uint8_t(p[0]), b1 = uint8_t(p[1]);
+        uint64_t len = b1 & 0x7f;
+        size_t hdr = 2;
+        if (len == 126) {
+            if (n < 4) return 0;
+            len = (uint64_t(uint8_t(p[2])) << 8) | uint8_t(p[3]);
+            hdr = 4;
+        } else if (len == 127) {
+            if (n < 10) return 0;
+            len = 0;
+            for (int k = 0; k < 8; k++) len = (len << 8) | uint8_t(p[2 + k]);
+            hdr = 10;
+        }
+        if (b1 & 0x80) hdr += 4;  // servers must not mask; tolerate it but do not unmask
+        if (n < hdr + len) return 0;
+        on_frame(i, b0, p + hdr, size_t(len));
+        return hdr + size_t(len);
+    }
+
+    void on_frame(size_t i, uint8_t b0, const char* data, size_t len) {
+        ClientConn& c = conns_[i];
+        uint8_t opcode = b0 & 0x0f;
+        if (!(b0 & 0x80) || opcode == 0) {  // fragments: none of the servers under test send them
+            final_.bad++;
+            return;
+        }
+        if (opcode == 0x9) {  // ping: answer, as a real client must, or pusher drops us
+            final_.pings++;
+            std::string pong = ws_masked_frame(0xA, data, std::min<size_t>(len, 125));
+            if (write(c.fd, pong.data(), pong.size()) < 0) final_.bad++;
+            return;
+        }
+        if (opcode == 0x8) {
+            fail(i);
+            return;
+        }
+        if (opcode != 0x1 && opcode != 0x2) return;
+        if (c.id.worker == UINT32_MAX) {
+            on_welcome(i, data, len);
+            return;
+        }
+        on_message(i, data, len);
+    }
+
+    // "workerID:<w> connectionID:<c> connected\n" (or the JSON form: worker_id / connection_id).
+    void on_welcome(size_t i, const char* data, size_t len) {
+        ClientConn& c = conns_[i];
+        std::string s(data, len);
+        unsigned w = 0, id = 0;
+        bool ok = sscanf(s.c_str(), "workerID:%u connectionID:%u", &w, &id) == 2;
+        if (!ok) {
+            size_t pw = s.find("\"worker_id\":"), pc = s.find("\"connection_id\":");
+            ok = pw != std::string::npos && pc != std::string::npos &&
+                 sscanf(s.c_str() + pw + 12, "%u", &w) == 1 &&
+                 sscanf(s.c_str() + pc + 16, "%u", &id) == 1;
+        }
+        if (!ok) {
+            final_.bad++;
+            fail(i);
+            return;
+        }
+        c.id = WelcomeId{w, id};
+        in_flight_--;
+        welcomed_++;
+        last_welcome_ns_ = now_ns();
+    }
+
+    void on_message(size_t i, const char* data, size_t len) {
+        uint64_t t = now_ns();
+        Payload pl;
+        if (!parse_payload(data, len, pl)) {
+            final_.bad++;
+            return;
+        }
+        if (pl.target >= 0 && pl.target != int64_t(first_global_ + i)) {
+            final_.misdelivered++;  // not a delivery: its target still misses it (counted lost)
+            return;
+        }
+        if (!conns_[i].seen.see(pl.seq)) {
+            final_.dup++;
+            return;
+        }
+        final_.got++;
+        final_.hist.add(t > pl.send_ns ? t - pl.send_ns : 0);
+        if (pl.target < 0) count_broadcast(pl.seq);
+    }
+
+    // Broadcast completion: once every welcomed connection of this process has seq, tell the
+    // parent, which publishes the next message when all processes have answered.
+    void count_broadcast(uint64_t seq) {
+        auto& slot = ring_[seq % kRing];
+        if (slot.first != seq) slot = {seq, 0};
+        if (++slot.second == welcomed_) send_msg(ipc_, kDone, &seq, sizeof seq);
+    }
+
+    const Options& o_;
+    int first_global_, ipc_, ep_ = -1;
+    std::string src_;
+    std::vector<ClientConn> conns_;
+    int in_flight_ = 0;
+    uint64_t welcomed_ = 0, failed_ = 0, first_ns_ = 0, last_welcome_ns_ = 0;
+    FinalReport final_;
+    MsgReader reader_;
+    std::pair<uint64_t, uint64_t> ring_[kRing] = {};
+};
+
+// ------------------------------------------------------------------------------------------
+// HTTP keep-alive publisher (parent side), one request in flight at a time.
+// ------------------------------------------------------------------------------------------
+const std::string kExpectedAnswer =
+    "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Type: text/html;charset=utf-8\r\n"
+    "Content-Length: 2\r\n\r\nok";
+
+struct Publisher {
+    int fd = -1;
+    bool busy = false;
+    std::string in;
+    uint64_t answers = 0, errors = 0, not_exact = 0;
+
+    void open_conn(const Options& o) {
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) die("socket");
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        sockaddr_in dst{};
+        dst.sin_family = AF_INET;
+        dst.sin_port = htons(uint16_t(o.http_port));
+        inet_pton(AF_INET, o.host.c_str(), &dst.sin_addr);
+        if (connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) < 0) die("connect http");
+        set_nonblock(fd);
+        in.clear();
+        busy = false;
+    }
+
+    void send(const std::string& query) {
+        std::string req = "GET /?" + query + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        write_all(fd, req.data(), req.size());  // small; a keep-alive socket takes it whole
+        busy = true;
+    }
+
+    // Reads what arrived; returns true when the outstanding answer is complete.
+    bool on_readable(const Options& o) {
+        char buf[8192];
+        for (;;) {
+            ssize_t r = read(fd, buf, sizeof buf);
+            if (r > 0) {
+                in.append(buf, size_t(r));
+                continue;
+            }
+            if (r < 0 && (errno == EAGAIN || errno == EINTR)) break;
+            errors++;  // closed by the server: reconnect; the request in flight may be lost
+            close(fd);
+            open_conn(o);
+            return true;
+        }
+        size_t hdr_end = in.find("\r\n\r\n");
+        if (hdr_end == std::string::npos) return false;
+        size_t cl = 0, p = in.find("Content-Length:");
+        if (p == std::string::npos) p = in.find("content-length:");
+        if (p != std::string::npos && p < hdr_end) cl = size_t(atol(in.c_str() + p + 15));
+        size_t total = hdr_end + 4 + cl;
+        if (in.size() < total) return false;
+        if (in.compare(0, 12, "HTTP/1.1 200") != 0) errors++;
+        if (in.compare(0, total, kExpectedAnswer) != 0) not_exact++;
+        in.erase(0, total);
+        answers++;
+        busy = false;
+        return true;
+    }
+};
+
+std::string url_query(const std::string& content, const WelcomeId* target) {
+    if (!target) return "content=" + content;
+    return "to_worker_id=" + std::to_string(target->worker) +
+           "&to_connection_id=" + std::to_string(target->conn) + "&content=" + content;
+}
+
+// ------------------------------------------------------------------------------------------
+// Parent: forks the clients, drives the mode, aggregates and prints.
+// ------------------------------------------------------------------------------------------
+struct Child {
+    pid_t pid;
+    int fd;
+    int first_global, count;
+    MsgReader reader;
+    ConnectedReport connected{};
+    bool has_connected = false, has_report = false;
+    uint64_t progress = 0;
+    bool progress_fresh = false;
+    FinalReport report;
+};
+
+class Coordinator {
+  public:
+    explicit Coordinator(const Options& o) : o_(o) {}
+
+    int run() {
+        server_pids_ = resolve_server_pids(o_);
+        rss_before_ = sum_rss(server_pids_);
+        pss_before_ = sum_pss(server_pids_);
+        ep_ = epoll_create1(EPOLL_CLOEXEC);
+        spawn_children();
+        if (!wait_connected()) return finish_with_error("connect phase did not report");
+        if (o_.mode == "idle") return run_idle();
+        if (connected_ == 0) return finish_with_error("no client connected");
+        open_publishers();
+        begin_measure();
+        if (o_.mode == "broadcast")
+            drive_broadcast();
+        else if (o_.mode == "latency")
+            drive_latency();
+        else
+            drive_targeted();
+        drain();
+        end_measure();
+        collect_reports();
+        print_results();
+        return 0;
+    }
+
+  private:
+    static constexpr uint64_t kPubTagBase = 1u << 20;  // epoll tags: children 0.., publishers
+
+    void spawn_children() {
+        int k = (o_.n + o_.per_proc - 1) / o_.per_proc;
+        for (int i = 0; i < k; i++) {
+            int first = i * o_.per_proc, count = std::min(o_.per_proc, o_.n - first);
+            int sv[2];
+            if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) die("socketpair");
+            pid_t pid = fork();
+            if (pid < 0) die("fork");
+            if (pid == 0) {
+                close(sv[0]);
+                for (auto& c : children_) close(c.fd);
+                ClientProcess(o_, i, count, first, sv[1]).run();
+            }
+            close(sv[1]);
+            children_.push_back(
+                Child{pid, sv[0], first, count, {}, {}, false, false, 0, false, {}});
+            epoll_event ev{};
+            ev.events = EPOLLIN;
+            ev.data.u64 = uint64_t(i);
+            epoll_ctl(ep_, EPOLL_CTL_ADD, sv[0], &ev);
+        }
+    }
+
+    void open_publishers() {
+        pubs_.resize(size_t(o_.publishers));
+        for (size_t i = 0; i < pubs_.size(); i++) {
+            pubs_[i].open_conn(o_);
+            epoll_event ev{};
+            ev.events = EPOLLIN;
+            ev.data.u64 = kPubTagBase + i;
+            epoll_ctl(ep_, EPOLL_CTL_ADD, pubs_[i].fd, &ev);
+        }
+    }
+
+    // One round of the event loop: child messages and publisher answers.
+    void pump(int timeout_ms) {
+        epoll_event evs[64];
+        int n = epoll_wait(ep_, evs, 64, timeout_ms);
+        for (int k = 0; k < n; k++) {
+            uint64_t tag = evs[k].data.u64;
+            if (tag >= kPubTagBase) {
+                Publisher& p = pubs_[tag - kPubTagBase];
+                int old = p.fd;
+                p.on_readable(o_);
+                if (p.fd != old) {  // reconnected: register the new socket
+                    epoll_event ev{};
+                    ev.events = EPOLLIN;
+                    ev.data.u64 = tag;
+                    epoll_ctl(ep_, EPOLL_CTL_ADD, p.fd, &ev);
+                }
+                continue;
+            }
+            on_child(children_[tag]);
+        }
+    }
+
+    void on_child(Child& c) {
+        c.reader.fill(c.fd);
+        MsgType t;
+        std::string body;
+        while (c.reader.next(t, body)) {
+            if (t == kConnected)
+                on_connected_report(c, body);
+            else if (t == kDone) {
+                uint64_t seq;
+                memcpy(&seq, body.data(), sizeof seq);
+                on_done(seq);
+            } else if (t == kProgress) {
+                memcpy(&c.progress, body.data(), sizeof c.progress);
+                c.progress_fresh = true;
+            } else if (t == kReport) {
+                memcpy(&c.report, body.data(), std::min(body.size(), sizeof c.report));
+                c.has_report = true;
+            }
+        }
+    }
+
+    void on_connected_report(Child& c, const std::string& body) {
+        memcpy(&c.connected, body.data(), sizeof c.connected);
+        c.has_connected = true;
+        size_t count = (body.size() - sizeof c.connected) / sizeof(WelcomeId);
+        const WelcomeId* ids = reinterpret_cast<const WelcomeId*>(body.data() + sizeof c.connected);
+        for (size_t i = 0; i < count; i++)
+            if (ids[i].worker != UINT32_MAX) targets_.push_back({c.first_global + int(i), ids[i]});
+    }
+
+    bool wait_connected() {
+        uint64_t deadline = now_ns() + uint64_t((o_.connect_timeout + 10) * 1e9);
+        auto all = [&] {
+            for (auto& c : children_)
+                if (!c.has_connected) return false;
+            return true;
+        };
+        while (!all() && now_ns() < deadline) pump(100);
+        if (!all()) return false;
+        uint64_t first = UINT64_MAX, last = 0;
+        for (auto& c : children_) {
+            connected_ += c.connected.ok;
+            connect_failed_ += c.connected.failed;
+            first = std::min(first, c.connected.first_ns);
+            last = std::max(last, c.connected.last_ns);
+            if (c.connected.ok > 0) active_children_++;
+        }
+        connect_secs_ = last > first ? double(last - first) / 1e9 : 0;
+        std::sort(targets_.begin(), targets_.end(),
+                  [](auto& a, auto& b) { return a.first < b.first; });
+        return true;
+    }
+
+    void begin_measure() {
+        server_pids_ = resolve_server_pids(o_);  // again: workers may have been re-forked
+        server_cpu0_ = sum_cpu(server_pids_);
+        client_cpu0_ = client_cpu();
+        machine_cpu0_ = machine_busy_seconds();
+        t0_ = now_ns();
+    }
+
+    void end_measure() {
+        t1_ = now_ns();
+        server_cpu1_ = sum_cpu(server_pids_);
+        client_cpu1_ = client_cpu();
+        machine_cpu1_ = machine_busy_seconds();
+    }
+
+    double client_cpu() {
+        double t = 0;
+        for (auto& c : children_) t += std::max(0.0, proc_cpu_seconds(c.pid));
+        return t + std::max(0.0, proc_cpu_seconds(getpid()));
+    }
+
+    Publisher* free_publisher() {
+        for (auto& p : pubs_)
+            if (!p.busy) return &p;
+        return nullptr;
+    }
+
+    void publish(Publisher& p, uint64_t seq, uint64_t send_ns, const std::pair<int, WelcomeId>* t) {
+        std::string content = make_payload(seq, send_ns, t ? t->first : -1, o_.payload);
+        p.send(url_query(content, t ? &t->second : nullptr));
+        published_++;
+    }
+
+    // ---- broadcast: closed loop, at most --window messages in flight --------------------------
+    void on_done(uint64_t seq) {
+        auto it = in_flight_.find(seq);
+        if (it == in_flight_.end()) return;  // already given up on
+        if (++it->second.first == active_children_) {
+            completion_.add(now_ns() - it->second.second);
+            completed_++;
+            in_flight_.erase(it);
+        }
+    }
+
+    void drive_broadcast() {
+        uint64_t deadline = t0_ + uint64_t(o_.duration * 1e9), seq = 0;
+        while (now_ns() < deadline && (seq < o_.msgs || !in_flight_.empty())) {
+            while (seq < o_.msgs && in_flight_.size() < size_t(o_.window) && active_children_ > 0) {
+                Publisher* p = free_publisher();
+                if (!p) break;
+                uint64_t t = now_ns();
+                in_flight_[seq] = {0, t};
+                publish(*p, seq++, t, nullptr);
+            }
+            pump(10);
+            give_up_on_stuck_messages();
+        }
+        expected_ = published_ * connected_;
+    }
+
+    void give_up_on_stuck_messages() {
+        uint64_t limit = uint64_t(o_.msg_timeout * 1e9), t = now_ns();
+        for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+            if (t - it->second.second > limit) {
+                timed_out_++;
+                it = in_flight_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+
+    // ---- latency: open loop at --rate; the payload carries the *intended* send time, so a
+    // slow publisher shows up as latency instead of silently lowering the rate.
+    void drive_latency() {
+        uint64_t interval = uint64_t(1e9 / std::max(0.001, o_.rate));
+        uint64_t deadline = t0_ + uint64_t(o_.duration * 1e9), next = t0_, seq = 0;
+        std::deque<uint64_t> due;
+        while (now_ns() < deadline && seq < o_.msgs) {
+            uint64_t t = now_ns();
+            while (next <= t && next < deadline && seq + due.size() < o_.msgs) {
+                due.push_back(next);
+                next += interval;
+            }
+            while (!due.empty()) {
+                Publisher* p = free_publisher();
+                if (!p) break;
+                publish(*p, seq++, due.front(), nullptr);
+                due.pop_front();
+            }
+            uint64_t wait_ns = next > t ? next - t : 0;
+            pump(int(std::min<uint64_t>(wait_ns / 1000000, 10)));
+        }
+        expected_ = published_ * connected_;
+    }
+
+    // ---- targeted: every publisher keeps one request in flight, targets round-robin ---------
+    void drive_targeted() {
+        uint64_t deadline = t0_ + uint64_t(o_.duration * 1e9), seq = 0;
+        while (now_ns() < deadline && seq < o_.msgs && !targets_.empty()) {
+            while (seq < o_.msgs) {
+                Publisher* p = free_publisher();
+                if (!p) break;
+                publish(*p, seq, now_ns(), &targets_[seq % targets_.size()]);
+                seq++;
+            }
+            pump(10);
+        }
+        expected_ = published_;
+    }
+
+    // Waits until the clients hold every expected delivery (or --drain-timeout).
+    void drain() {
+        uint64_t deadline = now_ns() + uint64_t(o_.drain_timeout * 1e9);
+        while (now_ns() < deadline) {
+            for (auto& c : children_) {
+                c.progress_fresh = false;
+                send_msg(c.fd, kStatus, nullptr, 0);
+            }
+            uint64_t ask_deadline = now_ns() + 2000000000ull;
+            auto all_fresh = [&] {
+                for (auto& c : children_)
+                    if (!c.progress_fresh) return false;
+                return true;
+            };
+            while (!all_fresh() && now_ns() < ask_deadline) pump(10);
+            uint64_t got = 0;
+            for (auto& c : children_) got += c.progress;
+            if (got >= expected_) break;
+            pump(50);
+        }
+        // Publisher answers still in flight count as HTTP answers, not as lost deliveries.
+        uint64_t answer_deadline = now_ns() + 1000000000ull;
+        while (free_publisher_count() < pubs_.size() && now_ns() < answer_deadline) pump(10);
+    }
+
+    size_t free_publisher_count() {
+        size_t n = 0;
+        for (auto& p : pubs_) n += !p.busy;
+        return n;
+    }
+
+    void collect_reports() {
+        for (auto& c : children_) send_msg(c.fd, kQuit, nullptr, 0);
+        uint64_t deadline = now_ns() + 5000000000ull;
+        auto all = [&] {
+            for (auto& c : children_)
+                if (!c.has_report) return false;
+            return true;
+        };
+        while (!all() && now_ns() < deadline) pump(50);
+        reap_children();
+    }
+
+    void reap_children() {
+        for (auto& c : children_) {
+            if (!c.has_report) kill(c.pid, SIGKILL);  // bounded: a stuck child does not hang us
+            waitpid(c.pid, nullptr, 0);
+            close(c.fd);
+        }
+    }
+
+    int run_idle() {
+        uint64_t until = now_ns() + uint64_t(o_.hold * 1e9);
+        while (now_ns() < until) pump(100);
+        server_pids_ = resolve_server_pids(o_);
+        uint64_t rss_after = sum_rss(server_pids_), pss_after = sum_pss(server_pids_);
+        collect_reports();
+        FinalReport total = totals();
+        double per_conn =
+            connected_ ? (double(rss_after) - double(rss_before_)) / double(connected_) : 0;
+        double pss_per_conn =
+            connected_ ? (double(pss_after) - double(pss_before_)) / double(connected_) : 0;
+        printf("bench mode=idle label=%s n=%d connected=%" PRIu64 " connect_fail=%" PRIu64
+               " connect_s=%.3f connect_rate=%.0f server_procs=%zu rss_before_kb=%" PRIu64
+               " rss_after_kb=%" PRIu64 " rss_per_conn_b=%.0f pss_per_conn_b=%.0f closed=%" PRIu64
+               " bad=%" PRIu64 "\n",
+               o_.label.c_str(), o_.n, connected_, connect_failed_, connect_secs_, connect_rate(),
+               server_pids_.size(), rss_before_ / 1024, rss_after / 1024, per_conn, pss_per_conn,
+               total.closed, total.bad);
+        printf("# %s idle: %" PRIu64
+               "/%d connected in %.2fs (%.0f conn/s), server RSS %.1f -> %.1f MiB "
+               "over %zu processes = %.0f B per connection\n",
+               o_.label.c_str(), connected_, o_.n, connect_secs_, connect_rate(),
+               rss_before_ / 1048576.0, rss_after / 1048576.0, server_pids_.size(), per_conn);
+        return 0;
+    }
+
+    double connect_rate() const {
+        return connect_secs_ > 0 ? double(connected_) / connect_secs_ : 0;
+    }
+
+    FinalReport totals() {
+        FinalReport t;
+        for (auto& c : children_) {
+            t.got += c.report.got;
+            t.dup += c.report.dup;
+            t.misdelivered += c.report.misdelivered;
+            t.bad += c.report.bad;
+            t.closed += c.report.closed;
+            t.pings += c.report.pings;
+            t.hist.merge(c.report.hist);
+        }
+        return t;
+    }
+
+    void print_results() {
+        FinalReport t = totals();
+        double secs = double(t1_ - t0_) / 1e9;
+        double scpu = server_cpu1_ - server_cpu0_, ccpu = client_cpu1_ - client_cpu0_;
+        uint64_t lost = expected_ > t.got ? expected_ - t.got : 0;
+        // Busy CPU of everything else on the machine during the run (noise from other work).
+        double other = std::max(0.0, (machine_cpu1_ - machine_cpu0_) - scpu - ccpu);
+        uint64_t http_err = 0, not_exact = 0;
+        for (auto& p : pubs_) http_err += p.errors, not_exact += p.not_exact;
+        double dps = secs > 0 ? double(t.got) / secs : 0;
+        double dpc = scpu > 0 ? double(t.got) / scpu : 0;
+        auto us = [&](double q) { return double(t.hist.percentile(q)) / 1000.0; };
+        printf("bench mode=%s label=%s n=%d payload=%zu connected=%" PRIu64 " connect_fail=%" PRIu64
+               " connect_rate=%.0f published=%" PRIu64 " expected=%" PRIu64 " delivered=%" PRIu64
+               " lost=%" PRIu64 " dup=%" PRIu64 " misdelivered=%" PRIu64 " bad=%" PRIu64
+               " closed=%" PRIu64 " completed=%" PRIu64 " timed_out=%" PRIu64
+               " http_errors=%" PRIu64 " http_not_exact=%" PRIu64
+               " secs=%.3f deliveries_per_s=%.0f msgs_per_s=%.1f"
+               " server_procs=%zu server_cpu_s=%.2f deliveries_per_cpu_s=%.0f client_cpu_s=%.2f "
+               "other_cpu_s=%.2f"
+               " p50_us=%.0f p99_us=%.0f p999_us=%.0f max_us=%.0f completion_p50_us=%.0f"
+               " completion_p99_us=%.0f\n",
+               o_.mode.c_str(), o_.label.c_str(), o_.n, o_.payload, connected_, connect_failed_,
+               connect_rate(), published_, expected_, t.got, lost, t.dup, t.misdelivered, t.bad,
+               t.closed, completed_, timed_out_, http_err, not_exact, secs, dps,
+               secs > 0 ? double(published_) / secs : 0, server_pids_.size(), scpu, dpc, ccpu,
+               other, us(0.5), us(0.99), us(0.999), double(t.hist.max()) / 1000.0,
+               double(completion_.percentile(0.5)) / 1000.0,
+               double(completion_.percentile(0.99)) / 1000.0);
+        printf("# %s %s N=%" PRIu64 " payload=%zuB: %" PRIu64
+               " msgs, %.0f deliveries/s, %.0f per server "
+               "CPU-s (%.2f s on %zu procs), latency p50 %.0f us p99 %.0f us p99.9 %.0f us, lost "
+               "%" PRIu64 " dup %" PRIu64 "\n",
+               o_.label.c_str(), o_.mode.c_str(), connected_, o_.payload, published_, dps, dpc,
+               scpu, server_pids_.size(), us(0.5), us(0.99), us(0.999), lost, t.dup);
+    }
+
+    int finish_with_error(const char* why) {
+        fprintf(stderr, "loadgen: %s\n", why);
+        for (auto& c : children_) kill(c.pid, SIGKILL);
+        for (auto& c : children_) waitpid(c.pid, nullptr, 0);
+        printf("bench mode=%s label=%s n=%d error=1\n", o_.mode.c_str(), o_.label.c_str(), o_.n);
+        return 1;
+    }
+
+    const Options& o_;
+    int ep_ = -1;
+    std::vector<Child> children_;
+    std::vector<Publisher> pubs_;
+    std::vector<int> server_pids_;
+    std::vector<std::pair<int, WelcomeId>> targets_;  // global index -> welcome ids
+    std::map<uint64_t, std::pair<uint64_t, uint64_t>>
+        in_flight_;         // seq -> (done children, sent ns)
+    Histogram completion_;  // broadcast: publish -> last client of all processes
+    uint64_t rss_before_ = 0, pss_before_ = 0, connected_ = 0, connect_failed_ = 0,
+             active_children_ = 0;
+    uint64_t published_ = 0, expected_ = 0, completed_ = 0, timed_out_ = 0, t0_ = 0, t1_ = 0;
+    double connect_secs_ = 0, server_cpu0_ = 0, server_cpu1_ = 0, client_cpu0_ = 0,
+           client_cpu1_ = 0;
+    double machine_cpu0_ = 0, machine_cpu1_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, nullptr, _IOLBF, 0);
+    Options o = parse_options(argc, argv);
+    return Coordinator(o).run();
+}
