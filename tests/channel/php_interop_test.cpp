@@ -115,9 +115,11 @@ class PhpProcess {
         return out_text_;
     }
     // Payloads of the output lines that start with "<tag> ".
+    // Complete lines only: PHP may flush a line in pieces.
     std::vector<std::string> lines(const std::string& tag) {
         std::vector<std::string> r;
-        std::istringstream in(out());
+        std::string all = out();
+        std::istringstream in(all.substr(0, all.rfind('\n') + 1));
         std::string line;
         while (std::getline(in, line))
             if (line.compare(0, tag.size() + 1, tag + " ") == 0)
