@@ -38,12 +38,7 @@ class HostileTest : public ::testing::Test {
             "\"limits\": {\"handshake_timeout\": 1, \"http_max_header\": 2048, \"ws_max_message\": "
             "4096},");
         ASSERT_EQ(p->start().code, 0);
-        for (int i = 0; i < 250; ++i) {
-            int status = 0;
-            p->http_get("/healthz", &status);
-            if (status == 200) break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling another process
-        }
+        ASSERT_TRUE(p->wait_healthy());
         ASSERT_TRUE(bystander.connect("127.0.0.1", p->ws_port));
         bystander.recv_text();
     }

@@ -16,17 +16,6 @@ using namespace pusher::testing;
 
 namespace {
 
-bool wait_healthy(const PusherInstance& p, int ms = 5000) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (std::chrono::steady_clock::now() < end) {
-        int status = 0;
-        p.http_get("/healthz", &status);
-        if (status == 200) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling another process
-    }
-    return false;
-}
-
 struct Welcome {
     int worker = -1;
     long conn = -1;
@@ -43,7 +32,7 @@ class PushTest : public ::testing::Test {
         p = std::make_unique<PusherInstance>(extra);
         pusher::testing::CmdResult r = p->start();
         ASSERT_EQ(r.code, 0) << r.out;
-        ASSERT_TRUE(wait_healthy(*p));
+        ASSERT_TRUE(p->wait_healthy());
     }
     std::unique_ptr<WsClient> client(std::string* welcome = nullptr) {
         auto c = std::make_unique<WsClient>();
@@ -207,7 +196,8 @@ TEST(AccessControl, WebSocketOriginsAreCheckedWhenConfigured) {
     PusherInstance p("\"allowed_origins\": [\"https://app.example\"],");
     ASSERT_EQ(p.start().code, 0);
     WsClient good;
-    EXPECT_TRUE(good.connect("127.0.0.1", p.ws_port, "/", "Origin: https://app.example\r\n")) << good.error();
+    EXPECT_TRUE(good.connect("127.0.0.1", p.ws_port, "/", "Origin: https://app.example\r\n"))
+        << good.error();
     WsClient evil;
     EXPECT_FALSE(evil.connect("127.0.0.1", p.ws_port, "/", "Origin: https://evil.example\r\n"));
     EXPECT_NE(evil.error().find("403 Forbidden"), std::string::npos) << evil.error();

@@ -30,12 +30,7 @@ long rss_kib(int pid) {
 TEST(SlowConsumer, IsDroppedAndCountedWhileOthersGetEverything) {
     PusherInstance p("\"limits\": {\"max_send_queue\": 262144},", 1);
     ASSERT_EQ(p.start().code, 0);
-    for (int i = 0; i < 250; ++i) {
-        int status = 0;
-        p.http_get("/healthz", &status);
-        if (status == 200) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling another process
-    }
+    ASSERT_TRUE(p.wait_healthy());
     WsClient stalled;
     stalled.rcvbuf = 4096;
     ASSERT_TRUE(stalled.connect("127.0.0.1", p.ws_port));

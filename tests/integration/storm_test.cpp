@@ -57,12 +57,7 @@ TEST(Storm, TenThousandClientsConnectAtOnceAndAllAreServed) {
     if (lim.rlim_cur < kClients + 200) GTEST_SKIP() << "needs " << kClients + 200 << " descriptors";
     PusherInstance p;
     ASSERT_EQ(p.start().code, 0);
-    for (int i = 0; i < 250; ++i) {
-        int status = 0;
-        p.http_get("/healthz", &status);
-        if (status == 200) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling another process
-    }
+    ASSERT_TRUE(p.wait_healthy());
     int ep = epoll_create1(0);
     std::vector<Peer> peers(kClients);
     sockaddr_in a{};

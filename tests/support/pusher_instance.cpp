@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "tests/support/pump.h"
 
@@ -113,6 +114,17 @@ std::string PusherInstance::http_get(const std::string& target, int* status) con
 }  // namespace pusher::testing
 
 namespace pusher::testing {
+
+bool PusherInstance::wait_healthy(int ms) const {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < end) {
+        int status = 0;
+        http_get("/healthz", &status);
+        if (status == 200) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling another process
+    }
+    return false;
+}
 
 static Json::Value find_worker(PusherInstance& p, const std::string& name, int worker_id) {
     Json::Value root;

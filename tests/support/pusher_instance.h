@@ -27,6 +27,8 @@ class PusherInstance {
     // GET http://host:http_port/<target>; returns the body ("" on failure).
     std::string http_get(const std::string& target, int* status = nullptr) const;
     std::string host;
+    // Polls /healthz until 200 (every worker up and on the bus) or the deadline.
+    bool wait_healthy(int ms = 5000) const;
     // pid of worker `worker_id` of the service named `name`, from status --json; 0 if none.
     int worker_pid(const std::string& name, int worker_id = 0);
     // A numeric field of that worker in status --json (e.g. "dropped"); -1 if none.
