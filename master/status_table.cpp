@@ -154,6 +154,8 @@ std::string status_json(const StatsRegion& r, const std::map<int, double>& qps) 
         w["listening"] = s.listening.load() == 1;
         w["channel_connected"] = s.channel_connected.load() == 1;
         w["bus_dropped"] = Json::UInt64(read(s.bus_dropped));
+        w["accept_fail"] = Json::UInt64(read(s.accept_fail));
+        w["rejected"] = Json::UInt64(read(s.rejected));
         w["state"] = state_name(s, alive);
         workers.append(w);
     });
