@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <set>
 
 #include "channel/channel_key.h"
@@ -169,6 +170,7 @@ void Server::deliver(Connection& c, SharedBuffer* frame) {
 }
 
 void Server::publish(const ClientMessage& m, bool loop) {
+    assert(loop_.corked());
     for (const Value& ch : m.channels) {
         std::string key = channel_key(ch);
         auto it = channels_.find(key);
@@ -187,9 +189,10 @@ void Server::publish(const ClientMessage& m, bool loop) {
             if (++channel.loop_pos >= channel.subscribers.size()) channel.loop_pos = 0;
             deliver(*channel.subscribers[channel.loop_pos], frame);
         } else {
-            // A copy: a failed send closes a subscriber, which edits the list.
-            std::vector<Connection*> subs = channel.subscribers;
-            for (Connection* sub : subs)
+            // No copy of the list is needed: publishes are handled while the loop
+            // is corked (on_data), where send() only queues and never closes a
+            // subscriber, so the list cannot change under this loop.
+            for (Connection* sub : channel.subscribers)
                 if (sub->is_open()) deliver(*sub, frame);
         }
         frame->unref();
