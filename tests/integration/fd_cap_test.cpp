@@ -11,24 +11,13 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/proc.h"
 #include "tests/support/pusher_instance.h"
 #include "tests/support/ws_client.h"
 
 using namespace pusher::testing;
 
 namespace {
-
-long cpu_ticks(int pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string s;
-    std::getline(in, s);
-    std::istringstream rest(s.substr(s.rfind(')') + 2));
-    std::string f;
-    long total = 0;
-    for (int i = 3; i <= 15 && rest >> f; ++i)
-        if (i == 14 || i == 15) total += std::stol(f);
-    return total;
-}
 
 TEST(FdCap, WorkersUnderALowUlimitServeWhatTheyHaveAndDoNotSpin) {
     PusherInstance p;

@@ -12,20 +12,13 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/proc.h"
 #include "tests/support/pusher_instance.h"
 #include "tests/support/ws_client.h"
 
 using namespace pusher::testing;
 
 namespace {
-
-long rss_kib(int pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("VmRSS:", 0) == 0) return atol(line.c_str() + 6);
-    return 0;
-}
 
 TEST(SlowConsumer, IsDroppedAndCountedWhileOthersGetEverything) {
     PusherInstance p("\"limits\": {\"max_send_queue\": 262144},", 1);

@@ -14,11 +14,13 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/proc.h"
 #include "tests/support/pump.h"
 #include "worker/listen_socket.h"
 #include "worker/tcp_server.h"
 
 using namespace pusher::worker;
+using pusher::testing::cpu_ticks;
 
 namespace {
 
@@ -28,20 +30,6 @@ struct Echo : ConnectionHandler, TcpServer::Acceptor {
     void on_data(Connection& c, const char* d, size_t n) override { c.send(d, n); }
     void on_close(Connection& c) override { server->remove(c); }
 };
-
-long cpu_ticks(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string s;
-    std::getline(in, s);
-    std::istringstream rest(s.substr(s.rfind(')') + 2));
-    std::string field;
-    long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-        if (i == 14) utime = std::stol(field);
-        if (i == 15) stime = std::stol(field);
-    }
-    return utime + stime;
-}
 
 bool echo_ok(int fd) {
     if (write(fd, "x", 1) != 1) return false;
