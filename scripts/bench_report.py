@@ -176,8 +176,12 @@ def wrk_section(rows):
                    f"| {r.get('errors')} |")
     p = next((num(r, "requests_per_s") for r in w if r.get("target") == "pusher"), None)
     n = next((num(r, "requests_per_s") for r in w if r.get("target") == "node"), None)
+    f = next((num(r, "requests_per_s") for r in w if r.get("target") == "floor"), None)
     if p and n:
         out += ["", f"pusher/node requests/s: {ratio(p, n)}"]
+    if p and f:
+        out += ["", f"pusher/floor requests/s: {ratio(p, f)} (the floor answers each request with one "
+                "read() and one write() and publishes nowhere)"]
     return out + [""]
 
 
@@ -285,7 +289,11 @@ def main():
             "each, source addresses 127.0.0.2, .3, …), speaks RFC 6455 itself and publishes over HTTP "
             "keep-alive. Each message carries a sequence number and a CLOCK_MONOTONIC send time; lost, "
             "duplicated and misdelivered messages are counted per connection and must be 0.",
-            "- **broadcast**: closed loop, the next publish once every client has the previous message. "
+            "- **broadcast**: closed loop with a window: at most W messages in flight (W keep-alive "
+            "publishers, `--window`, W in `args` above), the next publish once every client has an earlier "
+            "one. With W > 1 several events can reach a worker in one loop turn, which a server may "
+            "batch into one write per connection; the floor never batches. `bcast-1k-64-w1` is the "
+            "strict closed loop (W = 1: one message at a time, nothing to batch). "
             "**latency**: open loop at a fixed rate, timestamps are the intended send times (no coordinated "
             "omission). **targeted**: 4 keep-alive publishers, each message to one client by the "
             "`workerID/connectionID` of its welcome frame. **idle**: connect N, hold, (RSS after − RSS before)/N.",
@@ -294,7 +302,9 @@ def main():
             "context, so it is part of every server's cost, the floor's included.",
             "- The machine has 2 cores shared by the server and the load generator, so deliveries/s is bounded "
             "by both; deliveries per server CPU-second is the comparable figure.",
-            "- floor = tests/bench/kernel_floor.cpp: encode once, one write() per client, no batching.",
+            "- floor = tests/bench/kernel_floor.cpp: encode once, one write() per client, no batching. "
+            "It also answers the targeted and wrk rows (one read() and one write() per request, one "
+            "write() per targeted delivery), as the single-process reference for those rows.",
             "- Latency is per delivery, from the publisher's send time (latency mode: the intended send "
             "time) to the moment a client process parsed the frame. One client process reads up to 15k "
             "sockets in turn, so at N=10k the load generator's own fan-in (one read() per delivery, a few "
