@@ -7,7 +7,8 @@
 #   --targets  which servers to measure (default: all three; "floor" is the bare-write server
 #              tests/bench/kernel_floor.cpp and only runs the broadcast rows)
 #   --quick    the N=1k rows only, shorter (about 2 min per target); for checking the instrument
-#   --big      add the 100k idle connections row (pusher with 8 ws workers; heavy)
+#   --big      add the 100k rows (idle memory, and 10 broadcasts to all; pusher with 8 ws
+#              workers; heavy)
 #   --no-wrk   skip the HTTP publish throughput rows
 #   --rows RE  only the rows whose name matches the extended regex RE (e.g. 'bcast-1k|wrk')
 #   --repeat K run every row K times; the report shows the run with the median cost (the
@@ -48,7 +49,7 @@ while [ $# -gt 0 ]; do
     --repeat) REPEAT="$2"; shift 2 ;;
     --window) WINDOW="$2"; shift 2 ;;
     --no-report) REPORT=0; shift ;;
-    *) sed -n '2,32p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,33p' "$0" >&2; exit 2 ;;
   esac
 done
 
@@ -279,6 +280,10 @@ matrix() {
   # 100k idle: 7 client processes from 127.0.0.2..8, pusher with 8 ws workers (~12.5k each).
   if [ $BIG = 1 ] && has_target pusher; then
     run_row idle-100k pusher 8 -- --mode idle --n 100000 --per-proc 14300 --hold 5 --connect-timeout 120
+    # ... and every broadcast reaches all 100k (lost = dup = 0). Once: ~45 s a run.
+    local repeat="$REPEAT"; REPEAT=1
+    run_row bcast-100k pusher 8 -- --mode broadcast --n 100000 --per-proc 14300 --payload 64 --msgs 10 --duration 60 --connect-timeout 120
+    REPEAT="$repeat"
   fi
 }
 
