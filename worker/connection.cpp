@@ -220,6 +220,21 @@ void Connection::close() {
     state_ = ConnState::Closing;
 }
 
+void Connection::close_discarding(const char* last, size_t len) {
+    if (state_ != ConnState::Open) return close_now();
+    size_t released = out_.keep_head();
+    loop_.stats().send_queue_bytes.fetch_sub(released, std::memory_order_relaxed);
+    if (out_.empty()) {
+        ssize_t w = write_direct(last, len);
+        if (w < 0) return close_now();
+        if (static_cast<size_t>(w) == len) return close_now();
+        queue_tail(nullptr, last, len, static_cast<size_t>(w));
+    } else {
+        queue_tail(nullptr, last, len, 0);
+    }
+    close();
+}
+
 void Connection::close_now() {
     if (state_ == ConnState::Closed) return;
     state_ = ConnState::Closed;

@@ -48,6 +48,11 @@ class Connection {
     bool send(SharedBuffer* buf);  // shared: queued by reference, never copied
     void close();                  // flush what is queued, then close
     void close_now();              // close at once; on_close runs now, memory later
+    // For a peer that stopped reading: discards what is queued behind the
+    // message the socket is in the middle of, queues `last` (e.g. a close
+    // frame) and closes once it is written. What stays is that one message and
+    // `last`; the owner decides how long a Closing connection may wait.
+    void close_discarding(const char* last, size_t len);
     void pause_reading();
     void resume_reading();
     void flush_corked();  // Loop::uncork() calls it

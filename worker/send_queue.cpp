@@ -69,6 +69,18 @@ ssize_t SendQueue::flush(int fd) {
     return static_cast<ssize_t>(total);
 }
 
+size_t SendQueue::keep_head() {
+    size_t released = 0;
+    for (uint32_t i = 1; i < count_; ++i) {
+        Chunk& c = ring_[(head_ + i) & (cap_ - 1)];
+        released += c.buf->size() - c.off;
+        c.buf->unref();
+    }
+    if (count_ > 1) count_ = 1;
+    bytes_ -= released;
+    return released;
+}
+
 void SendQueue::clear() {
     for (uint32_t i = 0; i < count_; ++i) ring_[(head_ + i) & (cap_ - 1)].buf->unref();
     std::free(ring_);

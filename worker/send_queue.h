@@ -28,6 +28,10 @@ class SendQueue {
     // Writes as much as the socket takes (writev, up to 64 chunks a call).
     // Returns bytes written (0 when the socket is full), or -1 with errno set.
     ssize_t flush(int fd);
+    // Releases every chunk but the first (the one the socket may be in the
+    // middle of); returns the bytes released. Only the head can start inside a
+    // message, so what stays, and what is pushed after it, keeps the framing.
+    size_t keep_head();
     void clear();
 
   private:

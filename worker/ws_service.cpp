@@ -18,8 +18,10 @@ using protocol::php::Value;
 struct WsService::Session {
     std::unique_ptr<protocol::HttpParser> handshake;
     protocol::WsDecoder decoder;
-    uint32_t accepted_at = 0;  // the handshake deadline counts from here, not the last byte
+    uint32_t accepted_at = 0;    // the handshake deadline counts from here, not the last byte
+    uint32_t closing_since = 0;  // when the sweep first saw it Closing (its last frames queued)
     bool ping_sent = false;
+    bool closing_seen = false;
     bool open() const { return !handshake; }
 };
 
@@ -139,10 +141,15 @@ void WsService::on_close(Connection& c) {
 
 // A client that does not read: its queue is at the cap. Dropping it keeps
 // memory bounded and the others on time; it is counted and can reconnect.
+// Its queue is discarded except the message its socket is in the middle of,
+// and a close frame 1008 follows that: a client that reads again learns why.
+// The close frame cannot jump the kernel's socket buffer, so the client gets
+// what was already written first; the sweep ends the wait (handshake_timeout).
 void WsService::on_buffer_full(Connection& c) {
     bump(loop_.stats().dropped);
     log_line("websocket: dropping slow client " + c.peer() + " (send queue full)");
-    c.close_now();
+    std::string close = protocol::ws_close_frame(protocol::kWsPolicy, "send queue full");
+    c.close_discarding(close.data(), close.size());
 }
 
 // ---- pushes -------------------------------------------------------------------
@@ -197,14 +204,23 @@ void WsService::flush_broadcasts() {
 // ---- timeouts ---------------------------------------------------------------------
 
 // Once a second: unfinished handshakes past their timeout, and silent
-// clients are pinged, then closed (the original never pings).
+// clients are pinged, then closed (the original never pings). A client that
+// does not read its close frame is closed handshake_timeout later.
 void WsService::sweep() {
     uint32_t now = static_cast<uint32_t>(loop_.now());
     const Limits& lim = config_.limits;
     tcp_.for_each([&](Connection& c) {
         auto* s = static_cast<Session*>(c.session);
         uint32_t idle = now - c.last_active;
-        if (!s->open()) {
+        if (c.state() == ConnState::Closing) {
+            // Its last frames wait for it to read them; not for ever.
+            if (!s->closing_seen) {
+                s->closing_seen = true;
+                s->closing_since = now;
+            } else if (now - s->closing_since >= lim.handshake_timeout) {
+                c.close_now();
+            }
+        } else if (!s->open()) {
             if (now - s->accepted_at >= lim.handshake_timeout) c.close_now();  // slowloris
         } else if (idle >= lim.idle_timeout) {
             std::string close = protocol::ws_close_frame(protocol::kWsGoingAway, "idle timeout");

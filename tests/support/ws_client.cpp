@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,12 +26,21 @@ void WsClient::close() {
     fd_ = -1;
 }
 
-static int connect_tcp(const std::string& host, int port, int rcvbuf) {
+int WsClient::release(std::string* pending) {
+    int fd = fd_;
+    fd_ = -1;
+    pending->swap(buf_);
+    buf_.clear();
+    return fd;
+}
+
+static int connect_tcp(const std::string& host, int port, int rcvbuf, int mss) {
     addrinfo hints{}, *res = nullptr;
     hints.ai_socktype = SOCK_STREAM;
     if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res) != 0) return -1;
     int fd = socket(res->ai_family, SOCK_STREAM, 0);
     if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (mss > 0) setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss);
     if (::connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
         ::close(fd);
         fd = -1;
@@ -40,7 +51,7 @@ static int connect_tcp(const std::string& host, int port, int rcvbuf) {
 
 bool WsClient::connect(const std::string& host, int port, const std::string& path,
                        const std::string& extra) {
-    fd_ = connect_tcp(host, port, rcvbuf);
+    fd_ = connect_tcp(host, port, rcvbuf, mss);
     if (fd_ < 0) return error_ = "connect refused", false;
     std::random_device rd;
     uint8_t nonce[16];

@@ -31,7 +31,14 @@ class WsClient {
     std::string handshake_response() const { return response_; }
     int fd() const { return fd_; }
     void close();
+    // Hands the socket over (to a WsFleet): returns it and puts the bytes read
+    // past the last frame into *pending; the client is closed afterwards.
+    int release(std::string* pending);
     int rcvbuf = 0;  // SO_RCVBUF to set before connecting (0: the default)
+    // TCP_MAXSEG before connecting (0: the default). Loopback's 64 KiB MSS makes
+    // the server's kernel give the socket a ~4 MiB send buffer; 1460, an
+    // Ethernet path's, gives it about 120 KiB, as on the Internet.
+    int mss = 0;
 
   private:
     bool read_exact(size_t n, std::string* out, int timeout_ms);

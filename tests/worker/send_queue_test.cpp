@@ -55,3 +55,29 @@ TEST(SendQueue, PartialWriteKeepsTheRest) {
     EXPECT_EQ(q.flush(sv[0]), -1);  // peer gone: error surfaces
     close(sv[0]);
 }
+
+TEST(SendQueue, KeepHeadReleasesAllButTheStartedChunk) {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    SharedBuffer* a = SharedBuffer::copy("abcdef", 6);
+    SharedBuffer* b = SharedBuffer::copy("ghij", 4);
+    SendQueue q;
+    q.push(a, 2);  // a chunk the socket is in the middle of
+    q.push(b, 0);
+    q.push(a, 0);
+    EXPECT_EQ(q.keep_head(), 10u);
+    EXPECT_EQ(q.chunks(), 1u);
+    EXPECT_EQ(q.bytes(), 4u);
+    EXPECT_EQ(q.keep_head(), 0u);
+    SharedBuffer* c = SharedBuffer::copy("!", 1);
+    q.push(c, 0);  // what is pushed after it follows it
+    EXPECT_EQ(q.flush(sv[0]), 5);
+    a->unref();
+    b->unref();
+    c->unref();
+    char buf[16] = {};
+    ASSERT_EQ(read(sv[1], buf, sizeof buf), 5);
+    EXPECT_EQ(std::string(buf, 5), "cdef!");
+    close(sv[0]);
+    close(sv[1]);
+}

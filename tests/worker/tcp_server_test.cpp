@@ -135,6 +135,35 @@ TEST_F(TcpServerTest, SlowReaderIsCappedAndCounted) {
     close(a);
 }
 
+TEST_F(TcpServerTest, CloseDiscardingEndsWithWholeMessagesThenTheLastWord) {
+    start();
+    int a = dial();
+    EXPECT_EQ(read_some(a, 5), "id:1\n");
+    Connection* c = server->find(1);
+    ASSERT_NE(c, nullptr);
+    const size_t kChunk = 16 << 10;
+    int sent = 0;
+    while (c->queued() < 8 * kChunk) {  // the client reads nothing meanwhile
+        std::string m(kChunk, static_cast<char>('a' + sent % 26));
+        ASSERT_TRUE(c->send(m.data(), m.size()));
+        ++sent;
+    }
+    c->close_discarding("BYE", 3);
+    EXPECT_LE(c->queued(), kChunk + 3);  // one message it may be in the middle of, and BYE
+    EXPECT_EQ(c->state(), ConnState::Closing);
+    std::string got = read_some(a, SIZE_MAX);  // to EOF
+    ASSERT_GE(got.size(), 3u);
+    EXPECT_EQ(got.substr(got.size() - 3), "BYE");
+    size_t body = got.size() - 3;
+    EXPECT_EQ(body % kChunk, 0u) << "a message was cut";
+    EXPECT_LT(body / kChunk, static_cast<size_t>(sent)) << "nothing was discarded";
+    for (size_t i = 0; i < body; i += kChunk)
+        EXPECT_EQ(got.find_first_not_of(static_cast<char>('a' + (i / kChunk) % 26), i),
+                  i + kChunk == body ? body : i + kChunk);
+    EXPECT_EQ(echo.closed, 1);
+    close(a);
+}
+
 TEST_F(TcpServerTest, SharedBufferReachesEveryConnection) {
     start();
     int fds[5];
