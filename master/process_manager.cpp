@@ -266,44 +266,50 @@ void ProcessManager::begin_reload(bool graceful) {
     reload_step();
 }
 
+// Advances the reload as far as it can now: each reloadable slot in turn is
+// replaced and must be listening again before the next one starts.
 void ProcessManager::reload_step() {
     double now = monotonic_now();
-    while (reload_index_ < slots_.size()) {
+    for (; reload_index_ < slots_.size(); ++reload_index_) {
         Slot& s = slots_[reload_index_];
-        if (!config_.services[s.service].reloadable) {
-            ++reload_index_;
-            continue;
+        if (!config_.services[s.service].reloadable) continue;
+        if (!reload_waiting_exit_) {
+            reload_replace(s, now);
+            reload_waiting_exit_ = true;
         }
-        if (reload_waiting_exit_) {
-            if (s.pid != 0 && now >= reload_kill_at_) kill(s.pid, SIGKILL);
-            if (!slot_ready(s))
-                return;  // the old one has not gone, or the new one is not listening
-            reload_waiting_exit_ = false;
-            ++reload_index_;
-            continue;
-        }
-        if (graceful_) {
-            // The replacement serves first; the old process drains on the same socket.
-            s.old_pid = s.pid;
-            spawn(s);
-            if (s.old_pid) kill(s.old_pid, SIGUSR2);
-        } else if (s.pid) {
-            kill(s.pid, SIGUSR1);
-            reload_kill_at_ = now + config_.stop_timeout;
-        }
-        reload_waiting_exit_ = true;
-        if (graceful_) reload_kill_at_ = now + 3600;
+        if (s.pid != 0 && now >= reload_kill_at_) kill(s.pid, SIGKILL);
+        if (!slot_ready(s)) return;  // the old one has not gone, or the new one is not listening
+        reload_waiting_exit_ = false;
     }
+    if (!old_workers_drained(now)) return;
+    state_ = State::Running;
+    stats_->master_state.store(0);
+    stats_->reloads_done.fetch_add(1);
+    log_line("reload finished");
+}
+
+// Graceful: the replacement serves first and the old process drains on the
+// same socket. Plain: the old one exits and sigchld re-forks the same id.
+void ProcessManager::reload_replace(Slot& s, double now) {
+    if (graceful_) {
+        s.old_pid = s.pid;
+        spawn(s);
+        if (s.old_pid) kill(s.old_pid, SIGUSR2);
+        reload_kill_at_ = now + 3600;  // the new process is never killed for being slow
+    } else {
+        if (s.pid) kill(s.pid, SIGUSR1);
+        reload_kill_at_ = now + config_.stop_timeout;
+    }
+}
+
+// Old processes of a graceful reload get graceful_timeout to finish.
+bool ProcessManager::old_workers_drained(double now) {
     bool draining = false;
     for (Slot& s : slots_) {
         if (s.old_pid && now - s.started > config_.graceful_timeout + 1) kill(s.old_pid, SIGKILL);
         draining |= s.old_pid != 0;
     }
-    if (draining) return;
-    state_ = State::Running;
-    stats_->master_state.store(0);
-    stats_->reloads_done.fetch_add(1);
-    log_line("reload finished");
+    return !draining;
 }
 
 void ProcessManager::signal_all(int sig) {

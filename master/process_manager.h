@@ -49,6 +49,8 @@ class ProcessManager {
     void begin_stop(bool graceful);
     void begin_reload(bool graceful);
     void reload_step();
+    void reload_replace(Slot& s, double now);
+    bool old_workers_drained(double now);
     void signal_all(int sig);
     bool slot_ready(const Slot& s) const;
     void notify_ready(const std::string& msg);
