@@ -188,17 +188,20 @@ void WsService::queue_broadcast(const std::string& content) {
     batch_.resize(at + protocol::ws_header_size(content.size()));
     protocol::ws_write_header(batch_.data() + at, protocol::kWsText, content.size());
     batch_ += content;
+    ++batch_frames_;
 }
 
 void WsService::flush_broadcasts() {
     if (batch_.empty()) return;
     BufferRef frame(SharedBuffer::copy(batch_.data(), batch_.size()));
+    uint64_t frames = batch_frames_;
     batch_.clear();
+    batch_frames_ = 0;
     uint64_t sent = 0;
     tcp_.for_each([&](Connection& c) {
         if (c.ready && c.send(frame.get())) ++sent;
     });
-    bump(loop_.stats().messages_out, sent);
+    bump(loop_.stats().messages_out, sent * frames);  // messages, not batches
 }
 
 // ---- timeouts ---------------------------------------------------------------------

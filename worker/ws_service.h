@@ -42,6 +42,7 @@ class WsService : public BusService, public protocol::WsDecoder::Sink {
 
     Connection* current_ = nullptr;  // the connection whose frames are being decoded
     std::string batch_;              // encoded broadcast frames of the current bus read
+    uint64_t batch_frames_ = 0;      // how many frames batch_ holds
     BufferRef ping_frame_;
     uint64_t instance_ = 0;
 };

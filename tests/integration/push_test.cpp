@@ -62,6 +62,29 @@ TEST_F(PushTest, WelcomeThenBroadcastToEveryClientExactlyOnce) {
     for (auto& c : clients) EXPECT_EQ(c->recv(200).opcode, -1);  // nothing more: exactly once
 }
 
+// Publishes pipelined on one connection reach the worker in one bus read and
+// leave as one write per client; status still counts every message.
+TEST_F(PushTest, BatchedBroadcastsAreDeliveredInOrderAndCountedPerMessage) {
+    p = std::make_unique<PusherInstance>("", 1);
+    ASSERT_EQ(p->start().code, 0);
+    ASSERT_TRUE(p->wait_healthy());
+    std::vector<std::unique_ptr<WsClient>> clients;
+    for (int i = 0; i < 3; ++i) clients.push_back(client());
+    const int kMessages = 20;
+    std::string pipelined;
+    for (int i = 0; i < kMessages; ++i)
+        pipelined += "GET /?content=m" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n" +
+                     (i + 1 == kMessages ? "Connection: close\r\n" : "") + "\r\n";
+    std::string answers = http_request("127.0.0.1", p->http_port, pipelined);
+    size_t oks = 0;
+    for (size_t at = 0; (at = answers.find("\r\n\r\nok", at)) != std::string::npos; ++at) ++oks;
+    ASSERT_EQ(oks, size_t(kMessages)) << answers;
+    for (auto& c : clients)
+        for (int i = 0; i < kMessages; ++i) ASSERT_EQ(c->recv_text(), "m" + std::to_string(i));
+    // 3 welcomes + 3 x 20 broadcasts, counted before the writes that delivered them.
+    EXPECT_EQ(p->worker_stat("pusher", 0, "messages_out"), 3 + 3 * kMessages);
+}
+
 TEST_F(PushTest, TargetedPushAsTheOriginal) {
     start();
     std::string wa, wb;
