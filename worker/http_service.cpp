@@ -35,9 +35,12 @@ void HttpService::on_close(Connection& c) {
     tcp_.remove(c);
 }
 
+// Pipelined requests that arrive in one read get their answers in one write.
 void HttpService::on_data(Connection& c, const char* data, size_t len) {
     auto* s = static_cast<Session*>(c.session);
-    while (len > 0 && c.is_open()) {
+    std::string answers;
+    bool close = false;
+    while (len > 0 && !close) {
         size_t used = 0;
         auto r = s->parser.feed(data, len, &used);
         data += used;
@@ -45,20 +48,21 @@ void HttpService::on_data(Connection& c, const char* data, size_t len) {
         if (r == protocol::HttpParser::Result::NeedMore) {
             if (!s->mid_request) s->request_start = static_cast<uint32_t>(loop_.now());
             s->mid_request = true;
-            return;
+            break;
         }
         s->mid_request = false;
         if (r == protocol::HttpParser::Result::Error) {
-            std::string answer = protocol::http_error(s->parser.status(), s->parser.reason());
-            c.send(answer.data(), answer.size());
-            return c.close();
+            answers += protocol::http_error(s->parser.status(), s->parser.reason());
+            close = true;
+            break;
         }
         HttpRequest req = s->parser.take();
         bump(loop_.stats().total_request);
-        std::string answer = handle(req);
-        c.send(answer.data(), answer.size());
-        if (!req.keep_alive || req.upgrade) return c.close();
+        answers += handle(req);
+        close = !req.keep_alive || req.upgrade;
     }
+    if (!answers.empty()) c.send(answers.data(), answers.size());
+    if (close) c.close();
 }
 
 std::string HttpService::handle(const HttpRequest& req) {
