@@ -282,7 +282,7 @@ matrix() {
     run_row idle-100k pusher 8 -- --mode idle --n 100000 --per-proc 14300 --hold 5 --connect-timeout 120
     # ... and every broadcast reaches all 100k (lost = dup = 0). Once: ~45 s a run.
     local repeat="$REPEAT"; REPEAT=1
-    run_row bcast-100k pusher 8 -- --mode broadcast --n 100000 --per-proc 14300 --payload 64 --msgs 12 --duration 60 --connect-timeout 120 --window $WINDOW
+    run_row bcast-100k pusher 8 -- --mode broadcast --n 100000 --per-proc 14300 --payload 64 --msgs 10 --duration 60 --connect-timeout 120 --window $WINDOW
     REPEAT="$repeat"
   fi
 }
