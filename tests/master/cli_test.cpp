@@ -95,6 +95,30 @@ TEST(Cli, StartStatusStopRoundTrip) {
     EXPECT_EQ(p.cli("stop").out, "pusher not running\n");
 }
 
+// status -d redraws the table every second and ends by itself once the master
+// is gone.
+TEST(Cli, StatusRefreshesUntilTheMasterStops) {
+    PusherInstance p;
+    ASSERT_EQ(p.start().code, 0);
+    std::string cmd = "timeout 20 " + pusher_bin() + " status -d -c " + p.config + " 2>&1";
+    FILE* f = popen(cmd.c_str(), "r");
+    ASSERT_NE(f, nullptr);
+    std::string out;
+    auto frames = [&] {
+        size_t n = 0;
+        for (size_t at = 0; (at = out.find("GLOBAL STATUS", at)) != std::string::npos; ++at) ++n;
+        return n;
+    };
+    char buf[4096];
+    while (frames() < 2 && fgets(buf, sizeof buf, f)) out += buf;
+    ASSERT_EQ(frames(), 2u) << out;
+    EXPECT_EQ(p.stop().code, 0);
+    while (fgets(buf, sizeof buf, f)) out += buf;  // EOF: it ended by itself
+    int status = pclose(f);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
+    EXPECT_NE(out.find("\033[H\033[2J"), std::string::npos);  // the screen is redrawn
+}
+
 TEST(Cli, SecondStartIsRefusedAndPortInUseIsReported) {
     PusherInstance p;
     ASSERT_EQ(p.start().code, 0);
