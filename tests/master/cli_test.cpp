@@ -188,6 +188,33 @@ TEST(Master, KilledWorkerComesBackWithTheSameIdAndFreshConnectionIds) {
     EXPECT_EQ(c->recv_text(), "back");
 }
 
+// A worker that dies right after each start is re-forked after a pause that
+// grows (1, 2, 4 ... 30 s) and is logged, not in a tight fork loop.
+TEST(Master, AWorkerDyingAtStartIsReforkedWithBackOff) {
+    PusherInstance p("", 1);
+    ASSERT_EQ(p.start().code, 0);
+    int first = p.worker_pid("pusher", 0), second = 0, third = 0;
+    ASSERT_GT(first, 0);
+    kill(first, SIGKILL);  // maybe within its first second, maybe not: the machine decides
+    ASSERT_TRUE(eventually([&] {
+        second = p.worker_pid("pusher", 0);
+        return second > 0 && second != first;
+    }, 5000));
+    kill(second, SIGKILL);  // milliseconds after its fork: a death at start-up
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(eventually([&] {
+        third = p.worker_pid("pusher", 0);
+        return third > 0 && third != second;
+    }, 10000));
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(900));
+    std::ifstream log(p.dir + "/pusher.log");
+    std::stringstream text;
+    text << log.rdbuf();
+    EXPECT_NE(text.str().find("keeps dying at start, next try in"), std::string::npos)
+        << text.str();
+    EXPECT_TRUE(eventually([&] { return healthy(p); }));  // and it serves again
+}
+
 TEST(Master, ReloadNeverRefusesAConnectAndKeepsIds) {
     PusherInstance p;
     ASSERT_EQ(p.start().code, 0);
