@@ -534,6 +534,8 @@ TEST_F(PhpInteropTest, OurClientSurvivesAPhpServerRestart) {
     for (int i = 0; i < 3; ++i)
         EXPECT_EQ(content_of(news[1 + i]), "while down " + std::to_string(i));
     // Order at the new server: subscribe, watch, reserve, then the queued publishes.
+    // Its log lines may trail the deliveries they describe: wait for all six.
+    ASSERT_TRUE(pump([&] { return srv->count("op") >= 6; })) << srv->out();
     auto ops = srv->lines("op");
     ASSERT_GE(ops.size(), 6u);
     EXPECT_EQ(ops[0], "subscribe array (   0 => 'news', )");
