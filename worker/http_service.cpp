@@ -58,7 +58,11 @@ void HttpService::on_data(Connection& c, const char* data, size_t len) {
         }
         HttpRequest req = s->parser.take();
         bump(loop_.stats().total_request);
-        answers += handle(req);
+        std::string answer = handle(req);
+        if (answers.empty())
+            answers.swap(answer);  // the usual one request per read: no copy
+        else
+            answers += answer;
         close = !req.keep_alive || req.upgrade;
     }
     if (!answers.empty()) c.send(answers.data(), answers.size());
