@@ -84,13 +84,21 @@ long percentile(const std::vector<int64_t>& sorted, int pct) {
     return static_cast<long>(sorted[std::min(sorted.size() - 1, sorted.size() * pct / 100)]);
 }
 
+// A client that never reads (until a test says so), with a 4 KiB receive
+// buffer. mss 1460, an Internet path's, makes the server's kernel hold about
+// 120 KiB for it instead of the ~4 MiB loopback's 64 KiB MSS would give.
+bool connect_stalled(WsClient& c, int port, int mss = 0) {
+    c.rcvbuf = 4096;
+    c.mss = mss;
+    return c.connect("127.0.0.1", port);
+}
+
 TEST(SlowConsumer, IsDroppedAndCountedWhileOthersGetEverything) {
     PusherInstance p("\"limits\": {\"max_send_queue\": 262144},", 1);
     ASSERT_EQ(p.start().code, 0);
     ASSERT_TRUE(p.wait_healthy());
     WsClient stalled;
-    stalled.rcvbuf = 4096;
-    ASSERT_TRUE(stalled.connect("127.0.0.1", p.ws_port));
+    ASSERT_TRUE(connect_stalled(stalled, p.ws_port));
     const int kHealthy = 20, kMessages = 3000;
     std::vector<std::unique_ptr<WsClient>> healthy;
     for (int i = 0; i < kHealthy; ++i) {
@@ -166,10 +174,8 @@ TEST(SlowConsumer, OneStalledAmongAThousandCostsTheOthersNothing) {
     };
     while (seq < kPhaseA) ASSERT_TRUE(publish());
 
-    WsClient stalled;
-    stalled.rcvbuf = 4096;  // and it never reads until the end
-    stalled.mss = 1460;     // an Internet path's: the server's kernel holds ~120 KiB for it
-    ASSERT_TRUE(stalled.connect("127.0.0.1", p.ws_port));
+    WsClient stalled;  // it never reads until the end
+    ASSERT_TRUE(connect_stalled(stalled, p.ws_port, 1460));
     const long phase_b = seq, give_up = seq + 20 * kRate;
     long dropped_at = -1;
     while (seq < give_up && (dropped_at < 0 || seq < dropped_at + kAfterDrop)) {
@@ -252,9 +258,7 @@ TEST(SlowConsumer, ADroppedClientThatNeverReadsIsClosedAfterTheHandshakeTimeout)
     ASSERT_EQ(p.start().code, 0);
     ASSERT_TRUE(p.wait_healthy());
     WsClient stalled;
-    stalled.rcvbuf = 4096;
-    stalled.mss = 1460;
-    ASSERT_TRUE(stalled.connect("127.0.0.1", p.ws_port));
+    ASSERT_TRUE(connect_stalled(stalled, p.ws_port, 1460));
     Publisher pub(p.http_port);
     std::string content(256 << 10, 'x');
     int sent = 0;
