@@ -32,7 +32,12 @@ void Client::close() {
     closed_ = true;
     reconnect_timer_.cancel();
     ping_timer_.cancel();
-    if (conn_) conn_->close_now();
+    if (conn_) {
+        conn_->abandon();  // for good: no close event, no reconnect
+        conn_ = nullptr;
+        up_ = false;
+        set_subscribed(false);
+    }
 }
 
 void Client::connect() {

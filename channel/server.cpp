@@ -24,7 +24,7 @@ static constexpr size_t kMaxQueueBytes = 64 << 20;
 static constexpr double kStartupGrace = 3.0;
 static constexpr size_t kMaxReplayBytes = 16 << 20;
 
-struct Server::Session {
+struct Server::Session : worker::Session {
     explicit Session(size_t max_frame) : decoder(max_frame) {}
     protocol::FrameDecoder decoder;
     std::set<std::string> channels;    // keys this connection subscribed
@@ -71,20 +71,20 @@ bool Server::allowed(const std::string& peer) const {
 }
 
 void Server::on_accept(Connection& c) {
-    c.session = new Session(config_.limits.channel_max_frame);
+    c.set_session(std::make_unique<Session>(config_.limits.channel_max_frame));
     std::string peer = c.peer();
     if (!allowed(peer)) reject(c, "peer " + peer + " is not in channel_allow");
 }
 
 void Server::reject(Connection& c, const std::string& why) {
-    worker::log_line("channel: closing " + c.peer() + ": " + why);
+    worker::log_peer("channel: closing " + c.peer() + ": " + why);
     c.close_now();
 }
 
 void Server::on_data(Connection& c, const char* data, size_t len) {
     // One read may carry many publishes: each subscriber then gets one writev.
     worker::CorkGuard cork(loop_);
-    auto* s = static_cast<Session*>(c.session);
+    auto* s = &c.session<Session>();
     s->decoder.feed(data, len);
     std::string_view body;
     while (c.is_open() && s->decoder.next(&body)) {
@@ -252,6 +252,7 @@ void Server::dispatch(Queue& q) {
     while (!q.messages.empty() && !q.consumers.empty()) {
         Connection* consumer = q.consumers.front();
         q.consumers.erase(q.consumers.begin());
+        if (!consumer->is_open()) continue;  // closed this turn; its close event is pending
         std::string data = std::move(q.messages.front());
         q.messages.pop_front();
         q.bytes -= data.size();
@@ -266,13 +267,9 @@ void Server::dispatch(Queue& q) {
 }
 
 void Server::on_close(Connection& c) {
-    auto* s = static_cast<Session*>(c.session);
-    if (s) {
-        for (std::string key : std::set<std::string>(s->channels)) unsubscribe(c, *s, key);
-        for (std::string key : std::vector<std::string>(s->watches)) unwatch(c, *s, key);
-        delete s;
-        c.session = nullptr;
-    }
+    auto& s = c.session<Session>();
+    for (std::string key : std::set<std::string>(s.channels)) unsubscribe(c, s, key);
+    for (std::string key : std::vector<std::string>(s.watches)) unwatch(c, s, key);
     tcp_.remove(c);
 }
 

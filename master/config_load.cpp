@@ -5,6 +5,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <exception>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -61,7 +62,8 @@ class Reader {
     bool integer(const char* key, int* out, int lo, int hi) {
         if (!v_.isMember(key)) return true;
         const Json::Value& x = v_[key];
-        if (!x.isIntegral() || x.asInt64() < lo || x.asInt64() > hi)
+        // isInt64 first: asInt64 throws on integers above INT64_MAX.
+        if (!x.isInt64() || x.asInt64() < lo || x.asInt64() > hi)
             return fail(key, "must be " + std::to_string(lo) + ".." + std::to_string(hi));
         *out = x.asInt();
         return true;
@@ -69,7 +71,7 @@ class Reader {
     bool size(const char* key, size_t* out) {
         if (!v_.isMember(key)) return true;
         const Json::Value& x = v_[key];
-        if (!x.isIntegral() || x.asInt64() < 1) return fail(key, "must be a positive integer");
+        if (!x.isInt64() || x.asInt64() < 1) return fail(key, "must be a positive integer");
         *out = static_cast<size_t>(x.asInt64());
         return true;
     }
@@ -178,7 +180,13 @@ bool load_config(const std::string& file, Config* out, std::string* error) {
     Json::CharReaderBuilder b;
     Json::Value root;
     std::string errs;
-    if (!Json::parseFromStream(b, in, &root, &errs)) {
+    bool parsed = false;
+    try {
+        parsed = Json::parseFromStream(b, in, &root, &errs);
+    } catch (const std::exception& e) {  // jsoncpp throws past its stackLimit
+        errs = e.what();
+    }
+    if (!parsed) {
         *error = "config: " + file + ": not valid JSON: " + errs.substr(0, errs.find('\n'));
         return false;
     }

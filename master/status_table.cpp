@@ -155,6 +155,7 @@ std::string status_json(const StatsRegion& r, const std::map<int, double>& qps) 
         w["channel_connected"] = s.channel_connected.load() == 1;
         w["bus_dropped"] = Json::UInt64(read(s.bus_dropped));
         w["accept_fail"] = Json::UInt64(read(s.accept_fail));
+        w["input_errors"] = Json::UInt64(read(s.input_errors));
         w["rejected"] = Json::UInt64(read(s.rejected));
         w["state"] = state_name(s, alive);
         workers.append(w);

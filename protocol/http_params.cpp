@@ -2,6 +2,7 @@
 
 #include <json/json.h>
 
+#include <exception>
 #include <memory>
 
 namespace pusher::protocol {
@@ -56,7 +57,14 @@ static bool parse_json_body(const std::string& body, Params* out, std::string* e
     std::unique_ptr<Json::CharReader> reader(b.newCharReader());
     Json::Value root;
     std::string errs;
-    if (!reader->parse(body.data(), body.data() + body.size(), &root, &errs) || !root.isObject()) {
+    bool parsed = false;
+    try {
+        parsed = reader->parse(body.data(), body.data() + body.size(), &root, &errs);
+    } catch (const std::exception&) {
+        // jsoncpp throws instead of failing when nesting passes stackLimit.
+        parsed = false;
+    }
+    if (!parsed || !root.isObject()) {
         *error = "body is not a JSON object";
         return false;
     }

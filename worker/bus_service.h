@@ -31,6 +31,7 @@ class BusService : public Service, public ConnectionHandler, public TcpServer::A
     }
     void stop_accepting() override { tcp_.stop_accepting(); }
     size_t client_count() const override { return tcp_.size(); }
+    void go_away() override { tcp_.close_all(); }  // the bus stays up meanwhile
     void close_all() override {
         sweep_timer_.cancel();
         tcp_.close_all();

@@ -9,6 +9,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
+
+#include "worker/log.h"
 
 namespace pusher::worker {
 
@@ -86,13 +89,33 @@ void Connection::handle_read() {
             bytes_in_ += static_cast<size_t>(n);
             bump(loop_.stats().bytes_in, static_cast<uint64_t>(n));
             last_active = static_cast<uint32_t>(loop_.now());
-            handler_->on_data(*this, loop_.read_buffer(), static_cast<size_t>(n));
+            if (!deliver(loop_.read_buffer(), static_cast<size_t>(n))) return;
             if (static_cast<size_t>(n) < loop_.read_buffer_size()) return;
             continue;  // a full buffer: more may be waiting, but stay fair to others
         }
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
         return close_now();  // EOF or a socket error
     }
+}
+
+// No exception may unwind into libevent: input that a library rejects by
+// throwing closes this connection, counted and logged, and nothing else.
+bool Connection::deliver(const char* data, size_t len) {
+    try {
+        handler_->on_data(*this, data, len);
+        return true;
+    } catch (const std::exception& e) {
+        fail_input(e.what());
+    } catch (...) {
+        fail_input("unknown exception");
+    }
+    return false;
+}
+
+void Connection::fail_input(const char* what) {
+    bump(loop_.stats().input_errors);
+    log_peer("closing " + peer() + ": input raised " + what);
+    close_now();
 }
 
 void Connection::handle_write() {
@@ -218,6 +241,7 @@ void Connection::close() {
     if (out_.empty() || state_ == ConnState::Connecting) return close_now();
     pause_reading();
     state_ = ConnState::Closing;
+    phase_since = static_cast<uint32_t>(loop_.now());
 }
 
 void Connection::close_discarding(const char* last, size_t len) {
@@ -243,8 +267,16 @@ void Connection::close_now() {
     fd_ = -1;
     loop_.stats().send_queue_bytes.fetch_sub(out_.bytes(), std::memory_order_relaxed);
     out_.clear();
-    handler_->on_close(*this);
-    loop_.defer_free(this);
+    loop_.defer_close(this);  // on_close, then delete, once the stack has unwound
+}
+
+void Connection::abandon() {
+    handler_ = nullptr;
+    close_now();
+}
+
+void Connection::fire_close() {
+    if (handler_) handler_->on_close(*this);
 }
 
 static std::string format_addr(const sockaddr_storage& ss) {

@@ -7,6 +7,7 @@
 #include <event2/event_struct.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "worker/loop.h"
@@ -16,14 +17,30 @@ namespace pusher::worker {
 
 class Connection;
 
+// A service's per-connection protocol state (its codec, handshake, flags).
+// The connection owns it and destroys it with itself, after the close event,
+// at the end of the loop turn: so no session is ever freed while a callback
+// on its connection, or a decoder inside it, is still running.
+class Session {
+  public:
+    virtual ~Session() = default;
+};
+
 // What a service plugs into a connection (Workerman's callbacks). Bytes come
 // raw; the service runs its protocol codec over them.
+//
+// Lifetime contract (uSockets'): one open always ends in exactly one
+// on_close. Whoever closes, close_now() only marks the connection Closed and
+// releases its socket; on_close runs later in the same loop turn, once every
+// callback on the stack has returned, and the connection (and its session)
+// is freed right after it. Until then the object stays valid: sends on it
+// return false and is_open() is false.
 class ConnectionHandler {
   public:
     virtual ~ConnectionHandler() = default;
     virtual void on_connect(Connection&) {}  // outgoing connections: established
     virtual void on_data(Connection& c, const char* data, size_t len) = 0;
-    virtual void on_close(Connection& c) = 0;  // exactly once, whoever closed
+    virtual void on_close(Connection& c) = 0;  // exactly once, deferred (see above)
     // The send queue reached the cap and a message was dropped (already counted).
     virtual void on_buffer_full(Connection&) {}
     virtual void on_buffer_drain(Connection&) {}
@@ -47,7 +64,10 @@ class Connection {
     bool send(const char* data, size_t len);
     bool send(SharedBuffer* buf);  // shared: queued by reference, never copied
     void close();                  // flush what is queued, then close
-    void close_now();              // close at once; on_close runs now, memory later
+    void close_now();              // close at once; on_close follows at the end of the turn
+    // The handler is going away (its owner is being destroyed): close at once
+    // and never call it again.
+    void abandon();
     // For a peer that stopped reading: discards what is queued behind the
     // message the socket is in the middle of, queues `last` (e.g. a close
     // frame) and closes once it is written. What stays is that one message and
@@ -68,16 +88,30 @@ class Connection {
     std::string peer() const;
     std::string local() const;
 
-    void* session = nullptr;   // the service's per-connection state
+    void set_session(std::unique_ptr<Session> s) { session_ = std::move(s); }
+    // The service's own session type; it set it in on_accept.
+    template <class T>
+    T& session() const {
+        return static_cast<T&>(*session_);
+    }
+
     uint32_t index = 0;        // position in the owner's table
     uint32_t last_active = 0;  // loop seconds of the last input (idle sweep)
     // A service-defined mark kept in the object itself, so a fan-out loop can
     // test it without touching the session (one cache miss less per delivery).
     bool ready = false;
+    uint8_t flags = 0;  // service-defined bits (in the padding: costs nothing)
+    // Loop seconds when the current phase began (a handshake, or Closing: set
+    // by close()); timeouts are measured from it, not from each byte.
+    uint32_t phase_since = 0;
 
   private:
+    friend class Loop;
+    void fire_close();  // the deferred close event: Loop's end of turn calls it
     static void on_event(evutil_socket_t fd, short what, void* arg);
     void handle_read();
+    bool deliver(const char* data, size_t len);
+    void fail_input(const char* what);
     void handle_write();
     void finish_connect();
     bool over_cap();
@@ -96,6 +130,7 @@ class Connection {
     uint64_t id_;
     uint64_t bytes_in_ = 0, bytes_out_ = 0;
     SendQueue out_;
+    std::unique_ptr<Session> session_;
     event ev_;
 };
 

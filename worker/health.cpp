@@ -33,6 +33,8 @@ const Metric kMetrics[] = {
      &WorkerSlot::channel_reconnects},
     {"pusher_accept_fail_total", "counter", "Accept errors (EMFILE, ...)",
      &WorkerSlot::accept_fail},
+    {"pusher_input_errors_total", "counter", "Connections closed because a parser threw",
+     &WorkerSlot::input_errors},
     {"pusher_rejected_total", "counter", "Connections refused above the limit",
      &WorkerSlot::rejected},
 };

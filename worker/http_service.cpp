@@ -15,7 +15,7 @@ using protocol::HttpRequest;
 using protocol::php::Key;
 using protocol::php::Value;
 
-struct HttpService::Session {
+struct HttpService::Session : worker::Session {
     explicit Session(const protocol::HttpLimits& l) : parser(l) {}
     protocol::HttpParser parser;
     bool mid_request = false;    // bytes of an unfinished request have arrived
@@ -26,18 +26,16 @@ void HttpService::on_accept(Connection& c) {
     protocol::HttpLimits limits;
     limits.max_header = config_.limits.http_max_header;
     limits.max_body = config_.limits.http_max_body;
-    c.session = new Session(limits);
+    c.set_session(std::make_unique<Session>(limits));
 }
 
 void HttpService::on_close(Connection& c) {
-    delete static_cast<Session*>(c.session);
-    c.session = nullptr;
     tcp_.remove(c);
 }
 
 // Pipelined requests that arrive in one read get their answers in one write.
 void HttpService::on_data(Connection& c, const char* data, size_t len) {
-    auto* s = static_cast<Session*>(c.session);
+    auto* s = &c.session<Session>();
     std::string answers;
     bool close = false;
     while (len > 0 && !close) {
@@ -144,7 +142,7 @@ std::string HttpService::metrics() const {
 void HttpService::sweep() {
     uint32_t now = static_cast<uint32_t>(loop_.now());
     tcp_.for_each([&](Connection& c) {
-        auto* s = static_cast<Session*>(c.session);
+        auto* s = &c.session<Session>();
         uint32_t idle = now - c.last_active;
         // Slowloris: an unfinished request gets handshake_timeout in total.
         if ((s->mid_request && now - s->request_start >= config_.limits.handshake_timeout) ||

@@ -17,4 +17,8 @@ void log_line(const std::string& msg) {
     fprintf(stderr, "%s pid:%d %s\n", stamp, static_cast<int>(getpid()), msg.c_str());
 }
 
+void log_peer(const std::string& msg) {
+    log_line(msg);
+}
+
 }  // namespace pusher::worker

@@ -6,5 +6,8 @@
 namespace pusher::worker {
 
 void log_line(const std::string& msg);
+// A line about one peer's misbehaviour; rate-limited so that a hostile peer
+// cannot fill the disk.
+void log_peer(const std::string& msg);
 
 }  // namespace pusher::worker

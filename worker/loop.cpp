@@ -39,16 +39,23 @@ void Loop::uncork() {
         c->flush_corked();  // closed ones are still allocated: freed by reap
 }
 
-void Loop::defer_free(Connection* c) {
+void Loop::defer_close(Connection* c) {
     if (graveyard_.empty()) event_active(reap_ev_, 0, 0);
     graveyard_.push_back(c);
 }
 
+// An on_close may close other connections (a bus link, a subscriber): they
+// join the graveyard and are handled in the same pass.
 void Loop::reap(evutil_socket_t, short, void* arg) {
     auto* self = static_cast<Loop*>(arg);
-    std::vector<Connection*> dead;
-    dead.swap(self->graveyard_);
-    for (Connection* c : dead) delete c;
+    while (!self->graveyard_.empty()) {
+        std::vector<Connection*> dead;
+        dead.swap(self->graveyard_);
+        for (Connection* c : dead) {
+            c->fire_close();
+            delete c;
+        }
+    }
 }
 
 }  // namespace pusher::worker

@@ -49,7 +49,12 @@ class Loop {
     char* read_buffer() { return read_buf_.data(); }
     size_t read_buffer_size() const { return read_buf_.size(); }
 
-    void defer_free(Connection* c);
+    // A closed connection's close event and its memory wait for the end of
+    // the loop turn, when no callback on it can still be running.
+    void defer_close(Connection* c);
+    // Runs the pending close events now (teardown only, never from a
+    // connection's callback).
+    void run_closes() { reap(-1, 0, this); }
 
     // Corking: while corked, sends only queue; uncork() then writes each
     // touched connection once (one writev for all its frames). A service

@@ -22,6 +22,10 @@ class Service {
     // `stop -g` never finished).
     virtual size_t client_count() const = 0;
     virtual void close_all() = 0;
+    // Stop or reload: tell every client goodbye in its protocol's way (a
+    // WebSocket gets close 1001 and its closing handshake). The worker then
+    // waits, bounded, for client_count() to reach 0. Default: close at once.
+    virtual void go_away() { close_all(); }
     // Appends one row per connection (format in worker_main.h) for `connections`.
     virtual void dump_connections(std::string& out) const = 0;
 };

@@ -40,6 +40,7 @@ struct WorkerSlot {
     std::atomic<uint32_t> listening;          // 1 once the listener accepts
     Counter channel_reconnects;
     Counter bus_dropped;  // publishes dropped while the bus was down
+    Counter input_errors;  // connections closed because their input raised an exception
 };
 
 struct ExitKind {

@@ -34,10 +34,12 @@ TcpServer::TcpServer(Loop& loop, int listen_fd, ConnectionHandler* handler, Acce
     resume_ev_ = evtimer_new(loop.base(), on_resume, this);
 }
 
+// The handler is being destroyed with us: what is left closes without events.
 TcpServer::~TcpServer() {
     event_free(listen_ev_);
     event_free(resume_ev_);
-    for (Connection* c : conns_) delete c;
+    for (Connection* c : conns_) c->abandon();
+    loop_.run_closes();
 }
 
 void TcpServer::start_accepting() {
@@ -112,9 +114,11 @@ Connection* TcpServer::find(uint64_t id) const {
     return it == by_id_.end() ? nullptr : it->second;
 }
 
+// Teardown: every connection closes now and gets its close event before
+// this returns (the service is still whole).
 void TcpServer::close_all() {
-    std::vector<Connection*> copy = conns_;
-    for (Connection* c : copy) c->close_now();
+    for (Connection* c : conns_) c->close_now();
+    loop_.run_closes();
 }
 
 }  // namespace pusher::worker

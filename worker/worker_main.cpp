@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -96,11 +97,23 @@ class WorkerProcess {
         }
     }
 
-    void stop_now() { loop_.stop(); }
+    // Stop: every client is told goodbye (a WebSocket gets close 1001) and the
+    // worker leaves once they are all closed, or after a short bounded wait
+    // that stays inside the master's stop_timeout. A second signal leaves now.
+    void stop_now() {
+        if (leaving_) return loop_.stop();
+        leaving_ = true;
+        leave_deadline_ = loop_.now() + std::min(1.0, ctx_.config->stop_timeout / 2);
+        service_->stop_accepting();
+        service_->go_away();
+        drain_check_.start(0.02, true);
+        check_drained();
+    }
 
-    // Graceful: stop accepting, let clients finish, leave at 0 or at the deadline.
+    // Graceful: stop accepting, let clients finish; at the deadline the rest
+    // are told goodbye as in stop_now.
     void drain() {
-        if (draining_) return;
+        if (draining_ || leaving_) return;
         draining_ = true;
         drain_deadline_ = loop_.now() + ctx_.config->graceful_timeout;
         ctx_.slot->state.store(static_cast<uint32_t>(SlotState::Draining));
@@ -110,7 +123,10 @@ class WorkerProcess {
     }
 
     void check_drained() {
-        if (service_->client_count() == 0 || loop_.now() >= drain_deadline_) loop_.stop();
+        if (service_->client_count() == 0) return loop_.stop();
+        double now = loop_.now();
+        if (leaving_ && now >= leave_deadline_) return loop_.stop();
+        if (!leaving_ && now >= drain_deadline_) stop_now();
     }
 
     void check_master() {
@@ -137,8 +153,8 @@ class WorkerProcess {
     Loop loop_;
     std::unique_ptr<Service> service_;
     Timer drain_check_, orphan_check_;
-    bool draining_ = false;
-    double drain_deadline_ = 0;
+    bool draining_ = false, leaving_ = false;
+    double drain_deadline_ = 0, leave_deadline_ = 0;
     std::vector<std::unique_ptr<event, decltype(&event_free)>> signal_events_;
 };
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "protocol/http_request.h"
+#include "protocol/utf8.h"
 #include "protocol/ws_handshake.h"
 #include "worker/client_id.h"
 #include "worker/connection_rows.h"
@@ -14,17 +15,19 @@ namespace pusher::worker {
 using protocol::php::Value;
 
 // Until the handshake completes a connection owns an HTTP parser; after it,
-// only the frame decoder (24 bytes idle) and two flags.
-struct WsService::Session {
+// only the frame decoder (24 bytes idle). Its timing and flags live in the
+// Connection's padding (phase_since, flags), which keeps the session at 40
+// bytes with its vtable pointer: a smaller malloc size class than 48.
+struct WsService::Session : worker::Session {
     std::unique_ptr<protocol::HttpParser> handshake;
     protocol::WsDecoder decoder;
-    // Handshaking: when it was accepted (the deadline does not move with each
-    // byte). Closing: when the sweep first saw it so. One field keeps the
-    // session at 40 bytes, a smaller malloc size class than 48.
-    uint32_t deadline_from = 0;
-    bool ping_sent = false;
-    bool closing_seen = false;
     bool open() const { return !handshake; }
+};
+
+// Connection::flags bits of a WebSocket connection.
+enum : uint8_t {
+    kPingSent = 1,   // a keepalive ping is unanswered
+    kCloseSent = 2,  // our close frame is out; waiting for the client's
 };
 
 WsService::WsService(Loop& loop, const WorkerContext& ctx) : BusService(loop, ctx) {
@@ -49,20 +52,20 @@ void WsService::subscribe() {
 // ---- connections ------------------------------------------------------------
 
 void WsService::on_accept(Connection& c) {
-    auto* s = new Session;
+    auto s = std::make_unique<Session>();
     protocol::HttpLimits limits;
     limits.max_header = config_.limits.http_max_header;
     limits.max_body = 0;
     s->handshake = std::make_unique<protocol::HttpParser>(limits);
-    s->deadline_from = static_cast<uint32_t>(loop_.now());
-    c.session = s;
+    c.set_session(std::move(s));
+    c.phase_since = static_cast<uint32_t>(loop_.now());  // the handshake deadline
 }
 
 void WsService::on_data(Connection& c, const char* data, size_t len) {
-    auto* s = static_cast<Session*>(c.session);
-    s->ping_sent = false;
-    if (!s->open()) return handshake(c, *s, data, len);
-    frames(c, *s, data, len);
+    auto& s = c.session<Session>();
+    c.flags &= ~kPingSent;
+    if (!s.open()) return handshake(c, s, data, len);
+    frames(c, s, data, len);
 }
 
 void WsService::handshake(Connection& c, Session& s, const char* data, size_t len) {
@@ -80,9 +83,10 @@ void WsService::handshake(Connection& c, Session& s, const char* data, size_t le
     auto hs = protocol::ws_handshake(s.handshake->take(), config_.allowed_origins);
     c.send(hs.response.data(), hs.response.size());
     if (!hs.ok) {
-        log_line("websocket: " + c.peer() + " refused: " + hs.reason);
+        log_peer("websocket: " + c.peer() + " refused: " + hs.reason);
         return c.close();
     }
+    if (!c.is_open()) return;  // the peer went away before its answer
     s.handshake.reset();
     c.ready = true;  // in the fan-out from now on
     welcome(c);
@@ -113,7 +117,7 @@ void WsService::frames(Connection& c, Session& s, const char* data, size_t len) 
     bool ok = s.decoder.feed(data, len, config_.limits.ws_max_message, *this, &err);
     current_ = nullptr;
     if (ok || !c.is_open()) return;
-    log_line("websocket: closing " + c.peer() + " (" + std::to_string(err.code) +
+    log_peer("websocket: closing " + c.peer() + " (" + std::to_string(err.code) +
              "): " + err.reason);
     std::string close = protocol::ws_close_frame(err.code, err.reason);
     c.send(close.data(), close.size());
@@ -130,16 +134,44 @@ void WsService::on_ping(std::string_view payload) {
 }
 
 void WsService::on_close(uint16_t, std::string_view) {
+    Connection& c = *current_;
+    c.ready = false;
+    // The client answers our close: the handshake is complete, the TCP close is ours.
+    if (c.flags & kCloseSent) return c.close();
     // The original answers every close with 1000 ("88 02 03 e8") and closes.
     std::string close = protocol::ws_close_frame(protocol::kWsNormal);
-    current_->send(close.data(), close.size());
-    current_->close();
+    c.send(close.data(), close.size());
+    c.close();
 }
 
 void WsService::on_close(Connection& c) {
-    delete static_cast<Session*>(c.session);
-    c.session = nullptr;
     tcp_.remove(c);
+}
+
+// Starts the closing handshake (RFC 6455 7.1.2): our close frame goes out,
+// nothing more is pushed, and the connection keeps reading until the client's
+// close frame arrives, so the TCP close that follows finds no unread bytes
+// (which would turn it into a reset that can destroy the frame in flight).
+// The sweep ends a wait longer than handshake_timeout.
+void WsService::send_close(Connection& c, uint16_t code, std::string_view reason) {
+    std::string close = protocol::ws_close_frame(code, reason);
+    c.ready = false;
+    c.flags |= kCloseSent;
+    c.phase_since = static_cast<uint32_t>(loop_.now());
+    c.send(close.data(), close.size());
+}
+
+// Stop and reload: every client is told 1001 "going away"; the worker waits
+// (bounded) for the handshakes to finish.
+void WsService::go_away() {
+    tcp_.for_each([&](Connection& c) {
+        if (c.state() != ConnState::Open) return;
+        if (!c.ready) {
+            if (!(c.flags & kCloseSent)) c.close_now();  // mid-handshake: nothing to say
+            return;
+        }
+        send_close(c, protocol::kWsGoingAway, "going away");
+    });
 }
 
 // A client that does not read: its queue is at the cap. Dropping it keeps
@@ -150,16 +182,25 @@ void WsService::on_close(Connection& c) {
 // what was already written first; the sweep ends the wait (handshake_timeout).
 void WsService::on_buffer_full(Connection& c) {
     bump(loop_.stats().dropped);
-    log_line("websocket: dropping slow client " + c.peer() + " (send queue full)");
+    log_peer("websocket: dropping slow client " + c.peer() + " (send queue full)");
     std::string close = protocol::ws_close_frame(protocol::kWsPolicy, "send queue full");
     c.close_discarding(close.data(), close.size());
 }
 
 // ---- pushes -------------------------------------------------------------------
 
+// RFC 6455 forbids a text frame that is not UTF-8 (browsers fail the whole
+// connection). Content from the bus that is not UTF-8 (the HTTP API refuses
+// it, but a PHP Channel\Client may publish anything) goes out as a binary
+// frame: delivered intact, never a broken text frame. Checked once per message.
+static uint8_t opcode_for(const std::string& content) {
+    return protocol::utf8_valid(content.data(), content.size()) ? protocol::kWsText
+                                                                : protocol::kWsBinary;
+}
+
 void WsService::push_one(Connection& c, const std::string& content) {
     flush_broadcasts();  // keep the order of what arrived on the bus
-    std::string frame = protocol::ws_encode(protocol::kWsText, content);
+    std::string frame = protocol::ws_encode(opcode_for(content), content);
     if (c.send(frame.data(), frame.size())) bump(loop_.stats().messages_out);
 }
 
@@ -168,7 +209,7 @@ void WsService::on_targeted(const Value& data) {
     const Value* content = data.get("content");
     if (!id || !content) return;
     Connection* c = tcp_.find(strtoull(id->as_string().c_str(), nullptr, 10));
-    if (!c || !static_cast<Session*>(c->session)->open()) {
+    if (!c || !c->ready) {
         log_line("connection not exists");  // as the original echoes
         return;
     }
@@ -183,13 +224,13 @@ void WsService::on_client(const Value& data) {
     // A stale id (older instance, another worker) reaches nobody.
     if (!cid || cid->instance != instance_ || cid->worker_id != ctx_.worker_id) return;
     Connection* c = tcp_.find(cid->connection_id);
-    if (c && static_cast<Session*>(c->session)->open()) push_one(*c, content->as_string());
+    if (c && c->ready) push_one(*c, content->as_string());
 }
 
 void WsService::queue_broadcast(const std::string& content) {
     size_t at = batch_.size();
     batch_.resize(at + protocol::ws_header_size(content.size()));
-    protocol::ws_write_header(batch_.data() + at, protocol::kWsText, content.size());
+    protocol::ws_write_header(batch_.data() + at, opcode_for(content), content.size());
     batch_ += content;
     ++batch_frames_;
 }
@@ -211,29 +252,22 @@ void WsService::flush_broadcasts() {
 
 // Once a second: unfinished handshakes past their timeout, and silent
 // clients are pinged, then closed (the original never pings). A client that
-// does not read its close frame is closed handshake_timeout later.
+// does not read its close frame, or does not answer ours, is closed
+// handshake_timeout later.
 void WsService::sweep() {
     uint32_t now = static_cast<uint32_t>(loop_.now());
     const Limits& lim = config_.limits;
     tcp_.for_each([&](Connection& c) {
-        auto* s = static_cast<Session*>(c.session);
         uint32_t idle = now - c.last_active;
-        if (c.state() == ConnState::Closing) {
-            // Its last frames wait for it to read them; not for ever.
-            if (!s->closing_seen) {
-                s->closing_seen = true;
-                s->deadline_from = now;
-            } else if (now - s->deadline_from >= lim.handshake_timeout) {
-                c.close_now();
-            }
-        } else if (!s->open()) {
-            if (now - s->deadline_from >= lim.handshake_timeout) c.close_now();  // slowloris
+        bool waiting = c.state() == ConnState::Closing || !c.ready || (c.flags & kCloseSent);
+        if (c.state() == ConnState::Closed) return;
+        if (waiting) {
+            // Slowloris, a close frame never read, a close never answered.
+            if (now - c.phase_since >= lim.handshake_timeout) c.close_now();
         } else if (idle >= lim.idle_timeout) {
-            std::string close = protocol::ws_close_frame(protocol::kWsGoingAway, "idle timeout");
-            c.send(close.data(), close.size());
-            c.close();
-        } else if (idle >= lim.ping_interval && !s->ping_sent) {
-            s->ping_sent = true;
+            send_close(c, protocol::kWsGoingAway, "idle timeout");
+        } else if (idle >= lim.ping_interval && !(c.flags & kPingSent)) {
+            c.flags |= kPingSent;
             c.send(ping_frame_.get());
         }
     });
@@ -242,7 +276,7 @@ void WsService::sweep() {
 void WsService::dump_connections(std::string& out) const {
     append_connection_rows(
         out, tcp_, ctx_.service().name, ctx_.worker_id, "websocket", [](Connection& c) {
-            return static_cast<Session*>(c.session)->open() ? "ESTABLISHED" : "HANDSHAKE";
+            return c.session<Session>().open() ? "ESTABLISHED" : "HANDSHAKE";
         });
 }
 

@@ -22,6 +22,7 @@ class WsService : public BusService, public protocol::WsDecoder::Sink {
     void on_data(Connection& c, const char* data, size_t len) override;
     void on_close(Connection& c) override;
     void on_buffer_full(Connection& c) override;
+    void go_away() override;
 
     void on_message(uint8_t opcode, std::string_view payload) override;
     void on_ping(std::string_view payload) override;
@@ -38,6 +39,7 @@ class WsService : public BusService, public protocol::WsDecoder::Sink {
     void queue_broadcast(const std::string& content);
     void flush_broadcasts();
     void push_one(Connection& c, const std::string& content);
+    void send_close(Connection& c, uint16_t code, std::string_view reason);
     void sweep() override;
 
     Connection* current_ = nullptr;  // the connection whose frames are being decoded

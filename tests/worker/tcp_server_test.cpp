@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <functional>
+#include <stdexcept>
 #include <string>
 
 #include "worker/listen_socket.h"
@@ -190,8 +191,92 @@ TEST_F(TcpServerTest, ClosingInsideFanOutVisitsEveryoneOnce) {
         if (c.id() % 2 == 0) c.close_now();
     });
     EXPECT_EQ(visits, 6);
-    EXPECT_EQ(server->size(), 3u);
+    EXPECT_EQ(echo.closed, 0) << "close events wait for the end of the loop turn";
+    ASSERT_TRUE(pump_until([&] { return server->size() == 3u; }));
+    EXPECT_EQ(echo.closed, 3);
     for (int fd : fds) close(fd);
+}
+
+// The use-after-free of issue #11: a service closed a connection inside its
+// own data callback (a client's close frame, a failed write) and its session
+// was freed while the decoder inside it was still running. Now the session
+// belongs to the connection and outlives every callback on it.
+struct Canary : Session {
+    static int alive;
+    uint64_t magic = 0xC0FFEE;
+    Canary() { ++alive; }
+    ~Canary() override {
+        magic = 0;
+        --alive;
+    }
+};
+int Canary::alive = 0;
+
+class Closer : public Echo {
+  public:
+    bool session_intact_after_close = false;
+    int closed_during_callback = -1;
+    void on_accept(Connection& c) override {
+        Echo::on_accept(c);
+        c.set_session(std::make_unique<Canary>());
+    }
+    void on_data(Connection& c, const char*, size_t) override {
+        c.close_now();  // e.g. the peer's close frame: answer and close at once
+        closed_during_callback = closed;
+        session_intact_after_close = c.session<Canary>().magic == 0xC0FFEE && !c.is_open();
+        c.send("late", 4);  // refused, harmless
+    }
+};
+
+TEST_F(TcpServerTest, SessionOutlivesACloseInsideItsOwnCallback) {
+    Closer closer;
+    loop = std::make_unique<Loop>(nullptr, limits);
+    std::string err;
+    lfd = listen_socket("127.0.0.1", 0, false, &err);
+    ASSERT_GE(lfd, 0) << err;
+    port = socket_port(lfd);
+    server = std::make_unique<TcpServer>(*loop, lfd, &closer, &closer);
+    closer.server = server.get();
+    server->start_accepting();
+    int fd = dial();
+    ASSERT_TRUE(pump_until([&] { return closer.accepted == 1; }));
+    EXPECT_EQ(Canary::alive, 1);
+    ASSERT_EQ(write(fd, "x", 1), 1);
+    ASSERT_TRUE(pump_until([&] { return closer.closed == 1; }));
+    EXPECT_TRUE(closer.session_intact_after_close);
+    EXPECT_EQ(closer.closed_during_callback, 0) << "on_close ran inside on_data";
+    EXPECT_EQ(Canary::alive, 0) << "the session dies with its connection";
+    EXPECT_EQ(server->size(), 0u);
+    close(fd);
+}
+
+class Thrower : public Echo {
+  public:
+    void on_data(Connection&, const char*, size_t) override {
+        throw std::runtime_error("Exceeded stackLimit in readValue().");
+    }
+};
+
+// Input that a library rejects by throwing closes that connection, counted;
+// the loop and every other connection go on.
+TEST_F(TcpServerTest, AnExceptionFromInputClosesOnlyThatConnection) {
+    Thrower thrower;
+    loop = std::make_unique<Loop>(nullptr, limits);
+    std::string err;
+    lfd = listen_socket("127.0.0.1", 0, false, &err);
+    ASSERT_GE(lfd, 0) << err;
+    port = socket_port(lfd);
+    server = std::make_unique<TcpServer>(*loop, lfd, &thrower, &thrower);
+    thrower.server = server.get();
+    server->start_accepting();
+    int bad = dial(), good = dial();
+    ASSERT_TRUE(pump_until([&] { return thrower.accepted == 2; }));
+    ASSERT_EQ(write(bad, "x", 1), 1);
+    ASSERT_TRUE(pump_until([&] { return thrower.closed == 1; }));
+    EXPECT_EQ(read(loop->stats().input_errors), 1u);
+    EXPECT_EQ(server->size(), 1u);
+    close(bad);
+    close(good);
 }
 
 }  // namespace
