@@ -8,7 +8,9 @@
 #include <memory>
 #include <thread>
 
+#include "protocol/channel_message.h"
 #include "protocol/frame.h"
+#include "protocol/php_value.h"
 #include "tests/support/pump.h"
 #include "tests/support/pusher_instance.h"
 #include "tests/support/ws_client.h"
@@ -127,6 +129,41 @@ TEST_F(HostileTest, GarbageOnTheBusClosesOnlyThatPeer) {
         EXPECT_TRUE(closed_within(fd, 2000));
         close(fd);
     }
+}
+
+// jsoncpp throws (instead of failing) past its nesting limit: a 201-byte body
+// used to abort the http worker. Now it is a 400 and the worker lives on.
+TEST_F(HostileTest, DeeplyNestedJsonBodyIsA400NotACrash) {
+    int pid = p->worker_pid("publisher");
+    ASSERT_GT(pid, 0);
+    for (std::string body : {std::string(100, '[') + std::string(100, ']'),
+                             std::string(3000, '[') + std::string(3000, ']'),
+                             "{\"content\":" + std::string(500, '[') + std::string(500, ']') + "}"}) {
+        std::string r = http_request(
+            "127.0.0.1", p->http_port,
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n" + body);
+        EXPECT_EQ(r.substr(0, 12), "HTTP/1.1 400") << body.size();
+    }
+    EXPECT_EQ(p->worker_pid("publisher"), pid) << "the http worker died";
+}
+
+// Bus content that is not UTF-8 (a PHP Channel\Client may publish any bytes)
+// must never leave as a text frame: browsers fail the whole connection on it.
+TEST_F(HostileTest, BusContentThatIsNotUtf8GoesOutAsABinaryFrame) {
+    using pusher::protocol::php::Key;
+    using pusher::protocol::php::Value;
+    Value data = Value::array();
+    data.set(Key::from_string("content"), Value::string("\xff\xfe bytes"));
+    std::string msg = pusher::protocol::frame_encode(pusher::protocol::channel::build_client_message(
+        "publish", {Value::string("broadcast")}, &data));
+    int fd = dial(p->channel_port);
+    ASSERT_EQ(write(fd, msg.data(), msg.size()), static_cast<ssize_t>(msg.size()));
+    WsFrame f = bystander.recv();
+    while (f.opcode == 0x9) f = bystander.recv();
+    EXPECT_EQ(f.opcode, 0x2);
+    EXPECT_EQ(f.payload, "\xff\xfe bytes");
+    close(fd);
 }
 
 }  // namespace

@@ -157,6 +157,21 @@ TEST(Cli, ConfigErrorsNameTheKey) {
     EXPECT_NE(p.start().out.find("not valid JSON"), std::string::npos);
 }
 
+// jsoncpp throws where a plain error was expected (an integer above INT64_MAX,
+// nesting past its stack limit): each is a config error, never an abort.
+TEST(Cli, ConfigValuesThatMakeJsoncppThrowAreErrors) {
+    PusherInstance p;
+    std::ofstream(p.config) << "{\"limits\": {\"max_connections\": 18446744073709551615}}";
+    CmdResult r = p.start();
+    EXPECT_NE(r.code, 0);
+    EXPECT_EQ(r.out, "config: limits.max_connections: must be a positive integer\n");
+    std::ofstream(p.config) << "{\"stop_timeout\": 1, \"limits\": {\"ping_interval\": 5}, \"x\": "
+                            << std::string(5000, '[') << std::string(5000, ']') << "}";
+    r = p.start();
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.out.find("not valid JSON"), std::string::npos) << r.out;
+}
+
 TEST(Master, KilledWorkerComesBackWithTheSameIdAndFreshConnectionIds) {
     PusherInstance p("", 1);
     ASSERT_EQ(p.start().code, 0);
