@@ -344,6 +344,51 @@ TEST_F(RealClients, TwoHundredResetsInALoop) {
     EXPECT_EQ(p->worker_pid("pusher", 0), pid);
 }
 
+// What a sloppy client library may write in one go: a close frame with more
+// frames behind it (a ping, a text, a second close). The server answers the
+// first close with 1000 and closes; what follows it is ignored.
+TEST_F(RealClients, FramesPipelinedBehindACloseAreIgnored) {
+    for (int i = 0; i < 5; ++i) {
+        WsClient c;
+        ASSERT_TRUE(c.connect("127.0.0.1", p->ws_port));
+        ASSERT_EQ(c.recv_text().rfind("workerID:", 0), 0u);
+        std::string burst = masked_frame(0x88, std::string("\x03\xe8", 2)) +
+                            masked_frame(0x89, "after close") + masked_frame(0x81, "late text") +
+                            masked_frame(0x88, std::string("\x0f\xa0", 2));
+        ASSERT_TRUE(c.send_raw(burst));
+        WsFrame f = c.recv(5000);
+        ASSERT_EQ(f.opcode, 0x8) << f.payload;
+        EXPECT_EQ(close_code(f.payload), 1000);
+        f = c.recv(5000);
+        EXPECT_EQ(f.opcode, -2) << "after its close frame the server sent opcode " << f.opcode;
+    }
+    EXPECT_TRUE(watchers_served("after pipelined close"));
+}
+
+// Fifty clients reset at once while broadcasts are being written to them: the
+// fan-out meets dead sockets in the middle of its loop.
+TEST_F(RealClients, MassResetDuringBroadcasts) {
+    for (int round = 0; round < 3; ++round) {
+        std::vector<std::unique_ptr<WsClient>> crowd;
+        for (int i = 0; i < 50; ++i) {
+            crowd.push_back(std::make_unique<WsClient>());
+            ASSERT_TRUE(crowd.back()->connect("127.0.0.1", p->ws_port));
+            ASSERT_EQ(crowd.back()->recv_text().rfind("workerID:", 0), 0u);
+        }
+        auto flood = std::async(std::launch::async, [&] {
+            int ok = 0;
+            for (int i = 0; i < 20; ++i)
+                ok += p->http_get("/?content=mass" + std::to_string(i) + std::string(8000, 'x')) == "ok";
+            return ok;
+        });
+        ASSERT_EQ(crowd[0]->recv_text().rfind("mass0", 0), 0u);  // the flood has reached them
+        std::string rest;
+        for (auto& c : crowd) reset(c->release(&rest));
+        EXPECT_EQ(flood.get(), 20);
+        ASSERT_TRUE(watchers_served("after mass reset " + std::to_string(round)));
+    }
+}
+
 // shutdown(SHUT_WR) after the handshake: the client will send nothing more;
 // the server closes its side.
 TEST_F(RealClients, HalfCloseAfterHandshakeIsClosedByTheServer) {
