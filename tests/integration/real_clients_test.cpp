@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -174,9 +175,17 @@ class RealClients : public ::testing::Test {
 
     // Publishes `tag` and checks that every watcher gets it.
     ::testing::AssertionResult watchers_served(const std::string& tag) {
-        std::string content = tag;
-        for (char& ch : content)
-            if (ch == ' ') ch = '+';
+        std::string content;  // percent-encoded
+        for (unsigned char ch : tag) {
+            static const char hex[] = "0123456789ABCDEF";
+            if (isalnum(ch) || ch == '-' || ch == '_' || ch == '.') {
+                content += static_cast<char>(ch);
+            } else {
+                content += '%';
+                content += hex[ch >> 4];
+                content += hex[ch & 15];
+            }
+        }
         std::string r = p->http_get("/?content=" + content);
         if (r != "ok") return ::testing::AssertionFailure() << "publish answered " << r;
         for (size_t i = 0; i < watchers.size(); ++i) {
@@ -363,6 +372,23 @@ TEST_F(RealClients, FramesPipelinedBehindACloseAreIgnored) {
         EXPECT_EQ(f.opcode, -2) << "after its close frame the server sent opcode " << f.opcode;
     }
     EXPECT_TRUE(watchers_served("after pipelined close"));
+}
+
+// The upgrade request and a close frame in one write (a client that gives up
+// at once): the server answers 101, the welcome, then close 1000, and closes.
+TEST_F(RealClients, CloseFrameInTheSameWriteAsTheUpgrade) {
+    for (int i = 0; i < 5; ++i) {
+        int fd = connect_to(p->ws_port);
+        ASSERT_GE(fd, 0);
+        ASSERT_TRUE(send_all(fd, kUpgrade + masked_frame(0x88, std::string("\x03\xe8", 2))));
+        std::string got;
+        EXPECT_TRUE(eof_within(fd, 5000, &got)) << "not closed";
+        close(fd);
+        EXPECT_EQ(got.rfind("HTTP/1.1 101", 0), 0u) << got;
+        // The last frame is the server's close 1000: 88 02 03 e8.
+        EXPECT_EQ(got.size() >= 4 ? got.substr(got.size() - 4) : got, std::string("\x88\x02\x03\xe8", 4));
+    }
+    EXPECT_TRUE(watchers_served("after upgrade+close"));
 }
 
 // Fifty clients reset at once while broadcasts are being written to them: the
