@@ -5,7 +5,7 @@
 // still gets the next broadcast on its first connection, the server has
 // dropped the closed connection, and at the end the worker's pid is unchanged
 // and the log has no "exit with status" line (a crashed worker is re-forked
-// silently by the master).
+// silently by the master). Last, a page sees `pusher reload` as 1001.
 //
 // Run with tests/browser/run.sh (installs chromium and playwright-core first).
 // Env: PUSHER_BIN (default ./pusher, relative to the working directory).
@@ -237,5 +237,18 @@ describe('Chromium clients closing, watchers unaffected', () => {
     assert.equal((await status())?.pid, pid, 'the ws worker was replaced');
     assert.doesNotMatch(await serverLog(), /exit with status/);
     assert.deepEqual(pageErrors, []);
+  });
+
+  // Last: it replaces the worker. Chromium answers the server's close itself.
+  it('a page sees pusher reload as 1001 going away, clean, and reconnects', async () => {
+    const p = await newPage();
+    assert.match(await openSocket(p, wsUrl), WELCOME);
+    await run(bin, ['reload', '-q', '-c', config], { timeout: WAIT_MS });
+    await p.waitForFunction(() => window.closeEvent);
+    assert.deepEqual(await p.evaluate(() => window.closeEvent), { code: 1001, reason: 'going away', wasClean: true });
+    await until('the new worker', async () => ((await status())?.pid ?? pid) !== pid);
+    assert.match(await openSocket(p, wsUrl), WELCOME);
+    assert.doesNotMatch(await serverLog(), /exit with status/);
+    await p.close();
   });
 });
