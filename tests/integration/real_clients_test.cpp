@@ -120,8 +120,9 @@ bool eof_within(int fd, int ms, std::string* got) {
 }
 
 uint16_t close_code(const std::string& payload) {
-    return payload.size() >= 2 ? static_cast<uint16_t>((uint8_t(payload[0]) << 8) | uint8_t(payload[1]))
-                               : 0;
+    return payload.size() >= 2
+               ? static_cast<uint16_t>((uint8_t(payload[0]) << 8) | uint8_t(payload[1]))
+               : 0;
 }
 
 class RealClients : public ::testing::Test {
@@ -151,7 +152,8 @@ class RealClients : public ::testing::Test {
         watchers.clear();
         for (int i = 0; i < kWatchers; ++i) {
             watchers.push_back(std::make_unique<WsClient>());
-            ASSERT_TRUE(watchers.back()->connect("127.0.0.1", p->ws_port)) << watchers.back()->error();
+            ASSERT_TRUE(watchers.back()->connect("127.0.0.1", p->ws_port))
+                << watchers.back()->error();
             std::string w = watchers.back()->recv_text();
             ASSERT_EQ(w.rfind("workerID:0 connectionID:", 0), 0u) << w;
         }
@@ -165,11 +167,10 @@ class RealClients : public ::testing::Test {
             if (f.opcode == 0x1 || f.opcode == 0x9 || f.opcode == 0xA) continue;  // earlier ones
             return ::testing::AssertionFailure()
                    << "waiting for \"" << want << "\": "
-                   << (f.opcode == -1   ? "timeout"
-                       : f.opcode == -2 ? "connection closed"
-                       : f.opcode == 0x8
-                           ? "close frame " + std::to_string(close_code(f.payload))
-                           : "opcode " + std::to_string(f.opcode));
+                   << (f.opcode == -1    ? "timeout"
+                       : f.opcode == -2  ? "connection closed"
+                       : f.opcode == 0x8 ? "close frame " + std::to_string(close_code(f.payload))
+                                         : "opcode " + std::to_string(f.opcode));
         }
     }
 
@@ -386,7 +387,8 @@ TEST_F(RealClients, CloseFrameInTheSameWriteAsTheUpgrade) {
         close(fd);
         EXPECT_EQ(got.rfind("HTTP/1.1 101", 0), 0u) << got;
         // The last frame is the server's close 1000: 88 02 03 e8.
-        EXPECT_EQ(got.size() >= 4 ? got.substr(got.size() - 4) : got, std::string("\x88\x02\x03\xe8", 4));
+        EXPECT_EQ(got.size() >= 4 ? got.substr(got.size() - 4) : got,
+                  std::string("\x88\x02\x03\xe8", 4));
     }
     EXPECT_TRUE(watchers_served("after upgrade+close"));
 }
@@ -404,7 +406,8 @@ TEST_F(RealClients, MassResetDuringBroadcasts) {
         auto flood = std::async(std::launch::async, [&] {
             int ok = 0;
             for (int i = 0; i < 20; ++i)
-                ok += p->http_get("/?content=mass" + std::to_string(i) + std::string(8000, 'x')) == "ok";
+                ok += p->http_get("/?content=mass" + std::to_string(i) + std::string(8000, 'x')) ==
+                      "ok";
             return ok;
         });
         ASSERT_EQ(crowd[0]->recv_text().rfind("mass0", 0), 0u);  // the flood has reached them
