@@ -58,6 +58,23 @@ Connection* Connection::connect(Loop& loop, const std::string& host, int port,
     return new Connection(loop, fd, 0, handler, ConnState::Connecting);
 }
 
+Connection* Connection::connect(Loop& loop, const sockaddr* addr, socklen_t addr_len,
+                                ConnectionHandler* handler, std::string* error) {
+    int fd = ::socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *error = std::string("socket: ") + strerror(errno);
+        return nullptr;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (::connect(fd, addr, addr_len) != 0 && errno != EINPROGRESS) {
+        *error = std::string("connect: ") + strerror(errno);
+        ::close(fd);
+        return nullptr;
+    }
+    return new Connection(loop, fd, 0, handler, ConnState::Connecting);
+}
+
 void Connection::on_event(evutil_socket_t, short what, void* arg) {
     auto* c = static_cast<Connection*>(arg);
     if (c->state_ == ConnState::Connecting) return c->finish_connect();

@@ -5,6 +5,7 @@
 #pragma once
 #include <event2/event.h>
 #include <event2/event_struct.h>
+#include <sys/socket.h>
 
 #include <cstdint>
 #include <string>
@@ -41,6 +42,10 @@ class Connection {
     // Starts a non-blocking connect; on_connect or on_close follows. nullptr if
     // the socket could not even be created (error says why).
     static Connection* connect(Loop& loop, const std::string& host, int port,
+                               ConnectionHandler* handler, std::string* error);
+    // The same to an address already resolved (the caller resolves without
+    // blocking its loop and tries each address in turn).
+    static Connection* connect(Loop& loop, const sockaddr* addr, socklen_t addr_len,
                                ConnectionHandler* handler, std::string* error);
 
     // false: dropped (queue over the cap, counted as send_fail) or not open.

@@ -19,8 +19,8 @@ bool matches(const std::string& rule_text, const std::string& ip) {
 }
 
 TEST(AccessRule, GoodRulesParse) {
-    for (const char* text : {"*", "127.0.0.1", "10.0.0.0/8", "10.0.0.0/0", "10.0.0.0/32",
-                             "::1", "fd00::/8", "::/0", "2001:db8::/128", "10.1.2.3/24"}) {
+    for (const char* text : {"*", "127.0.0.1", "10.0.0.0/8", "10.0.0.0/0", "10.0.0.0/32", "::1",
+                             "fd00::/8", "::/0", "2001:db8::/128", "10.1.2.3/24"}) {
         AccessRule rule;
         std::string error;
         EXPECT_TRUE(parse_access_rule(text, &rule, &error)) << text << ": " << error;
@@ -28,10 +28,26 @@ TEST(AccessRule, GoodRulesParse) {
 }
 
 TEST(AccessRule, BadRulesAreRefusedWithAReason) {
-    for (const char* text : {"", "/", "10.0.0.0/", "x/abc", "10.0.0.0/abc", "10.0.0.0/33",
-                             "10.0.0.0/-1", "10.0.0.0/+8", "10.0.0.0/ 8", "10.0.0.0/8 ",
-                             "10.0.0.0/8x", "10.0.0.0/0008", "10.0.0.0/8/8", "::1/129",
-                             "fd00::/", "10.0.0", "localhost", "10.0.0.256", " 10.0.0.1", "**"}) {
+    for (const char* text : {"",
+                             "/",
+                             "10.0.0.0/",
+                             "x/abc",
+                             "10.0.0.0/abc",
+                             "10.0.0.0/33",
+                             "10.0.0.0/-1",
+                             "10.0.0.0/+8",
+                             "10.0.0.0/ 8",
+                             "10.0.0.0/8 ",
+                             "10.0.0.0/8x",
+                             "10.0.0.0/0008",
+                             "10.0.0.0/8/8",
+                             "::1/129",
+                             "fd00::/",
+                             "10.0.0",
+                             "localhost",
+                             "10.0.0.256",
+                             " 10.0.0.1",
+                             "**"}) {
         AccessRule rule;
         std::string error;
         EXPECT_FALSE(parse_access_rule(text, &rule, &error)) << "'" << text << "' parsed";
