@@ -40,6 +40,7 @@ struct WorkerSlot {
     std::atomic<uint32_t> listening;          // 1 once the listener accepts
     Counter channel_reconnects;
     Counter bus_dropped;  // publishes dropped while the bus was down
+    Counter publish_refused;  // HTTP publishes refused: content not valid UTF-8
 };
 
 struct ExitKind {
