@@ -62,7 +62,7 @@ void Server::on_accept(Connection& c) {
 }
 
 void Server::reject(Connection& c, const std::string& why) {
-    worker::log_line("channel: closing " + c.peer() + ": " + why);
+    worker::log_peer("channel: closing " + c.peer() + ": " + why);
     c.close_now();
 }
 
