@@ -230,7 +230,7 @@ void Client::on_connect(worker::Connection&) {
     }
     if (reserve_needed) send_now(protocol::channel::build_reserve());
     while (!pending_.empty() && up_) {
-        send_now(pending_.front());
+        send_publish(pending_.front());
         pending_.pop_front();
     }
     ping_timer_.start(kPingInterval, true);
@@ -314,11 +314,15 @@ void Client::requeue_outbox(std::string& frames, std::vector<size_t>& publishes)
     pending_.swap(kept);
 }
 
+// A publish is remembered in the outbox: unlike a subscribe it is not sent
+// again by the next connect, so a dropped link must hand it back.
+void Client::send_publish(const std::string& body) {
+    outbox_publishes_.push_back(outbox_.size());
+    send_now(body);
+}
+
 void Client::send_or_queue(const std::string& body) {
-    if (up_) {
-        outbox_publishes_.push_back(outbox_.size());
-        return send_now(body);
-    }
+    if (up_) return send_publish(body);
     if (pending_.size() >= loop_.limits().channel_pending_publishes) {
         worker::bump(loop_.stats().bus_dropped);
         return;

@@ -79,6 +79,7 @@ class Client : public Bus, public worker::ConnectionHandler {
         socklen_t len;
     };
     void send_now(const std::string& body);
+    void send_publish(const std::string& body);
     void send_or_queue(const std::string& body);
     void dispatch(std::string_view body);
     void schedule_reconnect();

@@ -171,3 +171,44 @@ TEST_F(ClientLinkTest, AnUnansweredLookupIsGivenUp) {
 }
 
 }  // namespace
+
+namespace {
+
+// Publishes made while the bus was down go out on the next link, in the same
+// turn as its subscribes. If that link dies before the write, they are kept
+// again, not lost. Here the fake bus resets the first link right away.
+TEST_F(ClientLinkTest, PendingPublishesSurviveALinkThatDiesBeforeTheirWrite) {
+    std::string err;
+    int fake = worker::listen_socket("127.0.0.1", 0, false, &err);
+    ASSERT_GE(fake, 0) << err;
+    auto& pub = client("127.0.0.1", worker::socket_port(fake));
+    int links = 0, second = -1;
+    pub.on_connected = [&] {
+        int peer = -1;
+        while (peer < 0) peer = accept(fake, nullptr, nullptr);  // established: no wait
+        if (++links > 1) {
+            second = peer;
+            return;
+        }
+        linger reset{1, 0};  // close with RST: the client's next write fails
+        setsockopt(peer, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        close(peer);
+    };
+    pub.publish({Value::string("news")}, data("published while down"));
+    EXPECT_EQ(pub.pending(), 1u);
+    ASSERT_TRUE(pump([&] { return links >= 1 && !pub.connected(); }));
+    EXPECT_EQ(pub.pending(), 1u);  // back in the queue
+    EXPECT_EQ(loop->stats().bus_dropped.load(), 0u);
+    ASSERT_TRUE(pump([&] { return second >= 0; }, 5000));
+    std::string got;
+    EXPECT_TRUE(pump([&] {
+        char b[4096];
+        ssize_t n = recv(second, b, sizeof b, MSG_DONTWAIT);
+        if (n > 0) got.append(b, static_cast<size_t>(n));
+        return got.find("published while down") != std::string::npos;
+    }));
+    close(second);
+    close(fake);
+}
+
+}  // namespace
