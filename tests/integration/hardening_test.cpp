@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <memory>
 #include <vector>
@@ -165,6 +166,8 @@ TEST(PeerLog, TenThousandBadRequestsLeaveABoundedLog) {
     // Two processes (channel, publisher), each: a burst, then a rate, and at
     // most a notice and a summary around each line it writes.
     double per_process = 3 * (20 + 10 * (seconds + 1));
+    std::cerr << total << " bad requests in " << seconds << " s: " << peer_lines
+              << " per-peer lines, " << all_lines << " lines in all\n";
     EXPECT_GT(peer_lines, 0u);
     EXPECT_LE(peer_lines, 2 * (20 + 10 * (seconds + 1))) << seconds << " s";
     EXPECT_LE(all_lines, 2 * per_process + 50) << seconds << " s";
