@@ -212,3 +212,17 @@ TEST_F(ClientLinkTest, PendingPublishesSurviveALinkThatDiesBeforeTheirWrite) {
 }
 
 }  // namespace
+
+namespace {
+
+// The default lookup (the system's hosts file, no test hook): "localhost"
+// reaches a server that listens on 127.0.0.1 only, whatever order the
+// addresses come in.
+TEST_F(ClientLinkTest, LocalhostResolvesThroughTheDefaultLookup) {
+    int port = start_server("127.0.0.1", 0);
+    auto& c = client("localhost", port);
+    c.connect();
+    EXPECT_TRUE(pump([&] { return c.connected(); })) << c.last_error();
+}
+
+}  // namespace
