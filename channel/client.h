@@ -2,8 +2,13 @@
 // on its loop. Better than the original: it re-watches queues after a
 // reconnect, publishes made while disconnected wait in a bounded queue and go
 // out after reconnecting (overflow counted), and an event nobody handles is
-// logged instead of killing the process.
+// logged instead of killing the process. A host name is resolved without
+// blocking the loop (evdns) and each of its addresses is tried in turn;
+// reconnects back off exponentially with per-process jitter.
 #pragma once
+#include <event2/dns.h>
+#include <sys/socket.h>
+
 #include <deque>
 #include <functional>
 #include <map>
@@ -11,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "channel/backoff.h"
 #include "channel/bus.h"
 #include "protocol/frame.h"
 #include "worker/connection.h"
@@ -21,7 +27,9 @@ namespace pusher::channel {
 class Client : public Bus, public worker::ConnectionHandler {
   public:
     static constexpr double kPingInterval = 55.0;  // Client::$pingInterval since v1.2.0
-    static constexpr double kReconnectDelay = 1.0;
+    // A name lookup that is not answered, or a connect that neither succeeds
+    // nor fails (a filtered address), is given up after this.
+    static constexpr double kConnectTimeout = 5.0;
 
     Client(worker::Loop& loop, std::string host, int port);
     ~Client() override;
@@ -48,6 +56,12 @@ class Client : public Bus, public worker::ConnectionHandler {
     // After all events of one read were handled: lets a service batch them.
     std::function<void()> on_batch_end;
     size_t pending() const { return pending_.size(); }
+    // Name lookups read this hosts file and ask no name server (tests; call
+    // before connect()). By default: /etc/hosts, then resolv.conf's servers.
+    void use_hosts_file(const std::string& path);
+    // Why the last connect attempt failed ("" once connected).
+    const std::string& last_error() const { return last_error_; }
+    bool retry_scheduled() const { return reconnect_timer_.armed(); }
 
     // ConnectionHandler
     void on_connect(worker::Connection& c) override;
@@ -60,25 +74,51 @@ class Client : public Bus, public worker::ConnectionHandler {
         Handler handler;
         bool auto_reserve;
     };
+    struct Address {
+        sockaddr_storage addr;
+        socklen_t len;
+    };
     void send_now(const std::string& body);
+    void send_publish(const std::string& body);
     void send_or_queue(const std::string& body);
     void dispatch(std::string_view body);
     void schedule_reconnect();
     void set_subscribed(bool up);
+    void start_attempt();
+    bool resolve();
+    static void on_resolved(int result, evutil_addrinfo* res, void* arg);
+    void try_next_address();
+    void abandon_lookup();
+    void attempt_timed_out();
+    void requeue_outbox(std::string& frames, std::vector<size_t>& publishes);
 
     worker::Loop& loop_;
     std::string host_;
     int port_;
     worker::Connection* conn_ = nullptr;
     bool up_ = false, subscribed_ = false, closed_ = false;
+    Backoff backoff_;
+    evdns_base* dns_ = nullptr;  // only for a host that is a name
+    struct Lookup {              // the callback's argument: outlives a cancel
+        Client* owner;
+        evdns_getaddrinfo_request* req;
+    };
+    Lookup* lookup_ = nullptr;  // in flight
+    bool resolving_ = false, in_resolve_ = false, keep_dns_ = false, connect_timed_out_ = false;
+    std::vector<Address> addrs_;  // of the current attempt
+    size_t next_addr_ = 0;
+    std::string last_error_;
     std::unique_ptr<protocol::FrameDecoder> decoder_;
     std::map<std::string, std::pair<Value, Handler>> events_;  // by channel key
     std::map<std::string, Watch> watches_;
     std::deque<std::string> pending_;  // publish bodies waiting for the link
-    worker::Timer reconnect_timer_, ping_timer_;
+    worker::Timer reconnect_timer_, ping_timer_, connect_timer_;
     // Frames of one loop turn go out in one write: a publish API answering 50
     // connections in a turn sends the bus one write, not 50 (see flush()).
     std::string outbox_;
+    // Where the publishes in outbox_ start: if the link drops before the
+    // outbox is written, they go back to pending_ instead of vanishing.
+    std::vector<size_t> outbox_publishes_;
     event* flush_ev_ = nullptr;
     static void on_flush(evutil_socket_t, short, void* arg);
     void flush();

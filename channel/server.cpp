@@ -7,6 +7,7 @@
 #include <cassert>
 #include <set>
 
+#include "channel/access_rule.h"
 #include "channel/channel_key.h"
 #include "worker/connection_rows.h"
 #include "worker/log.h"
@@ -48,26 +49,10 @@ bool Server::start(std::string*) {
     return true;
 }
 
-// An entry is an address ("127.0.0.1"), an IPv4 prefix ("10.0.0.0/8") or "*".
-static bool matches(const std::string& entry, const std::string& ip) {
-    if (entry == "*" || entry == ip) return true;
-    size_t slash = entry.find('/');
-    if (slash == std::string::npos) return false;
-    in_addr net{}, addr{};
-    int bits = atoi(entry.c_str() + slash + 1);
-    if (inet_pton(AF_INET, entry.substr(0, slash).c_str(), &net) != 1 ||
-        inet_pton(AF_INET, ip.c_str(), &addr) != 1 || bits < 0 || bits > 32)
-        return false;
-    uint32_t mask = bits == 0 ? 0 : htonl(~uint32_t(0) << (32 - bits));
-    return (net.s_addr & mask) == (addr.s_addr & mask);
-}
-
 bool Server::allowed(const std::string& peer) const {
     if (config_.channel_allow.empty()) return true;
     std::string ip = peer.substr(0, peer.rfind(':'));
-    for (const std::string& a : config_.channel_allow)
-        if (matches(a, ip)) return true;
-    return false;
+    return access_allowed(config_.channel_allow, ip);
 }
 
 void Server::on_accept(Connection& c) {

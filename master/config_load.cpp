@@ -10,6 +10,8 @@
 #include <set>
 #include <sstream>
 
+#include "channel/access_rule.h"
+
 namespace pusher::master {
 
 using worker::Config;
@@ -172,6 +174,18 @@ bool read_service(const Json::Value& v, size_t i, ServiceConfig* s, std::string*
     return true;
 }
 
+// A rule that does not parse would allow nobody (or, parsed loosely,
+// everybody): refuse to start instead.
+bool check_channel_allow(const std::vector<std::string>& rules, std::string* error) {
+    for (const std::string& text : rules) {
+        channel::AccessRule rule;
+        std::string why;
+        if (!channel::parse_access_rule(text, &rule, &why))
+            return *error = "config: channel_allow: \"" + text + "\": " + why, false;
+    }
+    return true;
+}
+
 }  // namespace
 
 bool load_config(const std::string& file, Config* out, std::string* error) {
@@ -206,6 +220,7 @@ bool load_config(const std::string& file, Config* out, std::string* error) {
         r.seconds("stop_timeout", &c.stop_timeout) &&
         r.seconds("graceful_timeout", &c.graceful_timeout);
     if (!ok) return *error = r.error, false;
+    if (!check_channel_allow(c.channel_allow, error)) return false;
     std::string welcome = "text";
     if (!r.str("welcome", &welcome)) return *error = r.error, false;
     if (welcome != "text" && welcome != "json")

@@ -31,30 +31,17 @@ Connection::~Connection() {
     }
 }
 
-Connection* Connection::connect(Loop& loop, const std::string& host, int port,
+Connection* Connection::connect(Loop& loop, const sockaddr* addr, socklen_t addr_len,
                                 ConnectionHandler* handler, std::string* error) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    addrinfo* res = nullptr;
-    int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res);
-    if (rc != 0) {
-        *error = host + ": " + gai_strerror(rc);
-        return nullptr;
-    }
-    int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = ::socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         *error = std::string("socket: ") + strerror(errno);
-        freeaddrinfo(res);
         return nullptr;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    if (rc != 0 && errno != EINPROGRESS) {
-        *error = host + ":" + std::to_string(port) + ": " + strerror(errno);
+    if (::connect(fd, addr, addr_len) != 0 && errno != EINPROGRESS) {
+        *error = std::string("connect: ") + strerror(errno);
         ::close(fd);
         return nullptr;
     }
@@ -73,7 +60,7 @@ void Connection::finish_connect() {
     socklen_t len = sizeof err;
     getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) {
-        errno = err;
+        error_ = static_cast<uint8_t>(err);  // for on_close, which runs later
         return close_now();
     }
     state_ = ConnState::Open;

@@ -5,6 +5,7 @@
 #pragma once
 #include <event2/event.h>
 #include <event2/event_struct.h>
+#include <sys/socket.h>
 
 #include <cstdint>
 #include <memory>
@@ -55,9 +56,10 @@ class Connection {
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
-    // Starts a non-blocking connect; on_connect or on_close follows. nullptr if
-    // the socket could not even be created (error says why).
-    static Connection* connect(Loop& loop, const std::string& host, int port,
+    // Starts a non-blocking connect to a resolved address (the caller resolves
+    // without blocking its loop and tries each address in turn). on_connect or
+    // on_close follows; nullptr if the socket could not even be created.
+    static Connection* connect(Loop& loop, const sockaddr* addr, socklen_t addr_len,
                                ConnectionHandler* handler, std::string* error);
 
     // false: dropped (queue over the cap, counted as send_fail) or not open.
@@ -101,6 +103,13 @@ class Connection {
     // test it without touching the session (one cache miss less per delivery).
     bool ready = false;
     uint8_t flags = 0;  // service-defined bits (in the padding: costs nothing)
+    // Why an outgoing connect failed (errno), for on_close; 0 otherwise.
+    uint8_t connect_error() const { return error_; }
+
+  private:
+    uint8_t error_ = 0;  // beside flags, in the same padding
+
+  public:
     // Loop seconds when the current phase began (a handshake, or Closing: set
     // by close()); timeouts are measured from it, not from each byte.
     uint32_t phase_since = 0;

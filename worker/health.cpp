@@ -37,6 +37,8 @@ const Metric kMetrics[] = {
      &WorkerSlot::input_errors},
     {"pusher_rejected_total", "counter", "Connections refused above the limit",
      &WorkerSlot::rejected},
+    {"pusher_publish_refused_total", "counter", "HTTP publishes refused: content not valid UTF-8",
+     &WorkerSlot::publish_refused},
 };
 
 bool uses_bus(const char* listen) {

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "protocol/http_response.h"
+#include "protocol/utf8.h"
 #include "worker/client_id.h"
 #include "worker/connection_rows.h"
 #include "worker/demo_page.h"
@@ -50,6 +51,8 @@ void HttpService::on_data(Connection& c, const char* data, size_t len) {
         }
         s->mid_request = false;
         if (r == protocol::HttpParser::Result::Error) {
+            log_peer("publisher: closing " + c.peer() + ": " + std::to_string(s->parser.status()) +
+                     " " + s->parser.reason());
             answers += protocol::http_error(s->parser.status(), s->parser.reason());
             close = true;
             break;
@@ -109,6 +112,13 @@ std::string HttpService::publish(const HttpRequest& req) {
     // Missing or empty: "ok" and nothing published. "0" is published (PHP's empty("0") is not
     // kept).
     if (content == p.end() || content->second.empty()) return ok;
+    // It would go out as a WebSocket text frame, which a browser must fail
+    // the whole connection on (RFC 6455 8.1): refuse it here, where the
+    // publisher gets an answer, instead of breaking every subscriber.
+    if (!protocol::utf8_valid(content->second.data(), content->second.size())) {
+        bump(loop_.stats().publish_refused);
+        return protocol::http_error(400, "content is not valid UTF-8");
+    }
     if (p.count("to_client_id")) {
         auto id = ClientId::parse(p["to_client_id"]);
         if (!id) return ok;  // an id that cannot exist reaches nobody

@@ -41,6 +41,7 @@ struct WorkerSlot {
     Counter channel_reconnects;
     Counter bus_dropped;  // publishes dropped while the bus was down
     Counter input_errors;  // connections closed because their input raised an exception
+    Counter publish_refused;  // HTTP publishes refused: content not valid UTF-8
 };
 
 struct ExitKind {

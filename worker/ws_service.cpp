@@ -210,7 +210,7 @@ void WsService::on_targeted(const Value& data) {
     if (!id || !content) return;
     Connection* c = tcp_.find(strtoull(id->as_string().c_str(), nullptr, 10));
     if (!c || !c->ready) {
-        log_line("connection not exists");  // as the original echoes
+        log_peer("connection not exists");  // as the original echoes (rate-limited)
         return;
     }
     push_one(*c, content->as_string());

@@ -187,6 +187,18 @@ describe('demo page in headless Chromium', () => {
     await page.screenshot({ path: path.join(repo, 'build/browser-demo.png'), fullPage: true });
   });
 
+  it('stays open after a publish of bytes that are not UTF-8 was refused', async () => {
+    // Sent as a text frame, such bytes would make the browser fail the connection.
+    const r = await fetch(`${http}/?content=%FF%FE`);
+    assert.equal(r.status, 400);
+    assert.match(await r.text(), /content is not valid UTF-8/);
+    const text = `after refused bytes ${Date.now()}`;
+    await publish({ content: text });
+    await waitReceived(page, text);
+    await waitReceived(other.page, text);
+    assert.match(await page.locator('#state').textContent(), /^open/);
+  });
+
   it('logs no page errors', () => {
     assert.deepEqual(pageErrors, []);
   });

@@ -259,3 +259,18 @@ TEST_F(ChannelTest, EventsOfTheStartupGraceAreReplayedToLateSubscribers) {
 }
 
 }  // namespace
+
+namespace {
+
+// atoi("") is 0: "10.0.0.0/" used to become 10.0.0.0/0, which allows everyone.
+TEST_F(ChannelTest, MalformedAllowRulesAllowNobody) {
+    for (const char* rule : {"10.0.0.0/", "x/abc", "10.0.0.0/abc"}) {
+        config.channel_allow = {rule};
+        int fd = pusher::testing::dial(port);
+        std::string out;
+        EXPECT_FALSE(pusher::testing::read_pumped(loop->base(), fd, &out, 1)) << rule;
+        close(fd);
+    }
+}
+
+}  // namespace
