@@ -162,33 +162,59 @@ void ProcessManager::reap() {
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         for (Slot& s : slots_) {
             if (s.old_pid == pid) {
+                record_exit(s, pid, status);
                 s.old_pid = 0;
                 break;
             }
             if (s.pid == pid) {
+                record_exit(s, pid, status);
                 on_exit(s, pid, status);
                 break;
             }
         }
+        master_killed_.erase(pid);
     }
 }
 
-void ProcessManager::on_exit(Slot& s, pid_t pid, int status) {
+// Counts the exit by (raw status, cause) and logs the ones nobody asked for as
+// "exit with status N", the line operators (and the tests) look for.
+void ProcessManager::record_exit(const Slot& s, pid_t pid, int status) {
+    using worker::ExitCause;
+    ExitCause cause =
+        WIFSIGNALED(status)
+            ? (WTERMSIG(status) == SIGKILL && master_killed_.count(pid) ? ExitCause::MasterKill
+                                                                        : ExitCause::Signal)
+            : (WEXITSTATUS(status) == 0 ? ExitCause::Normal : ExitCause::Error);
+    const std::string who =
+        "worker[" + config_.services[s.service].name + ":" + std::to_string(pid) + "]";
+    if (cause == ExitCause::Signal)
+        log_line(who + " exit with status " + std::to_string(status) + " (killed by signal " +
+                 std::to_string(WTERMSIG(status)) + ", " + strsignal(WTERMSIG(status)) + ")");
+    else if (cause == ExitCause::Error)
+        log_line(who + " exit with status " + std::to_string(status) + " (exit code " +
+                 std::to_string(WEXITSTATUS(status)) + ")");
+    else if (cause == ExitCause::MasterKill)
+        log_line(who + " killed by the master (SIGKILL after its timeout)");
+    worker::ServiceInfo& info = stats_->services[s.service];
+    for (worker::ExitKind& k : info.exits) {
+        bool fresh = k.count.load() == 0;
+        if (fresh || (k.status.load() == status && k.cause.load() == uint32_t(cause))) {
+            if (fresh) {
+                k.status.store(status);
+                k.cause.store(uint32_t(cause));
+            }
+            worker::bump(k.count);
+            return;
+        }
+    }
+    log_line("too many kinds of exit to count for " + std::string(info.name));
+}
+
+void ProcessManager::on_exit(Slot& s, pid_t /*pid*/, int status) {
     const std::string& name = config_.services[s.service].name;
     s.pid = 0;
     stats(s).listening.store(0);
     if (state_ == State::Stopping) return;
-    if (status != 0)
-        log_line("worker[" + name + ":" + std::to_string(pid) + "] exit with status " +
-                 std::to_string(status));
-    worker::ServiceInfo& info = stats_->services[s.service];
-    for (worker::ExitKind& k : info.exits) {
-        if (k.count.load() == 0 || k.status.load() == status) {
-            k.status.store(status);
-            worker::bump(k.count);
-            break;
-        }
-    }
     if (ready_fd_ >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 2) {
         notify_ready("error: worker " + name + "[" + std::to_string(s.worker_id) +
                      "] could not start (see " + config_.log_file + ")");
@@ -215,7 +241,10 @@ void ProcessManager::tick() {
     if (state_ == State::Stopping) {
         if (now >= deadline_ && children_left()) {
             log_line("workers still running after the timeout: SIGKILL");
-            signal_all(SIGKILL);
+            for (const Slot& s : slots_) {
+                kill_worker(s.pid);
+                kill_worker(s.old_pid);
+            }
             deadline_ = now + 3600;
         }
         return;
@@ -277,7 +306,7 @@ void ProcessManager::reload_step() {
             reload_replace(s, now);
             reload_waiting_exit_ = true;
         }
-        if (s.pid != 0 && now >= reload_kill_at_) kill(s.pid, SIGKILL);
+        if (s.pid != 0 && now >= reload_kill_at_) kill_worker(s.pid);
         if (!slot_ready(s)) return;  // the old one has not gone, or the new one is not listening
         reload_waiting_exit_ = false;
     }
@@ -306,10 +335,18 @@ void ProcessManager::reload_replace(Slot& s, double now) {
 bool ProcessManager::old_workers_drained(double now) {
     bool draining = false;
     for (Slot& s : slots_) {
-        if (s.old_pid && now - s.started > config_.graceful_timeout + 1) kill(s.old_pid, SIGKILL);
+        if (s.old_pid && now - s.started > config_.graceful_timeout + 1) kill_worker(s.old_pid);
         draining |= s.old_pid != 0;
     }
     return !draining;
+}
+
+// Every SIGKILL the master sends goes through here, so that the exit it causes
+// is counted as the master's, not as a crash.
+void ProcessManager::kill_worker(pid_t pid) {
+    if (pid <= 0) return;
+    master_killed_.insert(pid);
+    kill(pid, SIGKILL);
 }
 
 void ProcessManager::signal_all(int sig) {

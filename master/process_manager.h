@@ -8,6 +8,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,9 @@ class ProcessManager {
 
     void handle_signal(int sig);
     void reap();
+    void record_exit(const Slot& s, pid_t pid, int status);
     void on_exit(Slot& s, pid_t pid, int status);
+    void kill_worker(pid_t pid);
     void tick();
     void spawn(Slot& s);
     void begin_stop(bool graceful);
@@ -69,6 +72,7 @@ class ProcessManager {
     size_t reload_index_ = 0;
     bool reload_waiting_exit_ = false;
     double reload_kill_at_ = 0;
+    std::set<pid_t> master_killed_;  // SIGKILLed by us and not yet reaped
     int ready_fd_ = -1;
     double ready_deadline_ = 0;
 };
