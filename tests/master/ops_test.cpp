@@ -64,6 +64,7 @@ size_t count_of(const std::string& text, const std::string& what) {
 // in status --json, the status table, /metrics and the log.
 TEST(Exits, CountedByCauseInStatusMetricsAndLog) {
     PusherInstance p("\"stop_timeout\": 0.5,", 1);
+    p.expect_worker_deaths(1);  // the SIGSEGV below
     ASSERT_EQ(p.start().code, 0);
     ASSERT_TRUE(p.wait_healthy());
     int ws = p.worker_pid("pusher", 0);
