@@ -210,7 +210,7 @@ void ProcessManager::record_exit(const Slot& s, pid_t pid, int status) {
     log_line("too many kinds of exit to count for " + std::string(info.name));
 }
 
-void ProcessManager::on_exit(Slot& s, pid_t /*pid*/, int status) {
+void ProcessManager::on_exit(Slot& s, pid_t pid, int status) {
     const std::string& name = config_.services[s.service].name;
     s.pid = 0;
     stats(s).listening.store(0);
@@ -220,8 +220,9 @@ void ProcessManager::on_exit(Slot& s, pid_t /*pid*/, int status) {
                      "] could not start (see " + config_.log_file + ")");
         return begin_stop(false);
     }
-    bool expected =
-        state_ == State::Reloading && reload_waiting_exit_ && &s == &slots_[reload_index_];
+    // Only the process the reload is replacing is expected to go; its
+    // replacement dying is an ordinary death, with back-off.
+    bool expected = state_ == State::Reloading && reload_waiting_exit_ && pid == reload_old_pid_;
     double now = monotonic_now();
     if (expected || now - s.started >= 1.0) {
         s.fast_deaths = expected ? s.fast_deaths : 0;
@@ -296,18 +297,27 @@ void ProcessManager::begin_reload(bool graceful) {
 }
 
 // Advances the reload as far as it can now: each reloadable slot in turn is
-// replaced and must be listening again before the next one starts.
+// replaced, and its new process must be listening before the next slot starts.
+// A slot with no process (waiting out a start-up back-off) is skipped: what
+// it forks next is new anyway. Only the old process is ever killed for being
+// slow to leave; its replacement never is.
 void ProcessManager::reload_step() {
     double now = monotonic_now();
     for (; reload_index_ < slots_.size(); ++reload_index_) {
         Slot& s = slots_[reload_index_];
         if (!config_.services[s.service].reloadable) continue;
         if (!reload_waiting_exit_) {
+            if (s.pid == 0) continue;
             reload_replace(s, now);
             reload_waiting_exit_ = true;
         }
-        if (s.pid != 0 && now >= reload_kill_at_) kill_worker(s.pid);
-        if (!slot_ready(s)) return;  // the old one has not gone, or the new one is not listening
+        if (s.pid == reload_old_pid_ && now >= reload_kill_at_ && !reload_killed_) {
+            log_line("worker[" + config_.services[s.service].name + ":" + std::to_string(s.pid) +
+                     "] did not leave within stop_timeout: SIGKILL");
+            kill_worker(s.pid);
+            reload_killed_ = true;
+        }
+        if (s.pid == reload_old_pid_ || !slot_ready(s)) return;
         reload_waiting_exit_ = false;
     }
     if (!old_workers_drained(now)) return;
@@ -318,15 +328,17 @@ void ProcessManager::reload_step() {
 }
 
 // Graceful: the replacement serves first and the old process drains on the
-// same socket. Plain: the old one exits and sigchld re-forks the same id.
+// same socket. Plain: the old one exits and on_exit re-forks the same id.
 void ProcessManager::reload_replace(Slot& s, double now) {
+    reload_old_pid_ = s.pid;
+    reload_killed_ = false;
     if (graceful_) {
         s.old_pid = s.pid;
         spawn(s);
-        if (s.old_pid) kill(s.old_pid, SIGUSR2);
-        reload_kill_at_ = now + 3600;  // the new process is never killed for being slow
+        kill(s.old_pid, SIGUSR2);
+        reload_kill_at_ = now + 3600;  // old_workers_drained() bounds the drain
     } else {
-        if (s.pid) kill(s.pid, SIGUSR1);
+        kill(s.pid, SIGUSR1);
         reload_kill_at_ = now + config_.stop_timeout;
     }
 }

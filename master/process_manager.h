@@ -71,6 +71,8 @@ class ProcessManager {
     double deadline_ = 0;  // stop: SIGKILL whatever is left after this
     size_t reload_index_ = 0;
     bool reload_waiting_exit_ = false;
+    pid_t reload_old_pid_ = 0;  // the process the reload is replacing now
+    bool reload_killed_ = false;
     double reload_kill_at_ = 0;
     std::set<pid_t> master_killed_;  // SIGKILLed by us and not yet reaped
     int ready_fd_ = -1;

@@ -107,4 +107,70 @@ TEST(Exits, CountedByCauseInStatusMetricsAndLog) {
     EXPECT_NE(log.find("exit with status 11 (killed by signal 11"), std::string::npos) << log;
 }
 
+// Running, stopped or sleeping, but not a zombie and not gone.
+bool alive(int pid) {
+    if (pid <= 0 || kill(pid, 0) != 0) return false;
+    std::string stat = file_text("/proc/" + std::to_string(pid) + "/stat");
+    return stat.find(") Z") == std::string::npos;
+}
+
+// Plain reload replaces one slot at a time: while the first worker cannot
+// leave (stopped), the others keep their processes; the master kills only
+// that old worker after stop_timeout, and then the others follow.
+TEST(Reload, PlainReloadReplacesOneSlotAtATimeAndKillsOnlyTheOldWorker) {
+    PusherInstance p("\"stop_timeout\": 1,", 3);
+    ASSERT_EQ(p.start().code, 0);
+    ASSERT_TRUE(p.wait_healthy());
+    int orig[3];
+    for (int i = 0; i < 3; ++i) ASSERT_GT(orig[i] = p.worker_pid("pusher", i), 0);
+    kill(orig[0], SIGSTOP);
+    std::thread reload([&] { EXPECT_EQ(p.cli("reload").code, 0); });
+    bool others_kept = true;
+    bool first_gone = eventually(
+        [&] {
+            others_kept &= alive(orig[1]) && alive(orig[2]);
+            return !alive(orig[0]);
+        },
+        8000);
+    reload.join();
+    EXPECT_TRUE(first_gone) << "the stopped old worker was never killed";
+    EXPECT_TRUE(others_kept) << "another slot was replaced before the first was done";
+    for (int i = 0; i < 3; ++i) {
+        int now = p.worker_pid("pusher", i);
+        EXPECT_GT(now, 0);
+        EXPECT_NE(now, orig[i]);
+    }
+    Json::Value st = status_json(p);
+    EXPECT_EQ(exits(st, "pusher", "master_kill"), 1) << st["exits"];
+    EXPECT_EQ(exits(st, "pusher", "normal"), 2) << st["exits"];
+    EXPECT_EQ(p.log_lines("killed by the master"),
+              p.log_lines("[pusher:" + std::to_string(orig[0]) + "] killed by the master"));
+}
+
+// A reload that reaches a slot waiting out its start-up back-off must not
+// SIGKILL the worker forked when the back-off ends (it used to, again and
+// again: thousands of kills a second), and must not wait for the back-off.
+TEST(Reload, WhileASlotIsInBackOffKillsNoNewWorker) {
+    PusherInstance p("\"stop_timeout\": 0.3,", 2);
+    p.expect_worker_deaths(2);  // the two kill -9 below
+    ASSERT_EQ(p.start().code, 0);
+    ASSERT_TRUE(p.wait_healthy());
+    int first = p.worker_pid("pusher", 0), second = 0;
+    ASSERT_GT(first, 0);
+    kill(first, SIGKILL);
+    ASSERT_TRUE(eventually([&] {
+        second = p.worker_pid("pusher", 0);
+        return second > 0 && second != first;
+    }));
+    kill(second, SIGKILL);  // milliseconds after its fork: at least 1 s of back-off follows
+    ASSERT_TRUE(eventually([&] { return p.log_lines("keeps dying at start").size() > 0; }));
+    CmdResult r = run("timeout 10 " + pusher_bin() + " reload -c " + p.config);
+    EXPECT_EQ(r.code, 0) << r.out;
+    ASSERT_TRUE(eventually([&] { return p.wait_healthy(); }, 10000));
+    Json::Value st = status_json(p);
+    EXPECT_EQ(exits(st, "pusher", "master_kill"), 0) << st["exits"];
+    EXPECT_EQ(exits(st, "pusher", "signal"), 2) << st["exits"];
+    EXPECT_LE(exits(st, "pusher", "normal"), 2) << st["exits"];
+}
+
 }  // namespace
