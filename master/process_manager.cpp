@@ -87,10 +87,11 @@ void ProcessManager::spawn(Slot& s) {
         return;
     }
     if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
+        // The master's signals stay blocked (run() blocked them) until the
+        // worker's own handlers are in place: one arriving in between, e.g. a
+        // forwarded SIGIO, would otherwise take its default action, death.
+        // worker_run() unblocks them; until then they wait, pending.
         for (int sig : kSignals) signal(sig, SIG_DFL);
-        sigprocmask(SIG_SETMASK, &none, nullptr);
         for (Slot& other : slots_)
             if (&other != &s && other.listen_fd >= 0) close(other.listen_fd);
         if (ready_fd_ >= 0) close(ready_fd_);

@@ -75,12 +75,20 @@ class WorkerProcess {
     }
 
   private:
+    // The master forks us with its signals blocked; they are unblocked only
+    // now that the loop handles them, so one sent in between is not lost and
+    // does not kill us with its default action (SIGIO's is to terminate).
     void install_signals() {
+        sigset_t mine;
+        sigemptyset(&mine);
         for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGQUIT, SIGUSR2, SIGIO}) {
             event* ev = evsignal_new(loop_.base(), s, on_signal, this);
             event_add(ev, nullptr);
             signal_events_.push_back(std::unique_ptr<event, decltype(&event_free)>(ev, event_free));
+            sigaddset(&mine, s);
         }
+        sigaddset(&mine, SIGCHLD);
+        sigprocmask(SIG_UNBLOCK, &mine, nullptr);
     }
 
     static void on_signal(evutil_socket_t sig, short, void* arg) {

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -171,6 +172,34 @@ TEST(Reload, WhileASlotIsInBackOffKillsNoNewWorker) {
     EXPECT_EQ(exits(st, "pusher", "master_kill"), 0) << st["exits"];
     EXPECT_EQ(exits(st, "pusher", "signal"), 2) << st["exits"];
     EXPECT_LE(exits(st, "pusher", "normal"), 2) << st["exits"];
+}
+
+int master_pid(const PusherInstance& p) {
+    return atoi(file_text(p.dir + "/pusher.pid").c_str());
+}
+
+// SIGIO (what `pusher connections` sends) forwarded to a worker between its
+// fork and its handlers must not kill it: the default action of SIGIO is to
+// terminate. Workers are forked again and again by reloads meanwhile.
+TEST(Signals, SigioWhileWorkersStartKillsNone) {
+    PusherInstance p;
+    ASSERT_EQ(p.start().code, 0);
+    ASSERT_TRUE(p.wait_healthy());
+    int master = master_pid(p);
+    ASSERT_GT(master, 0);
+    std::atomic<bool> done{false};
+    std::thread spam([&] {
+        while (!done) {
+            kill(master, SIGIO);
+            std::this_thread::sleep_for(std::chrono::microseconds(200));  // pacing, not waiting
+        }
+    });
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(p.cli("reload").code, 0);
+    EXPECT_EQ(p.cli("connections").code, 0);
+    done = true;
+    spam.join();
+    Json::Value st = status_json(p);
+    EXPECT_EQ(st["abnormal_exits"].asInt(), 0) << st["exits"];
 }
 
 }  // namespace
