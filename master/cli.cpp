@@ -79,13 +79,19 @@ bool wait_gone(pid_t pid, double seconds) {
     return !process_alive(pid);
 }
 
+// stdin from /dev/null, stdout and stderr to the log. The descriptors opened
+// for that are closed once copied, or every worker would inherit them too.
 void redirect_to_log(const std::string& log) {
-    int in = open("/dev/null", O_RDONLY);
+    int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (in >= 0) dup2(in, 0);
+    if (in >= 0) {
+        dup2(in, 0);
+        if (in != 0) close(in);
+    }
     if (out >= 0) {
         dup2(out, 1);
         dup2(out, 2);
+        if (out > 2) close(out);
     }
 }
 
@@ -101,7 +107,7 @@ void banner(const worker::Config& c, bool daemon) {
 }
 
 // Double fork: the CLI waits on a pipe until the master says every worker listens.
-int start_daemon(ProcessManager& pm, const worker::Config& c, bool quiet) {
+int start_daemon(ProcessManager& pm, const worker::Config& c, bool quiet, int pid_fd) {
     int fds[2];
     if (pipe(fds) != 0) return fail("pipe: " + std::string(strerror(errno)));
     pid_t child = fork();
@@ -128,7 +134,7 @@ int start_daemon(ProcessManager& pm, const worker::Config& c, bool quiet) {
     if (fork() != 0) _exit(0);
     umask(022);
     std::string err;
-    if (!write_pid_file(c.pid_file, getpid(), &err)) {
+    if (!write_pid(pid_fd, c.pid_file, getpid(), &err)) {
         std::string line = "error: " + err + "\n";
         (void)!write(fds[1], line.data(), line.size());
         _exit(1);
@@ -160,15 +166,34 @@ void warn_open_publish(const worker::Config& c) {
     }
 }
 
+// Descriptors above stderr that whoever ran us left open (a shell's pipes, a
+// test runner's files) are not ours: a daemon and its workers would hold them
+// for their whole life, and a caller waiting for EOF on a pipe would hang.
+void close_inherited_fds() {
+    std::vector<int> fds;
+    if (DIR* d = opendir("/proc/self/fd")) {
+        while (dirent* e = readdir(d)) {
+            int fd = atoi(e->d_name);
+            if (fd > 2 && fd != dirfd(d)) fds.push_back(fd);
+        }
+        closedir(d);
+    }
+    for (int fd : fds) close(fd);
+}
+
 int cmd_start(const Args& a, const worker::Config& c) {
+    close_inherited_fds();
     warn_open_publish(c);
-    if (pid_t pid = running_master(c.pid_file))
-        return fail("pusher already running (pid " + std::to_string(pid) + ")");
-    ProcessManager pm(c);
     std::string err;
+    // Held by the master (and nobody else) until it exits: a second start is
+    // refused here, before it touches a port.
+    int pid_fd = lock_pid_file(c.pid_file, &err);
+    if (pid_fd < 0) return fail(err);
+    ProcessManager pm(c);
+    pm.close_in_workers(pid_fd);
     if (!pm.prepare(&err)) return fail("pusher cannot start: " + err);
-    if (a.daemon) return start_daemon(pm, c, a.quiet);
-    if (!write_pid_file(c.pid_file, getpid(), &err)) return fail(err);
+    if (a.daemon) return start_daemon(pm, c, a.quiet, pid_fd);
+    if (!write_pid(pid_fd, c.pid_file, getpid(), &err)) return fail(err);
     if (!a.quiet) banner(c, false);
     return pm.run(-1);
 }

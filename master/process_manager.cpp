@@ -95,6 +95,7 @@ void ProcessManager::spawn(Slot& s) {
         for (Slot& other : slots_)
             if (&other != &s && other.listen_fd >= 0) close(other.listen_fd);
         if (ready_fd_ >= 0) close(ready_fd_);
+        if (master_only_fd_ >= 0) close(master_only_fd_);
         std::string title = "pusher:" + config_.services[s.service].name;
         prctl(PR_SET_NAME, title.c_str());
         worker::WorkerContext ctx;
@@ -130,8 +131,7 @@ int ProcessManager::run(int ready_fd) {
         reap();
         tick();
     }
-    if (running_master(config_.pid_file) == getpid() || read_pid_file(config_.pid_file) == getpid())
-        unlink(config_.pid_file.c_str());
+    if (read_pid_file(config_.pid_file) == getpid()) unlink(config_.pid_file.c_str());
     log_line("pusher has been stopped");
     return 0;
 }

@@ -28,6 +28,8 @@ class ProcessManager {
     // The master loop. ready_fd (or -1) gets "ok\n" once every worker listens,
     // or "error: ...\n". Returns the master's exit code.
     int run(int ready_fd);
+    // A descriptor of the master's that workers must not keep (the pid file lock).
+    void close_in_workers(int fd) { master_only_fd_ = fd; }
 
   private:
     struct Slot {
@@ -76,6 +78,7 @@ class ProcessManager {
     double reload_kill_at_ = 0;
     std::set<pid_t> master_killed_;  // SIGKILLed by us and not yet reaped
     int ready_fd_ = -1;
+    int master_only_fd_ = -1;
     double ready_deadline_ = 0;
 };
 

@@ -1,20 +1,27 @@
 // Operations with real processes: exit accounting, reload order, signals at
 // fork, descriptors, paths and locks, and what stop/reload print while they wait.
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <json/json.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <fstream>
 #include <functional>
 #include <sstream>
 #include <thread>
 
+#include "master/config_load.h"
 #include "tests/support/pusher_instance.h"
 
 using namespace pusher::testing;
+namespace master = pusher::master;
+namespace worker = pusher::worker;
 
 namespace {
 
@@ -200,6 +207,107 @@ TEST(Signals, SigioWhileWorkersStartKillsNone) {
     spam.join();
     Json::Value st = status_json(p);
     EXPECT_EQ(st["abnormal_exits"].asInt(), 0) << st["exits"];
+}
+
+// What the descriptors of a process point to, one target per descriptor.
+std::vector<std::string> fd_targets(int pid) {
+    std::vector<std::string> out;
+    std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+    DIR* d = opendir(dir.c_str());
+    if (!d) return out;
+    while (dirent* e = readdir(d)) {
+        char target[PATH_MAX];
+        ssize_t n = readlink((dir + "/" + e->d_name).c_str(), target, sizeof target - 1);
+        if (n > 0) out.emplace_back(target, static_cast<size_t>(n));
+    }
+    closedir(d);
+    return out;
+}
+
+// A daemon's stdin is /dev/null and its stdout/stderr the log, and nothing
+// else of those (nor the pid file's lock) reaches a worker. A worker may open
+// /dev/null itself (the spare descriptor kept for EMFILE), hence "at most 2".
+TEST(Daemon, WorkersInheritNoStrayDescriptors) {
+    PusherInstance p;
+    ASSERT_EQ(p.start().code, 0);
+    ASSERT_TRUE(p.wait_healthy());
+    std::vector<int> pids = {master_pid(p)};
+    Json::Value st = status_json(p);
+    for (const Json::Value& w : st["workers"]) pids.push_back(w["pid"].asInt());
+    ASSERT_EQ(pids.size(), 5u);
+    for (int pid : pids) {
+        std::vector<std::string> fds = fd_targets(pid);
+        auto count = [&](const std::string& t) { return std::count(fds.begin(), fds.end(), t); };
+        bool master = pid == pids[0];
+        if (master)
+            EXPECT_EQ(count("/dev/null"), 1) << "pid " << pid;
+        else
+            EXPECT_LE(count("/dev/null"), 2) << "pid " << pid;
+        EXPECT_EQ(count(p.dir + "/pusher.log"), 2) << "pid " << pid;
+        EXPECT_EQ(count(p.dir + "/pusher.pid"), master ? 1 : 0) << "pid " << pid;
+    }
+}
+
+// Without paths in the config, the pid, log and stats files live beside the
+// config file: started from one directory, the instance is found from another.
+TEST(Paths, TheCliFindsTheInstanceFromAnyDirectory) {
+    PusherInstance p;
+    std::string text = file_text(p.config);
+    size_t from = text.find("\"pid_file\""), to = text.find("\"graceful_timeout\"");
+    ASSERT_NE(from, std::string::npos);
+    std::ofstream(p.dir + "/app.json") << text.substr(0, from) << text.substr(to);
+    p.config = p.dir + "/app.json";
+    mkdir((p.dir + "/elsewhere").c_str(), 0755);
+    auto in = [&](const std::string& dir, const std::string& args) {
+        return run("cd " + dir + " && " + pusher_bin() + " " + args);
+    };
+    CmdResult r = in(p.dir, "start -d -q -c app.json");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_GT(atoi(file_text(p.dir + "/pusher.app.pid").c_str()), 0);
+    EXPECT_EQ(in("/", "status -c " + p.config).code, 0);
+    EXPECT_NE(in("/", "status --json -c " + p.config).out.find("\"workers\""), std::string::npos);
+    EXPECT_EQ(in(p.dir + "/elsewhere", "status -c ../app.json").code, 0);
+    EXPECT_EQ(in("/", "connections -c " + p.config).code, 0);
+    r = in("/", "reload -c " + p.config);
+    EXPECT_EQ(r.code, 0) << r.out;
+    r = in("/tmp", "start -d -q -c " + p.config);
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.out.find("already running"), std::string::npos) << r.out;
+    r = in("/", "stop -c " + p.config);
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(in("/", "status -c " + p.config).out, "pusher not running\n");
+}
+
+TEST(Paths, RelativePathsAreTakenFromTheConfigOrTheBinary) {
+    worker::Config c = master::default_config();
+    master::derive_paths(&c);
+    char exe[PATH_MAX] = {};
+    ASSERT_GT(readlink("/proc/self/exe", exe, sizeof exe - 1), 0);
+    std::string bin_dir = exe;
+    bin_dir.resize(bin_dir.rfind('/'));
+    EXPECT_EQ(c.pid_file, bin_dir + "/pusher.default.pid");
+    EXPECT_EQ(c.log_file, bin_dir + "/pusher.default.log");
+    EXPECT_EQ(c.stats_file, bin_dir + "/pusher.default.stats");
+
+    PusherInstance p;  // only for its directory
+    std::ofstream(p.dir + "/site.json") << "{\"pid_file\": \"run/site.pid\"}";
+    std::string err;
+    worker::Config d = master::default_config();
+    ASSERT_TRUE(master::load_config(p.dir + "/site.json", &d, &err)) << err;
+    master::derive_paths(&d);
+    EXPECT_EQ(d.pid_file, p.dir + "/run/site.pid");
+    EXPECT_EQ(d.log_file, p.dir + "/pusher.site.log");
+}
+
+// The pid file is locked while the master runs: a second start is refused by
+// the lock even when the file's content has been replaced.
+TEST(PidFile, SecondStartIsRefusedByTheLockWhateverTheFileSays) {
+    PusherInstance p;
+    ASSERT_EQ(p.start().code, 0);
+    std::ofstream(p.dir + "/pusher.pid") << getpid() << "\n";  // a live pid, not ours
+    CmdResult again = p.start();
+    EXPECT_NE(again.code, 0);
+    EXPECT_EQ(again.out, "pusher already running (pid " + std::to_string(getpid()) + ")\n");
 }
 
 }  // namespace
