@@ -69,16 +69,6 @@ bool parse_args(int argc, char** argv, Args* a) {
     return !a->command.empty();
 }
 
-bool wait_gone(pid_t pid, double seconds) {
-    double end = monotonic_now() + seconds;
-    while (monotonic_now() < end) {
-        if (!process_alive(pid)) return true;
-        std::this_thread::sleep_for(
-            std::chrono::milliseconds(10));  // polling another process: no event to await
-    }
-    return !process_alive(pid);
-}
-
 // stdin from /dev/null, stdout and stderr to the log. The descriptors opened
 // for that are closed once copied, or every worker would inherit them too.
 void redirect_to_log(const std::string& log) {
@@ -198,12 +188,67 @@ int cmd_start(const Args& a, const worker::Config& c) {
     return pm.run(-1);
 }
 
+// What a graceful stop or reload still waits for, read off the status region:
+// live worker processes (for a reload, only the old ones still draining) and
+// the connections on their slots.
+struct Draining {
+    int workers = 0;
+    uint64_t connections = 0;
+};
+
+Draining draining(const worker::StatsRegion& r, bool old_only) {
+    Draining d;
+    for (uint32_t i = 0; i < r.nservices && i < worker::kMaxServices; ++i)
+        for (int w = 0; w < r.services[i].count; ++w) {
+            const worker::WorkerSlot& s = r.slots[r.services[i].first_slot + w];
+            bool old = process_alive(s.old_pid.load());
+            bool current = !old_only && process_alive(s.pid.load());
+            d.workers += old + current;
+            if (old || current) d.connections += worker::read(s.connections);
+        }
+    return d;
+}
+
+// Prints "<what>: waiting for N workers, M connections" as soon as there is
+// something to wait for, then at most once a second, so that an operator (or
+// a script's log) sees a graceful stop or reload progress instead of silence.
+class Progress {
+  public:
+    Progress(const worker::StatsRegion* r, const char* what, bool old_only, bool on)
+        : r_(r), what_(what), old_only_(old_only), on_(on && r) {}
+    void poll() {
+        if (!on_ || monotonic_now() < next_) return;
+        Draining d = draining(*r_, old_only_);
+        if (d.workers == 0) return;
+        printf("%s: waiting for %d %sworkers, %llu connections\n", what_, d.workers,
+               old_only_ ? "old " : "", static_cast<unsigned long long>(d.connections));
+        fflush(stdout);
+        next_ = monotonic_now() + 1.0;
+    }
+
+  private:
+    const worker::StatsRegion* r_;
+    const char* what_;
+    bool old_only_, on_;
+    double next_ = 0;
+};
+
 int cmd_stop(const Args& a, const worker::Config& c) {
     pid_t pid = running_master(c.pid_file);
     if (!pid) return fail("pusher not running");
+    std::string err;
+    const worker::StatsRegion* r = a.graceful ? worker::stats_open(c.stats_file, &err) : nullptr;
+    Progress progress(r, "stopping", false, a.graceful && !a.quiet);
     kill(pid, a.graceful ? SIGQUIT : SIGINT);
     double limit = a.graceful ? c.graceful_timeout + 5 : c.stop_timeout + 3;
-    if (!wait_gone(pid, limit)) return fail("stop timed out");
+    double end = monotonic_now() + limit;
+    while (process_alive(pid) && monotonic_now() < end) {
+        progress.poll();
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(10));  // polling another process: no event to await
+    }
+    worker::stats_close(r);
+    if (process_alive(pid)) return fail("stop timed out");
     if (!a.quiet) printf("pusher stopped\n");
     return 0;
 }
@@ -214,11 +259,14 @@ int cmd_reload(const Args& a, const worker::Config& c) {
     std::string err;
     const worker::StatsRegion* r = worker::stats_open(c.stats_file, &err);
     uint32_t before = r ? r->reloads_done.load() : 0;
+    Progress progress(r, "reloading", true, a.graceful && !a.quiet);
     kill(pid, a.graceful ? SIGUSR2 : SIGUSR1);
     // Wait for the reload to finish, so scripts know when it is done.
     double end = monotonic_now() + (a.graceful ? c.graceful_timeout : 0) + 30;
-    while (r && r->reloads_done.load() == before && monotonic_now() < end && kill(pid, 0) == 0)
+    while (r && r->reloads_done.load() == before && monotonic_now() < end && kill(pid, 0) == 0) {
+        progress.poll();
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     bool done = !r || r->reloads_done.load() != before;
     worker::stats_close(r);
     if (!done) return fail("reload timed out");

@@ -165,6 +165,7 @@ void ProcessManager::reap() {
             if (s.old_pid == pid) {
                 record_exit(s, pid, status);
                 s.old_pid = 0;
+                stats(s).old_pid.store(0);
                 break;
             }
             if (s.pid == pid) {
@@ -335,6 +336,7 @@ void ProcessManager::reload_replace(Slot& s, double now) {
     reload_killed_ = false;
     if (graceful_) {
         s.old_pid = s.pid;
+        stats(s).old_pid.store(s.old_pid);
         spawn(s);
         kill(s.old_pid, SIGUSR2);
         reload_kill_at_ = now + 3600;  // old_workers_drained() bounds the drain

@@ -40,6 +40,8 @@ struct WorkerSlot {
     std::atomic<uint32_t> listening;          // 1 once the listener accepts
     Counter channel_reconnects;
     Counter bus_dropped;  // publishes dropped while the bus was down
+    std::atomic<int32_t>
+        old_pid;  // graceful reload: the predecessor still draining (master writes)
 };
 
 // Why a worker process ended, as the master saw it. Only Crash and Error are

@@ -13,11 +13,13 @@
 #include <climits>
 #include <fstream>
 #include <functional>
+#include <regex>
 #include <sstream>
 #include <thread>
 
 #include "master/config_load.h"
 #include "tests/support/pusher_instance.h"
+#include "tests/support/ws_client.h"
 
 using namespace pusher::testing;
 namespace master = pusher::master;
@@ -308,6 +310,30 @@ TEST(PidFile, SecondStartIsRefusedByTheLockWhateverTheFileSays) {
     CmdResult again = p.start();
     EXPECT_NE(again.code, 0);
     EXPECT_EQ(again.out, "pusher already running (pid " + std::to_string(getpid()) + ")\n");
+}
+
+// stop -g and reload -g say what they are still waiting for while a client
+// keeps its connection open, instead of blocking silently.
+TEST(Progress, GracefulStopAndReloadReportWhatIsStillDraining) {
+    PusherInstance p;
+    ASSERT_EQ(p.start().code, 0);
+    ASSERT_TRUE(p.wait_healthy());
+    WsClient held;
+    ASSERT_TRUE(held.connect("127.0.0.1", p.ws_port));
+    ASSERT_FALSE(held.recv_text().empty());
+    CmdResult r = p.cli("reload -g");
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_TRUE(std::regex_search(
+        r.out, std::regex("reloading: waiting for [1-9][0-9]* old workers, [0-9]+ connections\n")))
+        << r.out;
+    WsClient again;
+    ASSERT_TRUE(again.connect("127.0.0.1", p.ws_port));
+    ASSERT_FALSE(again.recv_text().empty());
+    r = p.cli("stop -g");
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_TRUE(std::regex_search(
+        r.out, std::regex("stopping: waiting for [1-9][0-9]* workers, [1-9][0-9]* connections\n")))
+        << r.out;
 }
 
 }  // namespace
