@@ -181,7 +181,10 @@ int cmd_start(const Args& a, const worker::Config& c) {
     if (pid_fd < 0) return fail(err);
     ProcessManager pm(c);
     pm.close_in_workers(pid_fd);
-    if (!pm.prepare(&err)) return fail("pusher cannot start: " + err);
+    if (!pm.prepare(&err)) {
+        unlink(c.pid_file.c_str());  // ours while we hold the lock: leave no empty file
+        return fail("pusher cannot start: " + err);
+    }
     if (a.daemon) return start_daemon(pm, c, a.quiet, pid_fd);
     if (!write_pid(pid_fd, c.pid_file, getpid(), &err)) return fail(err);
     if (!a.quiet) banner(c, false);
