@@ -13,7 +13,6 @@
 #include <climits>
 #include <fstream>
 #include <functional>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -312,6 +311,21 @@ TEST(PidFile, SecondStartIsRefusedByTheLockWhateverTheFileSays) {
     EXPECT_EQ(again.out, "pusher already running (pid " + std::to_string(getpid()) + ")\n");
 }
 
+// A line of `out` that matches `format` (an int of workers, a long of
+// connections) with at least one worker and at least min_connections.
+bool progress_line(const std::string& out, const char* format, long min_connections) {
+    std::istringstream in(out);
+    std::string line;
+    while (std::getline(in, line)) {
+        int workers = 0;
+        long connections = -1;
+        if (sscanf(line.c_str(), format, &workers, &connections) == 2 && workers > 0 &&
+            connections >= min_connections)
+            return true;
+    }
+    return false;
+}
+
 // stop -g and reload -g say what they are still waiting for while a client
 // keeps its connection open, instead of blocking silently.
 TEST(Progress, GracefulStopAndReloadReportWhatIsStillDraining) {
@@ -323,16 +337,14 @@ TEST(Progress, GracefulStopAndReloadReportWhatIsStillDraining) {
     ASSERT_FALSE(held.recv_text().empty());
     CmdResult r = p.cli("reload -g");
     EXPECT_EQ(r.code, 0) << r.out;
-    EXPECT_TRUE(std::regex_search(
-        r.out, std::regex("reloading: waiting for [1-9][0-9]* old workers, [0-9]+ connections\n")))
+    EXPECT_TRUE(progress_line(r.out, "reloading: waiting for %d old workers, %ld connections", 0))
         << r.out;
     WsClient again;
     ASSERT_TRUE(again.connect("127.0.0.1", p.ws_port));
     ASSERT_FALSE(again.recv_text().empty());
     r = p.cli("stop -g");
     EXPECT_EQ(r.code, 0) << r.out;
-    EXPECT_TRUE(std::regex_search(
-        r.out, std::regex("stopping: waiting for [1-9][0-9]* workers, [1-9][0-9]* connections\n")))
+    EXPECT_TRUE(progress_line(r.out, "stopping: waiting for %d workers, %ld connections", 1))
         << r.out;
 }
 
