@@ -1,6 +1,7 @@
 // Operations with real processes: exit accounting, reload order, signals at
 // fork, descriptors, paths and locks, and what stop/reload print while they wait.
 #include <dirent.h>
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 #include <json/json.h>
 #include <signal.h>
@@ -114,6 +115,25 @@ TEST(Exits, CountedByCauseInStatusMetricsAndLog) {
         << log;
     EXPECT_EQ(count_of(log, "exit with status"), 1u) << log;  // the SIGSEGV only
     EXPECT_NE(log.find("exit with status 11 (killed by signal 11"), std::string::npos) << log;
+}
+
+// The harness itself: an instance whose worker died without the test saying
+// so fails the test, naming the death.
+void crash_a_worker_undeclared() {
+    PusherInstance p("", 1);
+    ASSERT_EQ(p.start().code, 0);
+    int ws = p.worker_pid("pusher", 0);
+    ASSERT_GT(ws, 0);
+    kill(ws, SIGSEGV);
+    ASSERT_TRUE(eventually([&] {
+        int now = p.worker_pid("pusher", 0);
+        return now > 0 && now != ws;
+    }));
+}
+
+TEST(Harness, AnUndeclaredWorkerDeathFailsTheTest) {
+    EXPECT_NONFATAL_FAILURE(crash_a_worker_undeclared(),
+                            "worker deaths: the test declared 0, the master saw 1");
 }
 
 // Running, stopped or sleeping, but not a zombie and not gone.
