@@ -18,7 +18,8 @@ for bin in "$@"; do
   status=${PIPESTATUS[0]}
   [ "$status" -ne 0 ] && rc=1
   p=$(grep -oE '^\[  PASSED  \] [0-9]+' "$out" | grep -oE '[0-9]+$' || true)
-  f=$(grep -oE '^\[  FAILED  \] [0-9]+ test' "$out" | grep -oE '[0-9]+' || true)
+  # --gtest_brief prints one "[  FAILED  ] Suite.Test (N ms)" line per failed test and no total.
+  f=$(grep -cE '^\[  FAILED  \] .* \([0-9]+ ms\)$' "$out" || true)
   reports=$(find "$san_dir" -name 'san.*' -type f | sort)
   nreports=$(printf '%s' "$reports" | grep -c . || true)
   if [ "$nreports" -gt 0 ]; then
@@ -26,7 +27,7 @@ for bin in "$@"; do
     for r in $reports; do echo "==== $r"; cat "$r"; rm -f "$r"; done
     f=$(( ${f:-0} + nreports ))
     rc=1
-  elif [ "$status" -ne 0 ] && [ -z "$f" ]; then
+  elif [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
     # A binary that dies (a crash, an abort) prints no FAILED line: count it.
     echo "$bin exited with status $status before reporting"
     f=1
