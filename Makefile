@@ -87,8 +87,9 @@ $(foreach t,$(TEST_DIRS),$(eval $(call test_bin,$(t))))
 TEST_BINS := $(foreach t,$(TEST_DIRS),$(if $(wildcard tests/$(t)/*_test.cpp),$(B)/tests/$(t)_tests))
 
 # make test-protocol (or worker, channel, master, integration): one folder only.
+# Through run_tests.sh, so that sanitizer reports of any process fail it too.
 test-%: $(B)/pusher $(B)/tests/%_tests
-	PUSHER_SRC=$(CURDIR) PUSHER_BIN=$(CURDIR)/$(B)/pusher $(B)/tests/$*_tests
+	PUSHER_SRC=$(CURDIR) PUSHER_BIN=$(CURDIR)/$(B)/pusher scripts/run_tests.sh $(B)/tests/$*_tests
 
 test: deps
 	@scripts/deps.sh --test

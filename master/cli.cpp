@@ -69,23 +69,19 @@ bool parse_args(int argc, char** argv, Args* a) {
     return !a->command.empty();
 }
 
-bool wait_gone(pid_t pid, double seconds) {
-    double end = monotonic_now() + seconds;
-    while (monotonic_now() < end) {
-        if (!process_alive(pid)) return true;
-        std::this_thread::sleep_for(
-            std::chrono::milliseconds(10));  // polling another process: no event to await
-    }
-    return !process_alive(pid);
-}
-
+// stdin from /dev/null, stdout and stderr to the log. The descriptors opened
+// for that are closed once copied, or every worker would inherit them too.
 void redirect_to_log(const std::string& log) {
-    int in = open("/dev/null", O_RDONLY);
+    int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (in >= 0) dup2(in, 0);
+    if (in >= 0) {
+        dup2(in, 0);
+        if (in != 0) close(in);
+    }
     if (out >= 0) {
         dup2(out, 1);
         dup2(out, 2);
+        if (out > 2) close(out);
     }
 }
 
@@ -101,7 +97,7 @@ void banner(const worker::Config& c, bool daemon) {
 }
 
 // Double fork: the CLI waits on a pipe until the master says every worker listens.
-int start_daemon(ProcessManager& pm, const worker::Config& c, bool quiet) {
+int start_daemon(ProcessManager& pm, const worker::Config& c, bool quiet, int pid_fd) {
     int fds[2];
     if (pipe(fds) != 0) return fail("pipe: " + std::string(strerror(errno)));
     pid_t child = fork();
@@ -128,7 +124,7 @@ int start_daemon(ProcessManager& pm, const worker::Config& c, bool quiet) {
     if (fork() != 0) _exit(0);
     umask(022);
     std::string err;
-    if (!write_pid_file(c.pid_file, getpid(), &err)) {
+    if (!write_pid(pid_fd, c.pid_file, getpid(), &err)) {
         std::string line = "error: " + err + "\n";
         (void)!write(fds[1], line.data(), line.size());
         _exit(1);
@@ -160,25 +156,102 @@ void warn_open_publish(const worker::Config& c) {
     }
 }
 
+// Descriptors above stderr that whoever ran us left open (a shell's pipes, a
+// test runner's files) are not ours: a daemon and its workers would hold them
+// for their whole life, and a caller waiting for EOF on a pipe would hang.
+void close_inherited_fds() {
+    std::vector<int> fds;
+    if (DIR* d = opendir("/proc/self/fd")) {
+        while (dirent* e = readdir(d)) {
+            int fd = atoi(e->d_name);
+            if (fd > 2 && fd != dirfd(d)) fds.push_back(fd);
+        }
+        closedir(d);
+    }
+    for (int fd : fds) close(fd);
+}
+
 int cmd_start(const Args& a, const worker::Config& c) {
+    close_inherited_fds();
     warn_open_publish(c);
-    if (pid_t pid = running_master(c.pid_file))
-        return fail("pusher already running (pid " + std::to_string(pid) + ")");
-    ProcessManager pm(c);
     std::string err;
-    if (!pm.prepare(&err)) return fail("pusher cannot start: " + err);
-    if (a.daemon) return start_daemon(pm, c, a.quiet);
-    if (!write_pid_file(c.pid_file, getpid(), &err)) return fail(err);
+    // Held by the master (and nobody else) until it exits: a second start is
+    // refused here, before it touches a port.
+    int pid_fd = lock_pid_file(c.pid_file, &err);
+    if (pid_fd < 0) return fail(err);
+    ProcessManager pm(c);
+    pm.close_in_workers(pid_fd);
+    if (!pm.prepare(&err)) {
+        unlink(c.pid_file.c_str());  // ours while we hold the lock: leave no empty file
+        return fail("pusher cannot start: " + err);
+    }
+    if (a.daemon) return start_daemon(pm, c, a.quiet, pid_fd);
+    if (!write_pid(pid_fd, c.pid_file, getpid(), &err)) return fail(err);
     if (!a.quiet) banner(c, false);
     return pm.run(-1);
 }
 
+// What a graceful stop or reload still waits for, read off the status region:
+// live worker processes (for a reload, only the old ones still draining) and
+// the connections on their slots.
+struct Draining {
+    int workers = 0;
+    uint64_t connections = 0;
+};
+
+Draining draining(const worker::StatsRegion& r, bool old_only) {
+    Draining d;
+    for (uint32_t i = 0; i < r.nservices && i < worker::kMaxServices; ++i)
+        for (int w = 0; w < r.services[i].count; ++w) {
+            const worker::WorkerSlot& s = r.slots[r.services[i].first_slot + w];
+            bool old = process_alive(s.old_pid.load());
+            bool current = !old_only && process_alive(s.pid.load());
+            d.workers += old + current;
+            if (old || current) d.connections += worker::read(s.connections);
+        }
+    return d;
+}
+
+// Prints "<what>: waiting for N workers, M connections" as soon as there is
+// something to wait for, then at most once a second, so that an operator (or
+// a script's log) sees a graceful stop or reload progress instead of silence.
+class Progress {
+  public:
+    Progress(const worker::StatsRegion* r, const char* what, bool old_only, bool on)
+        : r_(r), what_(what), old_only_(old_only), on_(on && r) {}
+    void poll() {
+        if (!on_ || monotonic_now() < next_) return;
+        Draining d = draining(*r_, old_only_);
+        if (d.workers == 0) return;
+        printf("%s: waiting for %d %sworkers, %llu connections\n", what_, d.workers,
+               old_only_ ? "old " : "", static_cast<unsigned long long>(d.connections));
+        fflush(stdout);
+        next_ = monotonic_now() + 1.0;
+    }
+
+  private:
+    const worker::StatsRegion* r_;
+    const char* what_;
+    bool old_only_, on_;
+    double next_ = 0;
+};
+
 int cmd_stop(const Args& a, const worker::Config& c) {
     pid_t pid = running_master(c.pid_file);
     if (!pid) return fail("pusher not running");
+    std::string err;
+    const worker::StatsRegion* r = a.graceful ? worker::stats_open(c.stats_file, &err) : nullptr;
+    Progress progress(r, "stopping", false, a.graceful && !a.quiet);
     kill(pid, a.graceful ? SIGQUIT : SIGINT);
     double limit = a.graceful ? c.graceful_timeout + 5 : c.stop_timeout + 3;
-    if (!wait_gone(pid, limit)) return fail("stop timed out");
+    double end = monotonic_now() + limit;
+    while (process_alive(pid) && monotonic_now() < end) {
+        progress.poll();
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(10));  // polling another process: no event to await
+    }
+    worker::stats_close(r);
+    if (process_alive(pid)) return fail("stop timed out");
     if (!a.quiet) printf("pusher stopped\n");
     return 0;
 }
@@ -189,11 +262,14 @@ int cmd_reload(const Args& a, const worker::Config& c) {
     std::string err;
     const worker::StatsRegion* r = worker::stats_open(c.stats_file, &err);
     uint32_t before = r ? r->reloads_done.load() : 0;
+    Progress progress(r, "reloading", true, a.graceful && !a.quiet);
     kill(pid, a.graceful ? SIGUSR2 : SIGUSR1);
     // Wait for the reload to finish, so scripts know when it is done.
     double end = monotonic_now() + (a.graceful ? c.graceful_timeout : 0) + 30;
-    while (r && r->reloads_done.load() == before && monotonic_now() < end && kill(pid, 0) == 0)
+    while (r && r->reloads_done.load() == before && monotonic_now() < end && kill(pid, 0) == 0) {
+        progress.poll();
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     bool done = !r || r->reloads_done.load() != before;
     worker::stats_close(r);
     if (!done) return fail("reload timed out");

@@ -252,9 +252,32 @@ bool load_config(const std::string& file, Config* out, std::string* error) {
     return true;
 }
 
+static std::string absolute(const std::string& path) {
+    char cwd[PATH_MAX];
+    if (path.empty() || path[0] == '/' || !getcwd(cwd, sizeof cwd)) return path;
+    return std::string(cwd) + "/" + path;
+}
+
+static std::string dir_of(const std::string& path) {
+    size_t slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Where the embedded default keeps its files: beside the binary, wherever the
+// CLI is run from.
+static std::string binary_dir() {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return absolute(".");
+    exe[n] = '\0';
+    return dir_of(exe);
+}
+
 void derive_paths(Config* c) {
     std::string name = "default";
     if (!c->config_file.empty()) {
+        c->config_file = absolute(c->config_file);
         name = c->config_file.substr(c->config_file.rfind('/') + 1);
         if (name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0)
             name.resize(name.size() - 5);
@@ -263,11 +286,11 @@ void derive_paths(Config* c) {
     if (c->pid_file.empty()) c->pid_file = base + ".pid";
     if (c->log_file.empty()) c->log_file = base + ".log";
     if (c->stats_file.empty()) c->stats_file = base + ".stats";
-    // Absolute paths: the daemon changes directory to /.
-    char cwd[PATH_MAX];
-    if (!getcwd(cwd, sizeof cwd)) return;
+    // Relative to the config file (or the binary), never to the current
+    // directory: `pusher status -c CONFIG` must find the instance from anywhere.
+    std::string dir = c->config_file.empty() ? binary_dir() : dir_of(c->config_file);
     for (std::string* p : {&c->pid_file, &c->log_file, &c->stats_file})
-        if (!p->empty() && (*p)[0] != '/') *p = std::string(cwd) + "/" + *p;
+        if (!p->empty() && (*p)[0] != '/') *p = dir + "/" + *p;
 }
 
 }  // namespace pusher::master

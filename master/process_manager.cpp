@@ -87,13 +87,15 @@ void ProcessManager::spawn(Slot& s) {
         return;
     }
     if (pid == 0) {
-        sigset_t none;
-        sigemptyset(&none);
+        // The master's signals stay blocked (run() blocked them) until the
+        // worker's own handlers are in place: one arriving in between, e.g. a
+        // forwarded SIGIO, would otherwise take its default action, death.
+        // worker_run() unblocks them; until then they wait, pending.
         for (int sig : kSignals) signal(sig, SIG_DFL);
-        sigprocmask(SIG_SETMASK, &none, nullptr);
         for (Slot& other : slots_)
             if (&other != &s && other.listen_fd >= 0) close(other.listen_fd);
         if (ready_fd_ >= 0) close(ready_fd_);
+        if (master_only_fd_ >= 0) close(master_only_fd_);
         std::string title = "pusher:" + config_.services[s.service].name;
         prctl(PR_SET_NAME, title.c_str());
         worker::WorkerContext ctx;
@@ -129,8 +131,7 @@ int ProcessManager::run(int ready_fd) {
         reap();
         tick();
     }
-    if (running_master(config_.pid_file) == getpid() || read_pid_file(config_.pid_file) == getpid())
-        unlink(config_.pid_file.c_str());
+    if (read_pid_file(config_.pid_file) == getpid()) unlink(config_.pid_file.c_str());
     log_line("pusher has been stopped");
     return 0;
 }
@@ -162,15 +163,53 @@ void ProcessManager::reap() {
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         for (Slot& s : slots_) {
             if (s.old_pid == pid) {
+                record_exit(s, pid, status);
                 s.old_pid = 0;
+                stats(s).old_pid.store(0);
                 break;
             }
             if (s.pid == pid) {
+                record_exit(s, pid, status);
                 on_exit(s, pid, status);
                 break;
             }
         }
+        master_killed_.erase(pid);
     }
+}
+
+// Counts the exit by (raw status, cause) and logs the ones nobody asked for as
+// "exit with status N", the line operators (and the tests) look for.
+void ProcessManager::record_exit(const Slot& s, pid_t pid, int status) {
+    using worker::ExitCause;
+    ExitCause cause =
+        WIFSIGNALED(status)
+            ? (WTERMSIG(status) == SIGKILL && master_killed_.count(pid) ? ExitCause::MasterKill
+                                                                        : ExitCause::Signal)
+            : (WEXITSTATUS(status) == 0 ? ExitCause::Normal : ExitCause::Error);
+    const std::string who =
+        "worker[" + config_.services[s.service].name + ":" + std::to_string(pid) + "]";
+    if (cause == ExitCause::Signal)
+        log_line(who + " exit with status " + std::to_string(status) + " (killed by signal " +
+                 std::to_string(WTERMSIG(status)) + ", " + strsignal(WTERMSIG(status)) + ")");
+    else if (cause == ExitCause::Error)
+        log_line(who + " exit with status " + std::to_string(status) + " (exit code " +
+                 std::to_string(WEXITSTATUS(status)) + ")");
+    else if (cause == ExitCause::MasterKill)
+        log_line(who + " killed by the master (SIGKILL after its timeout)");
+    worker::ServiceInfo& info = stats_->services[s.service];
+    for (worker::ExitKind& k : info.exits) {
+        bool fresh = k.count.load() == 0;
+        if (fresh || (k.status.load() == status && k.cause.load() == uint32_t(cause))) {
+            if (fresh) {
+                k.status.store(status);
+                k.cause.store(uint32_t(cause));
+            }
+            worker::bump(k.count);
+            return;
+        }
+    }
+    log_line("too many kinds of exit to count for " + std::string(info.name));
 }
 
 void ProcessManager::on_exit(Slot& s, pid_t pid, int status) {
@@ -178,24 +217,14 @@ void ProcessManager::on_exit(Slot& s, pid_t pid, int status) {
     s.pid = 0;
     stats(s).listening.store(0);
     if (state_ == State::Stopping) return;
-    if (status != 0)
-        log_line("worker[" + name + ":" + std::to_string(pid) + "] exit with status " +
-                 std::to_string(status));
-    worker::ServiceInfo& info = stats_->services[s.service];
-    for (worker::ExitKind& k : info.exits) {
-        if (k.count.load() == 0 || k.status.load() == status) {
-            k.status.store(status);
-            worker::bump(k.count);
-            break;
-        }
-    }
     if (ready_fd_ >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 2) {
         notify_ready("error: worker " + name + "[" + std::to_string(s.worker_id) +
                      "] could not start (see " + config_.log_file + ")");
         return begin_stop(false);
     }
-    bool expected =
-        state_ == State::Reloading && reload_waiting_exit_ && &s == &slots_[reload_index_];
+    // Only the process the reload is replacing is expected to go; its
+    // replacement dying is an ordinary death, with back-off.
+    bool expected = state_ == State::Reloading && reload_waiting_exit_ && pid == reload_old_pid_;
     double now = monotonic_now();
     if (expected || now - s.started >= 1.0) {
         s.fast_deaths = expected ? s.fast_deaths : 0;
@@ -215,7 +244,10 @@ void ProcessManager::tick() {
     if (state_ == State::Stopping) {
         if (now >= deadline_ && children_left()) {
             log_line("workers still running after the timeout: SIGKILL");
-            signal_all(SIGKILL);
+            for (const Slot& s : slots_) {
+                kill_worker(s.pid);
+                kill_worker(s.old_pid);
+            }
             deadline_ = now + 3600;
         }
         return;
@@ -267,18 +299,27 @@ void ProcessManager::begin_reload(bool graceful) {
 }
 
 // Advances the reload as far as it can now: each reloadable slot in turn is
-// replaced and must be listening again before the next one starts.
+// replaced, and its new process must be listening before the next slot starts.
+// A slot with no process (waiting out a start-up back-off) is skipped: what
+// it forks next is new anyway. Only the old process is ever killed for being
+// slow to leave; its replacement never is.
 void ProcessManager::reload_step() {
     double now = monotonic_now();
     for (; reload_index_ < slots_.size(); ++reload_index_) {
         Slot& s = slots_[reload_index_];
         if (!config_.services[s.service].reloadable) continue;
         if (!reload_waiting_exit_) {
+            if (s.pid == 0) continue;
             reload_replace(s, now);
             reload_waiting_exit_ = true;
         }
-        if (s.pid != 0 && now >= reload_kill_at_) kill(s.pid, SIGKILL);
-        if (!slot_ready(s)) return;  // the old one has not gone, or the new one is not listening
+        if (s.pid == reload_old_pid_ && now >= reload_kill_at_ && !reload_killed_) {
+            log_line("worker[" + config_.services[s.service].name + ":" + std::to_string(s.pid) +
+                     "] did not leave within stop_timeout: SIGKILL");
+            kill_worker(s.pid);
+            reload_killed_ = true;
+        }
+        if (s.pid == reload_old_pid_ || !slot_ready(s)) return;
         reload_waiting_exit_ = false;
     }
     if (!old_workers_drained(now)) return;
@@ -289,15 +330,18 @@ void ProcessManager::reload_step() {
 }
 
 // Graceful: the replacement serves first and the old process drains on the
-// same socket. Plain: the old one exits and sigchld re-forks the same id.
+// same socket. Plain: the old one exits and on_exit re-forks the same id.
 void ProcessManager::reload_replace(Slot& s, double now) {
+    reload_old_pid_ = s.pid;
+    reload_killed_ = false;
     if (graceful_) {
         s.old_pid = s.pid;
+        stats(s).old_pid.store(s.old_pid);
         spawn(s);
-        if (s.old_pid) kill(s.old_pid, SIGUSR2);
-        reload_kill_at_ = now + 3600;  // the new process is never killed for being slow
+        kill(s.old_pid, SIGUSR2);
+        reload_kill_at_ = now + 3600;  // old_workers_drained() bounds the drain
     } else {
-        if (s.pid) kill(s.pid, SIGUSR1);
+        kill(s.pid, SIGUSR1);
         reload_kill_at_ = now + config_.stop_timeout;
     }
 }
@@ -306,10 +350,18 @@ void ProcessManager::reload_replace(Slot& s, double now) {
 bool ProcessManager::old_workers_drained(double now) {
     bool draining = false;
     for (Slot& s : slots_) {
-        if (s.old_pid && now - s.started > config_.graceful_timeout + 1) kill(s.old_pid, SIGKILL);
+        if (s.old_pid && now - s.started > config_.graceful_timeout + 1) kill_worker(s.old_pid);
         draining |= s.old_pid != 0;
     }
     return !draining;
+}
+
+// Every SIGKILL the master sends goes through here, so that the exit it causes
+// is counted as the master's, not as a crash.
+void ProcessManager::kill_worker(pid_t pid) {
+    if (pid <= 0) return;
+    master_killed_.insert(pid);
+    kill(pid, SIGKILL);
 }
 
 void ProcessManager::signal_all(int sig) {

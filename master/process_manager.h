@@ -8,6 +8,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ class ProcessManager {
     // The master loop. ready_fd (or -1) gets "ok\n" once every worker listens,
     // or "error: ...\n". Returns the master's exit code.
     int run(int ready_fd);
+    // A descriptor of the master's that workers must not keep (the pid file lock).
+    void close_in_workers(int fd) { master_only_fd_ = fd; }
 
   private:
     struct Slot {
@@ -43,7 +46,9 @@ class ProcessManager {
 
     void handle_signal(int sig);
     void reap();
+    void record_exit(const Slot& s, pid_t pid, int status);
     void on_exit(Slot& s, pid_t pid, int status);
+    void kill_worker(pid_t pid);
     void tick();
     void spawn(Slot& s);
     void begin_stop(bool graceful);
@@ -68,8 +73,12 @@ class ProcessManager {
     double deadline_ = 0;  // stop: SIGKILL whatever is left after this
     size_t reload_index_ = 0;
     bool reload_waiting_exit_ = false;
+    pid_t reload_old_pid_ = 0;  // the process the reload is replacing now
+    bool reload_killed_ = false;
     double reload_kill_at_ = 0;
+    std::set<pid_t> master_killed_;  // SIGKILLed by us and not yet reaped
     int ready_fd_ = -1;
+    int master_only_fd_ = -1;
     double ready_deadline_ = 0;
 };
 

@@ -3,6 +3,7 @@
 #include <json/json.h>
 #include <signal.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -52,6 +53,18 @@ static const char* state_name(const WorkerSlot& s, bool alive) {
     }
 }
 
+// "signal 11 (SIGSEGV)", "exit 2", "master_kill": what the raw status means.
+static std::string exit_cause_text(const worker::ExitKind& k) {
+    auto cause = static_cast<worker::ExitCause>(k.cause.load());
+    int status = k.status.load();
+    if (cause == worker::ExitCause::Signal)
+        return "signal " + std::to_string(WTERMSIG(status)) + " (" +
+               worker::signal_name(WTERMSIG(status)) + ")";
+    if (cause == worker::ExitCause::Error || cause == worker::ExitCause::Normal)
+        return "exit " + std::to_string(WEXITSTATUS(status));
+    return worker::exit_cause_name(cause);
+}
+
 template <class F>
 static void each_worker(const StatsRegion& r, F f) {
     for (uint32_t i = 0; i < r.nservices && i < worker::kMaxServices; ++i)
@@ -81,7 +94,8 @@ std::string status_text(const StatsRegion& r, const std::map<int, double>& qps) 
     o << "start time:" << start << "   run " << run / 86400 << " days " << (run % 86400) / 3600
       << " hours   load average: " << la << "\n";
     o << r.nservices << " workers    " << processes << " processes\n";
-    o << pad("name", 17) << pad("event-loop", 14) << pad("exit_status", 15) << "exit_count\n";
+    o << pad("name", 17) << pad("event-loop", 14) << pad("exit_status", 15) << pad("exit_count", 11)
+      << "cause\n";
     for (uint32_t i = 0; i < r.nservices; ++i) {
         const worker::ServiceInfo& s = r.services[i];
         bool any = false;
@@ -89,7 +103,7 @@ std::string status_text(const StatsRegion& r, const std::map<int, double>& qps) 
             if (!k.count.load()) continue;
             any = true;
             o << pad(s.name, 17) << pad("libevent", 14) << pad(std::to_string(k.status.load()), 15)
-              << k.count.load() << "\n";
+              << pad(std::to_string(k.count.load()), 11) << exit_cause_text(k) << "\n";
         }
         if (!any) o << pad(s.name, 17) << pad("libevent", 14) << pad("0", 15) << "0\n";
     }
@@ -162,16 +176,27 @@ std::string status_json(const StatsRegion& r, const std::map<int, double>& qps) 
     });
     root["workers"] = workers;
     Json::Value exits(Json::arrayValue);
+    uint64_t abnormal = 0;
     for (uint32_t i = 0; i < r.nservices; ++i)
-        for (const worker::ExitKind& k : r.services[i].exits)
-            if (k.count.load()) {
-                Json::Value e;
-                e["name"] = r.services[i].name;
-                e["status"] = k.status.load();
-                e["count"] = Json::UInt64(k.count.load());
-                exits.append(e);
-            }
+        for (const worker::ExitKind& k : r.services[i].exits) {
+            if (!k.count.load()) continue;
+            auto cause = static_cast<worker::ExitCause>(k.cause.load());
+            int status = k.status.load();
+            Json::Value e;
+            e["name"] = r.services[i].name;
+            e["status"] = status;
+            e["cause"] = worker::exit_cause_name(cause);
+            if (WIFSIGNALED(status))
+                e["signal"] = worker::signal_name(WTERMSIG(status));
+            else
+                e["exit_code"] = WEXITSTATUS(status);
+            e["abnormal"] = worker::exit_abnormal(cause);
+            e["count"] = Json::UInt64(k.count.load());
+            if (worker::exit_abnormal(cause)) abnormal += k.count.load();
+            exits.append(e);
+        }
     root["exits"] = exits;
+    root["abnormal_exits"] = Json::UInt64(abnormal);
     Json::StreamWriterBuilder b;
     b["indentation"] = "  ";
     return Json::writeString(b, root) + "\n";

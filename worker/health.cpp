@@ -1,6 +1,7 @@
 #include "worker/health.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <cstring>
 
@@ -53,6 +54,27 @@ void each_slot(const StatsRegion& r, F f) {
     }
 }
 
+// One series per (service, raw wait status, cause) the master has counted.
+std::string exit_series(const StatsRegion& r) {
+    std::string out =
+        "# HELP pusher_worker_exits_total Worker processes ended, by raw wait status and cause "
+        "(normal, error, signal, master_kill)\n"
+        "# TYPE pusher_worker_exits_total counter\n";
+    for (uint32_t s = 0; s < r.nservices && s < kMaxServices; ++s)
+        for (const ExitKind& k : r.services[s].exits) {
+            if (!k.count.load()) continue;
+            int status = k.status.load();
+            std::string reason = WIFSIGNALED(status)
+                                     ? signal_name(WTERMSIG(status))
+                                     : "exit_" + std::to_string(WEXITSTATUS(status));
+            out += std::string("pusher_worker_exits_total{node=\"") + r.node_name +
+                   "\",service=\"" + r.services[s].name + "\",status=\"" + std::to_string(status) +
+                   "\",cause=\"" + exit_cause_name(static_cast<ExitCause>(k.cause.load())) +
+                   "\",reason=\"" + reason + "\"} " + std::to_string(k.count.load()) + "\n";
+        }
+    return out;
+}
+
 }  // namespace
 
 std::string prometheus_text(const StatsRegion& r) {
@@ -75,7 +97,7 @@ std::string prometheus_text(const StatsRegion& r) {
                svc.name + "\",worker=\"" + std::to_string(slot.worker_id) + "\"} " +
                std::to_string(slot.channel_connected.load()) + "\n";
     });
-    return out;
+    return out + exit_series(r);
 }
 
 bool healthy(const StatsRegion& r, std::string* why) {

@@ -79,6 +79,27 @@ const StatsRegion* stats_open(const std::string& path, std::string* error) {
     return r;
 }
 
+const char* exit_cause_name(ExitCause c) {
+    switch (c) {
+        case ExitCause::Normal:
+            return "normal";
+        case ExitCause::Error:
+            return "error";
+        case ExitCause::Signal:
+            return "signal";
+        case ExitCause::MasterKill:
+            return "master_kill";
+        case ExitCause::None:
+            break;
+    }
+    return "none";
+}
+
+std::string signal_name(int sig) {
+    const char* abbrev = sigabbrev_np(sig);
+    return std::string("SIG") + (abbrev ? abbrev : std::to_string(sig).c_str());
+}
+
 void stats_close(const void* region) {
     if (region) munmap(const_cast<void*>(region), sizeof(StatsRegion));
 }

@@ -13,7 +13,7 @@ namespace pusher::worker {
 constexpr uint64_t kStatsMagic = 0x5055534845523031ULL;  // "PUSHER01"
 constexpr int kMaxSlots = 256;
 constexpr int kMaxServices = 8;
-constexpr int kMaxExitKinds = 8;
+constexpr int kMaxExitKinds = 16;
 
 enum class SlotState : uint32_t { Unused = 0, Starting, Running, Draining, Stopped };
 
@@ -42,10 +42,29 @@ struct WorkerSlot {
     Counter bus_dropped;  // publishes dropped while the bus was down
     Counter input_errors;  // connections closed because their input raised an exception
     Counter publish_refused;  // HTTP publishes refused: content not valid UTF-8
+    std::atomic<int32_t>
+        old_pid;  // graceful reload: the predecessor still draining (master writes)
 };
 
+// Why a worker process ended, as the master saw it. Only Crash and Error are
+// abnormal: a process that nobody in the master asked to go.
+enum class ExitCause : uint32_t {
+    None = 0,    // an unused ExitKind
+    Normal,      // exit code 0 (asked to stop or reload, or left by itself)
+    Error,       // a non-zero exit code (e.g. 2: could not start)
+    Signal,      // killed by a signal the master did not send: a crash or an outside kill
+    MasterKill,  // killed by the master: stop timeout, reload timeout, graceful drain timeout
+};
+const char* exit_cause_name(ExitCause c);
+std::string signal_name(int sig);  // "SIGSEGV"; "SIG43" for one without a name
+inline bool exit_abnormal(ExitCause c) {
+    return c == ExitCause::Error || c == ExitCause::Signal;
+}
+
+// One (raw wait status, cause) pair of a service and how often it happened.
 struct ExitKind {
     std::atomic<int32_t> status;  // raw wait status, as the original shows
+    std::atomic<uint32_t> cause;  // ExitCause
     Counter count;
 };
 
@@ -54,7 +73,7 @@ struct ServiceInfo {
     char listen[96];
     int32_t count;
     int32_t first_slot;
-    ExitKind exits[kMaxExitKinds];
+    ExitKind exits[kMaxExitKinds];  // written by the master only
 };
 
 struct StatsRegion {

@@ -29,6 +29,8 @@ std::string connection_row_header() {
 
 namespace {
 
+constexpr int kWorkerSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGQUIT, SIGUSR2, SIGIO};
+
 ServiceFactory factory_for(ServiceType type) {
     switch (type) {
         case ServiceType::Channel:
@@ -65,6 +67,9 @@ class WorkerProcess {
         ctx_.slot->listening.store(1);
         ctx_.slot->state.store(static_cast<uint32_t>(SlotState::Running));
         loop_.run();
+        // Freeing the signal events restores the default actions: from here
+        // on a late SIGIO or SIGUSR1 must wait, not kill us on the way out.
+        set_signals_blocked(true);
         service_->close_all();
         service_.reset();
         // During a graceful reload the replacement already owns the slot.
@@ -76,12 +81,24 @@ class WorkerProcess {
     }
 
   private:
+    // The master forks us with its signals blocked; they are unblocked only
+    // now that the loop handles them, so one sent in between is not lost and
+    // does not kill us with its default action (SIGIO's is to terminate).
     void install_signals() {
-        for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGQUIT, SIGUSR2, SIGIO}) {
+        for (int s : kWorkerSignals) {
             event* ev = evsignal_new(loop_.base(), s, on_signal, this);
             event_add(ev, nullptr);
             signal_events_.push_back(std::unique_ptr<event, decltype(&event_free)>(ev, event_free));
         }
+        set_signals_blocked(false);
+    }
+
+    static void set_signals_blocked(bool blocked) {
+        sigset_t set;
+        sigemptyset(&set);
+        for (int s : kWorkerSignals) sigaddset(&set, s);
+        sigaddset(&set, SIGCHLD);
+        sigprocmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
     }
 
     static void on_signal(evutil_socket_t sig, short, void* arg) {

@@ -23,6 +23,9 @@ class ClusterTest : public ::testing::Test {
     void SetUp() override {
         char tmpl[] = "/tmp/pusher-cluster-XXXXXX";
         run_dir = mkdtemp(tmpl);
+        // Copies of the shipped configs: their pid, log and status files are
+        // kept beside them, here, not in the source tree.
+        run("cp " + source_dir() + "/config/cluster/*.json " + run_dir);
         for (const char* host : {"channel", "ws1", "ws2", "http1", "http2"}) {
             CmdResult r = cli(host, "start -d -q");
             ASSERT_EQ(r.code, 0) << host << ": " << r.out;
@@ -34,8 +37,7 @@ class ClusterTest : public ::testing::Test {
         run("rm -rf " + run_dir);
     }
     CmdResult cli(const std::string& host, const std::string& args) {
-        return run("cd " + run_dir + " && " + pusher_bin() + " " + args + " -c " + source_dir() +
-                   "/config/cluster/" + host + ".json");
+        return run(pusher_bin() + " " + args + " -c " + run_dir + "/" + host + ".json");
     }
     static std::string get(const std::string& host, const std::string& target,
                            int* status = nullptr) {

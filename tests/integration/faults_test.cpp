@@ -37,6 +37,7 @@ int pid_of(PusherInstance& p, const std::string& name) {
 
 TEST(Faults, ChannelKilledHealthTurnsRedThenGreenAndNothingAcceptedIsLost) {
     PusherInstance p;
+    p.expect_worker_deaths(1);  // the channel worker, kill -9
     ASSERT_EQ(p.start().code, 0);
     ASSERT_TRUE(until([&] { return health(p) == 200; }, 5000));
     WsClient c;
@@ -70,6 +71,7 @@ TEST(Faults, ChannelKilledHealthTurnsRedThenGreenAndNothingAcceptedIsLost) {
 // unbroken prefix, and they reconnect and are served again.
 TEST(Faults, KilledWsWorkerUnderLoadDisturbsNoOtherClient) {
     PusherInstance p;
+    p.expect_worker_deaths(1);  // the victim, kill -9
     ASSERT_EQ(p.start().code, 0);
     ASSERT_TRUE(until([&] { return health(p) == 200; }, 5000));
     const int kClients = 40, kMessages = 200, kKillAt = 80;

@@ -174,6 +174,7 @@ TEST(Cli, ConfigValuesThatMakeJsoncppThrowAreErrors) {
 
 TEST(Master, KilledWorkerComesBackWithTheSameIdAndFreshConnectionIds) {
     PusherInstance p("", 1);
+    p.expect_worker_deaths(1);  // kill -9 below
     ASSERT_EQ(p.start().code, 0);
     ASSERT_TRUE(eventually([&] { return healthy(p); }));
     Welcome first = welcome(p);
@@ -207,20 +208,25 @@ TEST(Master, KilledWorkerComesBackWithTheSameIdAndFreshConnectionIds) {
 // grows (1, 2, 4 ... 30 s) and is logged, not in a tight fork loop.
 TEST(Master, AWorkerDyingAtStartIsReforkedWithBackOff) {
     PusherInstance p("", 1);
+    p.expect_worker_deaths(2);  // two kill -9 below
     ASSERT_EQ(p.start().code, 0);
     int first = p.worker_pid("pusher", 0), second = 0, third = 0;
     ASSERT_GT(first, 0);
     kill(first, SIGKILL);  // maybe within its first second, maybe not: the machine decides
-    ASSERT_TRUE(eventually([&] {
-        second = p.worker_pid("pusher", 0);
-        return second > 0 && second != first;
-    }, 5000));
+    ASSERT_TRUE(eventually(
+        [&] {
+            second = p.worker_pid("pusher", 0);
+            return second > 0 && second != first;
+        },
+        5000));
     kill(second, SIGKILL);  // milliseconds after its fork: a death at start-up
     auto t0 = std::chrono::steady_clock::now();
-    ASSERT_TRUE(eventually([&] {
-        third = p.worker_pid("pusher", 0);
-        return third > 0 && third != second;
-    }, 10000));
+    ASSERT_TRUE(eventually(
+        [&] {
+            third = p.worker_pid("pusher", 0);
+            return third > 0 && third != second;
+        },
+        10000));
     EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(900));
     std::ifstream log(p.dir + "/pusher.log");
     std::stringstream text;

@@ -1,11 +1,14 @@
 #include "tests/support/pusher_instance.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <gtest/gtest.h>
 #include <json/json.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -56,8 +59,47 @@ PusherInstance::PusherInstance(const std::string& extra, int ws_count, const std
 }
 
 PusherInstance::~PusherInstance() {
-    run(pusher_bin() + " stop -q -c " + config);
+    check_worker_deaths();
     run("rm -rf " + dir);
+}
+
+std::string PusherInstance::log_lines(const std::string& what) const {
+    std::string out;
+    DIR* d = opendir(dir.c_str());
+    if (!d) return out;
+    while (dirent* e = readdir(d)) {
+        std::string name = e->d_name;
+        if (name.size() < 4 || name.compare(name.size() - 4, 4, ".log") != 0) continue;
+        std::ifstream in(dir + "/" + name);
+        std::string line;
+        while (std::getline(in, line))
+            if (line.find(what) != std::string::npos) out += line + "\n";
+    }
+    closedir(d);
+    return out;
+}
+
+// Stops the instance and compares the worker deaths it saw with the declared
+// ones: while running, from status --json; then, covering the stop itself,
+// from the master log, where only exits nobody asked for say "exit with status".
+void PusherInstance::check_worker_deaths() {
+    Json::Value st;
+    CmdResult s = cli("status --json");
+    if (s.code == 0) {
+        Json::CharReaderBuilder b;
+        std::string errs;
+        std::istringstream in(s.out);
+        Json::parseFromStream(b, in, &st, &errs);
+    }
+    run(pusher_bin() + " stop -q -c " + config);
+    std::string lines = log_lines("exit with status");
+    long logged = static_cast<long>(std::count(lines.begin(), lines.end(), '\n'));
+    long counted = st["abnormal_exits"].isNumeric() ? st["abnormal_exits"].asInt64() : 0;
+    long seen = std::max(logged, counted);
+    if (any_deaths_ || seen == expected_deaths_) return;
+    ADD_FAILURE() << "worker deaths: the test declared " << expected_deaths_ << ", the master saw "
+                  << seen << " (" << counted << " in status --json, " << logged << " in the log)\n"
+                  << lines << "status --json exits: " << st["exits"];
 }
 
 CmdResult PusherInstance::start() {

@@ -1,6 +1,12 @@
 // A real pusher instance for integration tests: writes a config with free
 // ports into a temporary directory, runs `pusher start -d -c ...`, and stops
 // it on destruction. Commands run the binary named by $PUSHER_BIN.
+//
+// On destruction it also fails the test if a worker died that the test did
+// not kill: the abnormal exits of `status --json` and the master log's
+// "exit with status" lines must number exactly what the test declared with
+// expect_worker_deaths(n) (0 unless declared), or anything after
+// allow_worker_deaths().
 #pragma once
 #include <string>
 
@@ -22,6 +28,12 @@ class PusherInstance {
     CmdResult start();                       // start -d
     CmdResult cli(const std::string& args);  // e.g. "status --json"
     CmdResult stop();
+    // The test kills exactly n workers itself (kill -9 ...); each must show up.
+    void expect_worker_deaths(int n) { expected_deaths_ = n; }
+    // The test cannot tell how many workers it kills.
+    void allow_worker_deaths() { any_deaths_ = true; }
+    // Every master log line of this instance (every *.log in dir) containing `what`.
+    std::string log_lines(const std::string& what) const;
     int ws_port = 0, http_port = 0, channel_port = 0;
     std::string dir, config;
     // GET http://host:http_port/<target>; returns the body ("" on failure).
@@ -33,6 +45,11 @@ class PusherInstance {
     int worker_pid(const std::string& name, int worker_id = 0);
     // A numeric field of that worker in status --json (e.g. "dropped"); -1 if none.
     long worker_stat(const std::string& name, int worker_id, const std::string& field);
+
+  private:
+    void check_worker_deaths();
+    int expected_deaths_ = 0;
+    bool any_deaths_ = false;
 };
 
 // A raw HTTP/1.1 exchange on a new connection; returns the whole response.
