@@ -114,11 +114,7 @@ std::vector<Case> cases() {
              cont("f4", true),
          {"p1", "p2"}},
         {"6.2 valid UTF-8, a frame per byte", in_frames(0x1, mixed, 1), {}},
-        {"6.3 surrogate in text",
-         text(kKosme + "\xed\xa0\x80"
-                       "edited"),
-         {},
-         1007},
+        {"6.3 surrogate in text", text(kKosme + "\xed\xa0\x80" + "edited"), {}, 1007},
         {"6.4.3 fail fast: bad byte mid-frame, rest never sent",
          text(kKosme + "\xf4\x90\x80\x80" + "edited").substr(0, 6 + kKosme.size() + 2),
          {},

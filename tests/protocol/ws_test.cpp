@@ -445,7 +445,8 @@ TEST(WsConformance, Utf8Valid6) {
 
 TEST(WsConformance, Utf8Invalid6) {
     std::vector<std::pair<std::string, std::string>> invalid = {
-        {"6.3 surrogate in text", "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80" "edited"},
+        {"6.3 surrogate in text",
+         std::string("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80") + "edited"},
         {"6.8 five-byte", "\xf8\x88\x80\x80\x80"},
         {"6.8 six-byte", "\xfc\x84\x80\x80\x80\x80"},
         {"6.10 above U+10FFFF", "\xf7\xbf\xbf\xbf"},
@@ -535,7 +536,8 @@ TEST(WsConformance, Close7) {
          {"close:1000:" + str(123, '*')}},
         {"7.3.6 close, 124-byte reason", close_frame(1000, str(124, '*')), kWsProtocolError, {}},
         {"7.5.1 close reason not UTF-8",
-         close_frame(1000, "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80" "edited"),
+         close_frame(1000, std::string("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80") +
+                               "edited"),
          kWsInvalidData,
          {}},
     };
