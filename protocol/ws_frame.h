@@ -1,9 +1,13 @@
 // WebSocket frames (RFC 6455 §5). The decoder checks a client's frames and
-// reassembles messages; wslay parses each frame and unmasks its payload.
-// Idle memory matters (100k connections a host): wslay's frame context holds
-// a 4 KiB buffer, so one context per worker is shared and is only ever given
-// complete frames, which leave it at a frame boundary. A connection keeps only
-// its unfinished bytes, usually none: the decoder is 24 bytes when idle.
+// reassembles messages, as a push parser: bytes go in as they arrive, in any
+// pieces, and each byte is copied once. A frame's header is parsed as soon as
+// it is complete, which says how many payload bytes are still to come; the
+// payload is unmasked straight into the message being assembled, and text is
+// UTF-8-checked as it arrives, so a bad byte closes the connection on the read
+// that brings it. A complete frame in one read (the common case) needs no
+// allocation. Idle memory matters (100k connections a host): what a connection
+// keeps between reads lives in a Pending block that exists only while a frame
+// or message is unfinished; the idle decoder is 16 bytes.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +43,10 @@ size_t ws_write_header(char* out, uint8_t opcode, size_t payload_len);
 std::string ws_encode(uint8_t opcode, std::string_view payload);
 std::string ws_close_frame(uint16_t code, std::string_view reason = {});
 
+// Whether a peer may send this code in a close frame (RFC 6455 §7.4 and the
+// IANA registry): 1000-1003, 1007-1014 and 3000-4999.
+bool ws_close_code_valid(uint16_t code);
+
 class WsDecoder {
   public:
     class Sink {
@@ -47,6 +55,8 @@ class WsDecoder {
         virtual void on_message(uint8_t opcode, std::string_view payload) = 0;
         virtual void on_ping(std::string_view payload) = 0;
         virtual void on_pong(std::string_view) {}
+        // The last call feed() makes: the sink may destroy the decoder here.
+        // code is kWsNoStatus (1005) when the close frame carried none.
         virtual void on_close(uint16_t code, std::string_view reason) = 0;
     };
     struct Error {
@@ -54,21 +64,36 @@ class WsDecoder {
         std::string reason;
     };
 
-    // Decodes every complete frame in data, calling the sink. false: a
-    // protocol error; close with err->code. The sink may stop early by
-    // returning from on_close; nothing after a close frame is read.
+    WsDecoder();
+    ~WsDecoder();
+    WsDecoder(WsDecoder&&) noexcept;
+    WsDecoder& operator=(WsDecoder&&) noexcept;
+
+    // Decodes every complete frame in data, calling the sink in wire order.
+    // false: a protocol error; close with err->code. After a close frame or
+    // an error nothing more is read: later calls return true and do nothing.
     bool feed(const char* data, size_t len, size_t max_message, Sink& sink, Error* err);
-    size_t buffered() const { return partial_ ? partial_->size() : 0; }
+    // Bytes held for an unfinished frame or message; 0 when idle.
+    size_t buffered() const;
 
   private:
-    bool frame(const char* p, size_t hdr, uint64_t payload_len, size_t max_message, Sink& sink,
-               Error* err);
-    bool message(uint8_t opcode, bool fin, std::string_view payload, size_t max_message, Sink& sink,
-                 Error* err);
-    std::unique_ptr<std::string> partial_;  // an unfinished frame
-    std::unique_ptr<std::string> message_;  // fragments of an unfinished message
-    uint8_t msg_opcode_ = 0;                // its opcode, 0 when none
-    bool closed_ = false;
+    struct Header;
+    struct Pending;
+    struct Input;
+    enum class Step { kNext, kMore, kClosed, kFailed };
+
+    Step header(Input& in, Header* h);
+    Step start(const Header& h, Input& in, size_t max_message, Sink& sink, Error* err);
+    Step payload(Input& in, size_t max_message, Sink& sink, Error* err);
+    Step whole(const Header& h, Input& in, Sink& sink, Error* err);
+    Step end_of_message(Sink& sink, Error* err);
+    Step control(uint8_t opcode, std::string_view payload, Sink& sink, Error* err);
+    bool check(const Header& h, size_t max_message, Error* err) const;
+    bool in_message() const;
+    Pending& pending();
+
+    std::unique_ptr<Pending> pending_;  // an unfinished frame or message, else null
+    bool closed_ = false;               // a close frame or an error was seen
 };
 
 }  // namespace pusher::protocol
