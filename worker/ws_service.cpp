@@ -15,7 +15,7 @@ namespace pusher::worker {
 using protocol::php::Value;
 
 // Until the handshake completes a connection owns an HTTP parser; after it,
-// only the frame decoder (24 bytes idle). Its timing and flags live in the
+// only the frame decoder (16 bytes idle). Its timing and flags live in the
 // Connection's padding (phase_since, flags), which keeps the session at 40
 // bytes with its vtable pointer: a smaller malloc size class than 48.
 struct WsService::Session : worker::Session {
