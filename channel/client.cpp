@@ -1,5 +1,7 @@
 #include "channel/client.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 
 #include "channel/channel_key.h"
@@ -49,6 +51,17 @@ void Client::connect() {
         schedule_reconnect();
         return;
     }
+    decoder_ = std::make_unique<protocol::FrameDecoder>(loop_.limits().channel_max_frame);
+}
+
+void Client::adopt(int fd) {
+    if (conn_ || closed_) {
+        ::close(fd);
+        return;
+    }
+    reconnect_timer_.cancel();
+    // Connecting: the first EV_WRITE finishes it through on_connect, as for connect().
+    conn_ = new worker::Connection(loop_, fd, 0, this, worker::ConnState::Connecting);
     decoder_ = std::make_unique<protocol::FrameDecoder>(loop_.limits().channel_max_frame);
 }
 
