@@ -120,7 +120,8 @@ FUZZ_SERVICE_LIBS := $(B)/libchannel.a $(B)/libworker.a $(B)/libprotocol.a $(B)/
 $(B)/fuzz/services: tests/fuzz/services_fuzz.cpp $(FUZZ_SERVICE_LIBS)
 	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< -Wl,--start-group $(FUZZ_SERVICE_LIBS) -Wl,--end-group $(LDLIBS)
 # Its services log every misbehaving peer: their stderr is closed (reports still show).
-FUZZ_FLAGS_services := -close_fd_mask=2
+# Scripts need some length from the start; longer ones only repeat events.
+FUZZ_FLAGS_services := -close_fd_mask=2 -max_len=2048 -len_control=0
 fuzz:
 	@scripts/deps.sh --test
 	$(MAKE) MODE=fuzz $(foreach t,$(FUZZ_TARGETS),build/fuzz/fuzz/$(t))

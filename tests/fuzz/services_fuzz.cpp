@@ -117,6 +117,13 @@ class FuzzWs : public worker::WsService {
     }
     channel::Client& bus() { return bus_; }
     void stop_sweep_timer() { sweep_timer_.cancel(); }  // the fuzzer sweeps, on its clock
+    // Once a loop turn has returned, every close event has run: no connection
+    // in the table is Closed.
+    bool none_closed() const {
+        bool ok = true;
+        tcp_.for_each([&](Connection& c) { ok &= c.state() != worker::ConnState::Closed; });
+        return ok;
+    }
 
   private:
     Tracker& t_;
@@ -135,6 +142,13 @@ class FuzzHttp : public worker::HttpService {
     }
     channel::Client& bus() { return bus_; }
     void stop_sweep_timer() { sweep_timer_.cancel(); }
+    // Once a loop turn has returned, every close event has run: no connection
+    // in the table is Closed.
+    bool none_closed() const {
+        bool ok = true;
+        tcp_.for_each([&](Connection& c) { ok &= c.state() != worker::ConnState::Closed; });
+        return ok;
+    }
 
   private:
     Tracker& t_;
@@ -433,6 +447,8 @@ void World::drain(int fd) {
 
 void World::turn() {
     event_base_loop(loop_->base(), EVLOOP_NONBLOCK);
+    CHECK(ws_->none_closed() && http_->none_closed(),
+          "a closed connection is still in the table after the loop turn");
     for (Peer& p : peers_)
         if (p.reading) drain(p.fd);
     for (int fd : bus_peer_)
