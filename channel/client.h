@@ -27,11 +27,11 @@ class Client : public Bus, public worker::ConnectionHandler {
     ~Client() override;
 
     void connect();  // starts connecting; reconnects by itself from then on
+    void close();    // stops for good (worker shutdown)
     // Uses fd, a socket already connected to the bus (a handed-over link, a
     // test's socketpair), as if connect() had reached it; reconnects by
     // connect() from then on. Closes fd if a link exists or close() was called.
     void adopt(int fd);
-    void close();    // stops for good (worker shutdown)
 
     // Bus
     void on(const Value& channel, Handler handler) override;

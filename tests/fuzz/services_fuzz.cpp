@@ -52,8 +52,8 @@ namespace {
     __sanitizer_print_stack_trace();
     abort();
 }
-#define CHECK(cond, what) \
-    do {                  \
+#define CHECK(cond, what)        \
+    do {                         \
         if (!(cond)) fail(what); \
     } while (0)
 
@@ -79,8 +79,8 @@ struct Reader {
         n -= len;
         return s;
     }
-    std::string str() { return bytes(u8()); }       // up to 255 bytes
-    std::string str16() { return bytes(u16()); }    // up to 64 KiB
+    std::string str() { return bytes(u8()); }     // up to 255 bytes
+    std::string str16() { return bytes(u16()); }  // up to 64 KiB
 };
 
 // ---- what a service's accepts and closes must look like ---------------------------
@@ -96,8 +96,8 @@ struct Tracker {
     void closing(uint64_t id) {
         auto it = closes.find(id);
         CHECK(it != closes.end(), std::string(name) + ": on_close of a connection never accepted");
-        CHECK(++it->second == 1, std::string(name) + ": second on_close of connection " +
-                                     std::to_string(id));
+        CHECK(++it->second == 1,
+              std::string(name) + ": second on_close of connection " + std::to_string(id));
         ++closed;
     }
     size_t open() const { return closes.size() - closed; }
@@ -105,7 +105,8 @@ struct Tracker {
 
 class FuzzWs : public worker::WsService {
   public:
-    FuzzWs(worker::Loop& l, const worker::WorkerContext& ctx, Tracker& t) : WsService(l, ctx), t_(t) {}
+    FuzzWs(worker::Loop& l, const worker::WorkerContext& ctx, Tracker& t)
+        : WsService(l, ctx), t_(t) {}
     using WsService::on_close;
     void on_accept(Connection& c) override {
         t_.accepted(c.id());
@@ -131,7 +132,8 @@ class FuzzWs : public worker::WsService {
 
 class FuzzHttp : public worker::HttpService {
   public:
-    FuzzHttp(worker::Loop& l, const worker::WorkerContext& ctx, Tracker& t) : HttpService(l, ctx), t_(t) {}
+    FuzzHttp(worker::Loop& l, const worker::WorkerContext& ctx, Tracker& t)
+        : HttpService(l, ctx), t_(t) {}
     void on_accept(Connection& c) override {
         t_.accepted(c.id());
         HttpService::on_accept(c);
@@ -221,8 +223,8 @@ struct Peer {
     int fd;
     Svc svc;
     bool tcp;
-    bool reading;   // drained after every loop turn
-    uint64_t id;    // the server side's connection id (0: TCP, unknown)
+    bool reading;  // drained after every loop turn
+    uint64_t id;   // the server side's connection id (0: TCP, unknown)
 };
 
 // A service's end of a bus link, held by the channel server in cluster mode.
@@ -269,10 +271,10 @@ class World {
     std::unique_ptr<FuzzChannel> chan_;
     std::unique_ptr<FuzzWs> ws_;
     std::unique_ptr<FuzzHttp> http_;
-    bool cluster_bus_ = true;      // the services' links go to the channel server
-    int bus_peer_[2] = {-1, -1};   // the fuzzer's ends of the links otherwise (ws, http)
-    Link link_[2];                 // cluster mode: the channel server's ends
-    int publisher_ = -1;           // cluster mode: the fuzzer's own link to the channel server
+    bool cluster_bus_ = true;     // the services' links go to the channel server
+    int bus_peer_[2] = {-1, -1};  // the fuzzer's ends of the links otherwise (ws, http)
+    Link link_[2];                // cluster mode: the channel server's ends
+    int publisher_ = -1;          // cluster mode: the fuzzer's own link to the channel server
     double clock_ = 1000.0;
     std::vector<Peer> peers_;
 };
@@ -289,8 +291,8 @@ World::World(Reader& in) {
     if (f1 & 4) config_.api_key = "k3y";
     cluster_bus_ = !(f1 & 8);
     // Unix peers have no address: "*" lets them in; the default list refuses them.
-    config_.channel_allow = (f1 & 16) ? std::vector<std::string>{"127.0.0.1"}
-                                      : std::vector<std::string>{"*"};
+    config_.channel_allow =
+        (f1 & 16) ? std::vector<std::string>{"127.0.0.1"} : std::vector<std::string>{"*"};
     worker::Limits& lim = config_.limits;
     // One Loop serves all three here, and the channel server sets the loop's
     // send queue cap to channel_subscriber_queue: both get the same value.
@@ -305,8 +307,7 @@ World::World(Reader& in) {
 
     config_.services.resize(kNumSvc);
     const char* names[kNumSvc] = {"pusher", "publisher", "ChannelServer"};
-    worker::ServiceType types[kNumSvc] = {worker::ServiceType::WebSocket,
-                                          worker::ServiceType::Http,
+    worker::ServiceType types[kNumSvc] = {worker::ServiceType::WebSocket, worker::ServiceType::Http,
                                           worker::ServiceType::Channel};
     for (int s = 0; s < kNumSvc; ++s) {
         config_.services[s].type = types[s];
@@ -405,7 +406,8 @@ World::~World() {
 
 void World::check_counts() {
     CHECK(ws_->client_count() == track_[kWs].open(), "ws: client_count() != accepted - closed");
-    CHECK(http_->client_count() == track_[kHttp].open(), "http: client_count() != accepted - closed");
+    CHECK(http_->client_count() == track_[kHttp].open(),
+          "http: client_count() != accepted - closed");
     CHECK(chan_->client_count() == track_[kChan].open(),
           "channel: client_count() != accepted - closed");
     forget_closed_links();
@@ -498,7 +500,7 @@ void World::open(Reader& in) {
             set_bufs(sv[1], bufs);
         }
         mine = sv[1];
-        Connection* c = svc == kWs ? ws_->adopt(sv[0])
+        Connection* c = svc == kWs     ? ws_->adopt(sv[0])
                         : svc == kHttp ? http_->adopt(sv[0])
                                        : chan_->adopt(sv[0]);
         id = c->id();
@@ -544,18 +546,32 @@ void World::service_control(Reader& in) {
     worker::Service* svcs[kNumSvc] = {ws_.get(), http_.get(), chan_.get()};
     worker::Service* s = svcs[(a & 3) % 3];
     switch ((a >> 2) % 8) {
-        case 0: s->go_away(); break;
-        case 1: s->stop_accepting(); break;
-        case 2: s->close_all(); break;
+        case 0:
+            s->go_away();
+            break;
+        case 1:
+            s->stop_accepting();
+            break;
+        case 2:
+            s->close_all();
+            break;
         case 3: {
             std::string rows;
             s->dump_connections(rows);
             break;
         }
-        case 4: cut_bus((a & 0x20) ? kHttp : kWs); break;
-        case 5: connect_bus((a & 0x20) ? kHttp : kWs); break;
-        case 6: ws_->sweep_now(); break;
-        default: http_->sweep_now(); break;
+        case 4:
+            cut_bus((a & 0x20) ? kHttp : kWs);
+            break;
+        case 5:
+            connect_bus((a & 0x20) ? kHttp : kWs);
+            break;
+        case 6:
+            ws_->sweep_now();
+            break;
+        default:
+            http_->sweep_now();
+            break;
     }
 }
 
@@ -564,12 +580,18 @@ void World::service_control(Reader& in) {
 std::string World::content(Reader& in) {
     uint8_t a = in.u8();
     switch (a % 8) {
-        case 0: return "";
-        case 1: return "0";
-        case 2: return "\xff\xfe" + in.str();         // not UTF-8: goes out binary
-        case 3: return std::string(1 + (a >> 3) * 4096, 'x');  // bigger than tiny buffers and caps
-        case 4: return "h\xc3\xa9llo" + in.str();     // valid UTF-8
-        default: return in.str();
+        case 0:
+            return "";
+        case 1:
+            return "0";
+        case 2:
+            return "\xff\xfe" + in.str();  // not UTF-8: goes out binary
+        case 3:
+            return std::string(1 + (a >> 3) * 4096, 'x');  // bigger than tiny buffers and caps
+        case 4:
+            return "h\xc3\xa9llo" + in.str();  // valid UTF-8
+        default:
+            return in.str();
     }
 }
 
@@ -590,16 +612,26 @@ Value World::bus_channel(Reader& in) {
     uint8_t a = in.u8();
     int wid = ctx_[kWs].worker_id;
     switch (a % 10) {
-        case 0: return Value::string(config_.broadcast_event);
-        case 1: return Value::integer(wid);
-        case 2: return Value::string(std::to_string(wid));
-        case 3: return Value::string(worker::ClientId::route_channel(config_.node_name, wid));
-        case 4: return Value::string("q");
-        case 5: return Value::integer(a >> 4);
-        case 6: return Value::string("007");
-        case 7: return Value::dbl(wid + 0.5);
-        case 8: return Value::boolean(a & 16);
-        default: return Value::string(in.str());
+        case 0:
+            return Value::string(config_.broadcast_event);
+        case 1:
+            return Value::integer(wid);
+        case 2:
+            return Value::string(std::to_string(wid));
+        case 3:
+            return Value::string(worker::ClientId::route_channel(config_.node_name, wid));
+        case 4:
+            return Value::string("q");
+        case 5:
+            return Value::integer(a >> 4);
+        case 6:
+            return Value::string("007");
+        case 7:
+            return Value::dbl(wid + 0.5);
+        case 8:
+            return Value::boolean(a & 16);
+        default:
+            return Value::string(in.str());
     }
 }
 
@@ -608,7 +640,8 @@ Value World::data(Reader& in) {
     uint8_t a = in.u8();
     Value d = Value::array();
     if (a & 1) d.set(Key::from_string("content"), Value::string(content(in)));
-    if (a & 2) d.set(Key::from_string("to_connection_id"), Value::string(std::to_string(some_ws_id(in))));
+    if (a & 2)
+        d.set(Key::from_string("to_connection_id"), Value::string(std::to_string(some_ws_id(in))));
     if (a & 4) d.set(Key::from_string("to_client_id"), Value::string(client_id(some_ws_id(in))));
     if (a & 8) d.set(Key::from_string("to_client_id"), Value::string(in.str()));
     if (a & 16) d.set(Key::from_string("content"), Value::integer(in.u8()));
@@ -627,7 +660,8 @@ std::string World::ws_upgrade(Reader& in) {
     if (!(a & 2)) r += "Upgrade: websocket\r\nConnection: Upgrade\r\n";
     if (!(a & 4)) r += "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
     if (!(a & 8)) r += (a & 16) ? "Sec-WebSocket-Version: 8\r\n" : "Sec-WebSocket-Version: 13\r\n";
-    if (a & 32) r += (a & 64) ? "Origin: https://ok.example\r\n" : "Origin: https://evil.example\r\n";
+    if (a & 32)
+        r += (a & 64) ? "Origin: https://ok.example\r\n" : "Origin: https://evil.example\r\n";
     if (a & 128) r += in.str();  // more header lines, or garbage
     r += "\r\n";
     return r;
@@ -643,7 +677,8 @@ std::string World::ws_frame(Reader& in) {
     std::string payload;
     if (op == 8 && (b & 1)) {  // a close frame with a code from the input
         uint16_t code = in.u16();
-        payload = std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xff)} + in.str();
+        payload =
+            std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xff)} + in.str();
     } else if (b & 2) {
         payload = std::string(126 + in.u16(), 'p');
     } else {
@@ -692,7 +727,8 @@ std::string World::http_request(Reader& in) {
     if (a & 64) r += "Upgrade: websocket\r\nConnection: Upgrade\r\n";
     std::string body;
     switch ((b >> 5) & 7) {
-        case 0: break;
+        case 0:
+            break;
         case 1:
             r += "Content-Type: application/x-www-form-urlencoded\r\n";
             body = "content=" + in.str() + "&to_worker_id=" + std::to_string(ctx_[kWs].worker_id);
@@ -712,7 +748,8 @@ std::string World::http_request(Reader& in) {
             body = in.str();
             break;
         case 5: {  // chunked
-            r += "Transfer-Encoding: chunked\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\n";
+            r += "Transfer-Encoding: chunked\r\nContent-Type: "
+                 "application/x-www-form-urlencoded\r\n\r\n";
             std::string c = "content=" + in.str();
             char head[32];
             snprintf(head, sizeof head, "%zx\r\n", c.size());
@@ -758,14 +795,16 @@ void World::bus_event(Reader& in) {
     if (cluster_bus_) {
         if (publisher_ < 0) return;
         std::string type = (a & 1) ? "publishLoop" : "publish";
-        send(publisher_, protocol::frame_encode(protocol::channel::build_client_message(type, {ch}, &d)));
+        send(publisher_,
+             protocol::frame_encode(protocol::channel::build_client_message(type, {ch}, &d)));
         return;
     }
     if (bus_peer_[kWs] < 0) return;
     if (a & 2) return send(bus_peer_[kWs], in.str());  // garbage from a broken bus
     std::string frames;
     int n = 1 + (a >> 5);  // several in one read: one batch
-    for (int i = 0; i < n; ++i) frames += protocol::channel::build_delivery((a & 4) ? "queue" : "event", ch, d);
+    for (int i = 0; i < n; ++i)
+        frames += protocol::channel::build_delivery((a & 4) ? "queue" : "event", ch, d);
     send(bus_peer_[kWs], frames);
 }
 
@@ -776,7 +815,9 @@ void World::play(Reader& in) {
         uint8_t op = in.u8();
         if (g_trace) fprintf(stderr, "op %d\n", op % 16);
         switch (op % 16) {
-            case 0: open(in); break;
+            case 0:
+                open(in);
+                break;
             case 1:
             case 2: {
                 Peer* p = pick(in);
@@ -816,25 +857,33 @@ void World::play(Reader& in) {
                 if (p) send(p->fd, b);
                 break;
             }
-            case 8: bus_event(in); break;
+            case 8:
+                bus_event(in);
+                break;
             case 9: {
                 Peer* p = pick(in);
                 if (p) drain(p->fd);
                 break;
             }
-            case 10: close_peer(in); break;
+            case 10:
+                close_peer(in);
+                break;
             case 11:
             case 12: {
                 int n = 1 + (op >> 6);
                 for (int i = 0; i < n; ++i) turn();
                 break;
             }
-            case 13: advance(in); break;
-            case 14: service_control(in); break;
+            case 13:
+                advance(in);
+                break;
+            case 14:
+                service_control(in);
+                break;
             default: {
                 Peer* p = pick(in);
                 // A normal close frame with a code: the shape that crashed the old worker.
-                std::string b = ws_upgrade(in) ;
+                std::string b = ws_upgrade(in);
                 if (!(op & 0x80)) b.clear();
                 uint16_t code = in.u16();
                 std::string f = "\x88";
