@@ -654,17 +654,29 @@ Value World::data(Reader& in) {
     return d;
 }
 
+// Mostly a valid request: the fuzzer should get past the handshake easily.
 std::string World::ws_upgrade(Reader& in) {
     uint8_t a = in.u8();
-    std::string r = "GET /" + std::string((a & 1) ? "ws?x=1" : "") + " HTTP/1.1\r\nHost: h\r\n";
-    if (!(a & 2)) r += "Upgrade: websocket\r\nConnection: Upgrade\r\n";
-    if (!(a & 4)) r += "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
-    if (!(a & 8)) r += (a & 16) ? "Sec-WebSocket-Version: 8\r\n" : "Sec-WebSocket-Version: 13\r\n";
-    if (a & 32)
-        r += (a & 64) ? "Origin: https://ok.example\r\n" : "Origin: https://evil.example\r\n";
-    if (a & 128) r += in.str();  // more header lines, or garbage
+    int variant = a & 7;  // 0-4 valid; 5 no Upgrade, 6 no key, 7 an old version
+    std::string r = "GET /" + std::string((a & 64) ? "ws?x=1" : "") + " HTTP/1.1\r\nHost: h\r\n";
+    if (variant != 5) r += "Upgrade: websocket\r\nConnection: Upgrade\r\n";
+    if (variant != 6) r += "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    r += variant == 7 ? "Sec-WebSocket-Version: 8\r\n" : "Sec-WebSocket-Version: 13\r\n";
+    if ((a & 0x18) == 0x08) r += "Origin: https://ok.example\r\n";
+    if ((a & 0x18) == 0x10) r += "Origin: https://evil.example\r\n";
+    if (a & 32) r += in.str();  // more header lines, or garbage
+    if (a & 128) r += "X-Pad: " + std::string(in.u8() * 8, 'h') + "\r\n";  // header limit
     r += "\r\n";
     return r;
+}
+
+// Mostly a code the decoder accepts, so that the close reaches the service.
+uint16_t close_code(Reader& in) {
+    static const uint16_t codes[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010,
+                                     1011, 3000, 4999, 1005, 1006, 0,    999,  5000};
+    uint8_t a = in.u8();
+    if (a >= 0xf0) return in.u16();
+    return codes[a % 16];
 }
 
 std::string World::ws_frame(Reader& in) {
@@ -676,7 +688,7 @@ std::string World::ws_frame(Reader& in) {
     uint8_t rsv = (a & 0xc0) == 0xc0 ? 0x40 : 0;
     std::string payload;
     if (op == 8 && (b & 1)) {  // a close frame with a code from the input
-        uint16_t code = in.u16();
+        uint16_t code = close_code(in);
         payload =
             std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xff)} + in.str();
     } else if (b & 2) {
@@ -885,7 +897,7 @@ void World::play(Reader& in) {
                 // A normal close frame with a code: the shape that crashed the old worker.
                 std::string b = ws_upgrade(in);
                 if (!(op & 0x80)) b.clear();
-                uint16_t code = in.u16();
+                uint16_t code = close_code(in);
                 std::string f = "\x88";
                 f += static_cast<char>(0x80 | 2);
                 f += std::string("\0\0\0\0", 4);

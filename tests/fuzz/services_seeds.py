@@ -38,6 +38,8 @@ def raw(k, data):
 
 
 def upgrade(k, a=0, frame=None):
+    """a: ws_upgrade()'s byte: a&7 5 no Upgrade, 6 no key, 7 version 8; a&0x18 0x08
+    good Origin, 0x10 bad Origin."""
     b = bytes([3, k, a])
     return b + (b"\x01" + frame if frame is not None else b"\x00")
 
@@ -48,7 +50,7 @@ def frame(a=0, b=0, payload=b"hi", key=b"\x01\x02\x03\x04", big=0):
     b&1: a close code, b&2: a payload of 126 + big bytes."""
     out = bytes([a, b])
     if (a & 7) == 3 and b & 1:
-        return out + struct.pack("<H", 1000) + s8(payload) + key
+        return out + bytes([0]) + s8(payload) + key  # close_code(): 0 is 1000
     if b & 2:
         return out + struct.pack("<H", big) + key
     return out + s8(payload) + key
@@ -113,20 +115,22 @@ def control(svc, what, http_link=False):
     return bytes([14, svc | (what << 2) | (0x20 if http_link else 0)])
 
 
-def close_frame(k, code=1000, with_upgrade=False):
-    return bytes([15 | (0x80 if with_upgrade else 0), k, 0]) + struct.pack("<H", code)
+def close_frame(k, code=None, with_upgrade=False):
+    """code None: 1000 (close_code()'s table), else that exact code."""
+    c = bytes([0]) if code is None else b"\xf0" + struct.pack("<H", code)
+    return bytes([15 | (0x80 if with_upgrade else 0), k, 0]) + c
 
 
 SEEDS = {
     # The shape that crashed the old worker: a normal close after the upgrade.
     "ws_close_normal": setup() + open_() + upgrade(0) + turn() + close_frame(0) + turn(2),
-    "ws_upgrade_and_close_one_write": setup() + open_() + close_frame(0, 1000, True) + turn(2),
+    "ws_upgrade_and_close_one_write": setup() + open_() + close_frame(0, None, True) + turn(2),
     "ws_close_frame_in_upgrade_read": setup() + open_() + upgrade(0, 0, frame(3, 1, b"bye")) + turn(2),
     "ws_echo_ping": setup(WELCOME_JSON) + open_() + upgrade(0) + turn()
     + frames(0, frame(0, 0, b"hello"), frame(4, 0, b"p"), frame(8, 0, b"frag"), frame(2, 0, b"ment"))
     + turn(2),
     "ws_reset_after_upgrade": setup() + open_() + upgrade(0) + close(0) + turn(2),
-    "ws_bad_upgrade": setup(ORIGINS) + open_() + upgrade(0, 0x20) + turn() + open_() + upgrade(0, 4) + turn(),
+    "ws_bad_upgrade": setup(ORIGINS) + open_() + upgrade(0, 0x10) + turn() + open_() + upgrade(1, 6) + turn(),
     "ws_too_big": setup(0, WS_MSG_300) + open_() + upgrade(0) + turn()
     + frames(0, frame(0, 2, big=400)) + turn(2),
     "ws_timeouts": setup() + open_() + open_() + upgrade(0) + turn() + advance(6) + turn() + advance(6)
