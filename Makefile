@@ -112,18 +112,26 @@ $(B)/bench/%: tests/bench/%.cpp $(B)/libprotocol.a $(B)/libllhttp.a
 	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -o $@ $< $(B)/libprotocol.a $(B)/libllhttp.a $(LDLIBS)
 
 # libFuzzer targets (clang): each runs FUZZ_SECONDS on a copy of its seed corpus.
-FUZZ_TARGETS := php_serialize frame http_request ws_frame
+FUZZ_TARGETS := php_serialize frame http_request ws_frame services
 FUZZ_SECONDS ?= 30
 $(B)/fuzz/%: tests/fuzz/%_fuzz.cpp $(B)/libprotocol.a $(B)/libllhttp.a
 	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libprotocol.a $(B)/libllhttp.a $(LDLIBS)
+# The services target drives the runtime and the services too (tests/fuzz/services_fuzz.cpp).
+FUZZ_SERVICE_LIBS := $(B)/libchannel.a $(B)/libworker.a $(B)/libprotocol.a $(B)/libllhttp.a
+$(B)/fuzz/services: tests/fuzz/services_fuzz.cpp $(FUZZ_SERVICE_LIBS)
+	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< -Wl,--start-group $(FUZZ_SERVICE_LIBS) -Wl,--end-group $(LDLIBS)
+# Its services log every misbehaving peer: their stderr is closed (reports still show).
+# Scripts need some length from the start; longer ones only repeat events.
+FUZZ_FLAGS_services := -close_fd_mask=2 -max_len=2048 -len_control=0
 fuzz:
 	@scripts/deps.sh --test
 	$(MAKE) MODE=fuzz $(foreach t,$(FUZZ_TARGETS),build/fuzz/fuzz/$(t))
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/corpus/$$t && cp -n tests/fuzz/corpus/$$t/* build/fuzz/corpus/$$t/ 2>/dev/null; \
 	  echo "fuzz $$t: $(FUZZ_SECONDS) s"; \
+	  extra=""; case $$t in services) extra="$(FUZZ_FLAGS_services)";; esac; \
 	  build/fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
-	    -print_final_stats=1 build/fuzz/corpus/$$t 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' ; \
+	    -print_final_stats=1 $$extra build/fuzz/corpus/$$t 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Done' ; \
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; \
 	done
 

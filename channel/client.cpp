@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -202,6 +203,17 @@ void Client::try_next_address() {
         worker::log_line("channel client: cannot connect to " + host_ + ":" +
                          std::to_string(port_) + " (" + last_error_ + "), retrying");
     schedule_reconnect();
+}
+
+void Client::adopt(int fd) {
+    if (conn_ || closed_ || resolving_) {
+        ::close(fd);
+        return;
+    }
+    reconnect_timer_.cancel();
+    // Connecting: the first EV_WRITE finishes it through on_connect, as for connect().
+    conn_ = new worker::Connection(loop_, fd, 0, this, worker::ConnState::Connecting);
+    decoder_ = std::make_unique<protocol::FrameDecoder>(loop_.limits().channel_max_frame);
 }
 
 // Exponential back-off with full jitter from a per-process generator: the

@@ -36,6 +36,10 @@ class Client : public Bus, public worker::ConnectionHandler {
 
     void connect();  // starts connecting; reconnects by itself from then on
     void close();    // stops for good (worker shutdown)
+    // Uses fd, a socket already connected to the bus (a handed-over link, a
+    // test's socketpair), as if connect() had reached it; reconnects by
+    // connect() from then on. Closes fd if a link exists or close() was called.
+    void adopt(int fd);
 
     // Bus
     void on(const Value& channel, Handler handler) override;

@@ -28,6 +28,8 @@ class Server : public worker::Service,
     void stop_accepting() override { tcp_.stop_accepting(); }
     size_t client_count() const override { return tcp_.size(); }
     void close_all() override { tcp_.close_all(); }
+    // A connection handed over already connected (see TcpServer::adopt).
+    worker::Connection* adopt(int fd) { return tcp_.adopt(fd); }
     void dump_connections(std::string& out) const override;
 
     // ConnectionHandler / Acceptor

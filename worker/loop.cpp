@@ -26,6 +26,7 @@ Loop::~Loop() {
 }
 
 double Loop::now() const {
+    if (test_now_ >= 0) return test_now_;
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);  // a few ns: no syscall, ms resolution
     return ts.tv_sec + ts.tv_nsec / 1e9;

@@ -45,6 +45,10 @@ class Loop {
     uint64_t next_connection_id() { return slot_->next_connection_id.fetch_add(1) + 1; }
     // Seconds on a coarse monotonic clock (timeouts only, not latency).
     double now() const;
+    // Tests and fuzzers: now() returns `seconds` from here on (a negative value
+    // restores the real clock), so timeouts are reached without waiting.
+    // libevent's own timers keep real time: call the sweep yourself.
+    void set_test_clock(double seconds) { test_now_ = seconds; }
 
     char* read_buffer() { return read_buf_.data(); }
     size_t read_buffer_size() const { return read_buf_.size(); }
@@ -75,6 +79,7 @@ class Loop {
     Limits limits_;
     std::vector<char> read_buf_;
     std::vector<Connection*> graveyard_;
+    double test_now_ = -1;  // < 0: the real clock
     int corked_ = 0;
     std::vector<Connection*> corked_conns_;
     event* reap_ev_;

@@ -88,13 +88,18 @@ void TcpServer::accept_some() {
             ::close(fd);
             continue;
         }
-        auto* c = new Connection(loop_, fd, loop_.next_connection_id(), handler_, ConnState::Open);
-        c->index = static_cast<uint32_t>(conns_.size());
-        conns_.push_back(c);
-        by_id_.emplace(c->id(), c);
-        loop_.stats().connections.store(conns_.size(), std::memory_order_relaxed);
-        acceptor_->on_accept(*c);
+        adopt(fd);
     }
+}
+
+Connection* TcpServer::adopt(int fd) {
+    auto* c = new Connection(loop_, fd, loop_.next_connection_id(), handler_, ConnState::Open);
+    c->index = static_cast<uint32_t>(conns_.size());
+    conns_.push_back(c);
+    by_id_.emplace(c->id(), c);
+    loop_.stats().connections.store(conns_.size(), std::memory_order_relaxed);
+    acceptor_->on_accept(*c);
+    return c;
 }
 
 void TcpServer::remove(Connection& c) {

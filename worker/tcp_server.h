@@ -33,6 +33,12 @@ class TcpServer {
     void stop_accepting();
     bool accepting() const { return accepting_; }
 
+    // Puts an already-connected socket (non-blocking) in the table as if it
+    // had been accepted: on_accept runs before this returns. No max_connections
+    // check: the socket is here already (a handed-over connection, a test's
+    // socketpair). The connection may be closed already when this returns.
+    Connection* adopt(int fd);
+
     // Handlers call this from on_close so the table forgets the connection.
     void remove(Connection& c);
     Connection* find(uint64_t id) const;
