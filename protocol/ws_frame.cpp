@@ -1,7 +1,10 @@
 #include "protocol/ws_frame.h"
 
+#include <wslay/wslay.h>
+
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 #include "protocol/utf8.h"
 
@@ -51,85 +54,210 @@ bool ws_close_code_valid(uint16_t c) {
     return (c >= 1000 && c <= 1003) || (c >= 1007 && c <= 1014) || (c >= 3000 && c <= 4999);
 }
 
-// ---- decoder state -----------------------------------------------------------
+// ---- wslay ------------------------------------------------------------------
+//
+// wslay_frame_recv parses a frame through a context that pulls bytes from a
+// recv callback into its own 4 KiB buffer and hands the payload back unmasked,
+// a buffer's worth at a time. One context per connection would cost 4 KiB a
+// connection, so a thread's decoders share one, and it only ever sees complete
+// frames: each frame is fed to it from its first byte to its last, so between
+// frames it holds nothing. A frame it refuses, or one a check stops half-way,
+// leaves it mid-frame: it is then replaced by a fresh one.
 
 namespace {
 
 constexpr size_t kMaxHeader = 14;         // 2 + 8 (64-bit length) + 4 (mask)
 constexpr size_t kMaxControl = 125;       // RFC 6455 §5.5
-constexpr size_t kStackPayload = 4096;    // a whole frame up to this size unmasks on the stack
 constexpr size_t kFirstChunk = 64 << 10;  // a message buffer starts at most this big
 
-// Header size from its second byte: a declared length is never trusted to
-// size anything but the few bytes of the header itself.
+struct Wslay {
+    wslay_frame_context_ptr ctx = nullptr;
+    // The frame's bytes not yet handed to wslay: up to two pieces (a header
+    // gathered across reads, then the payload).
+    const char* piece[2] = {};
+    size_t left[2] = {};
+    bool busy = false;  // leased (see Lease)
+
+    Wslay() { init(); }
+    ~Wslay() { wslay_frame_context_free(ctx); }
+    Wslay(const Wslay&) = delete;
+    Wslay& operator=(const Wslay&) = delete;
+
+    void reset() {
+        wslay_frame_context_free(ctx);
+        ctx = nullptr;
+        init();
+    }
+    void set(std::string_view a, std::string_view b) {
+        piece[0] = a.data(), left[0] = a.size();
+        piece[1] = b.data(), left[1] = b.size();
+    }
+    size_t unread() const { return left[0] + left[1]; }
+
+  private:
+    void init();
+};
+
+ssize_t recv_cb(uint8_t* buf, size_t len, int, void* user) {
+    auto* w = static_cast<Wslay*>(user);
+    size_t done = 0;
+    for (int i = 0; i < 2 && done < len; ++i) {
+        size_t n = std::min(len - done, w->left[i]);
+        if (n == 0) continue;
+        memcpy(buf + done, w->piece[i], n);
+        w->piece[i] += n;
+        w->left[i] -= n;
+        done += n;
+    }
+    return done ? static_cast<ssize_t>(done) : -1;  // -1: wslay says "want read"
+}
+ssize_t send_cb(const uint8_t*, size_t, int, void*) {
+    return -1;  // the context only receives
+}
+int genmask_cb(uint8_t*, size_t, void*) {
+    return -1;
+}
+
+void Wslay::init() {
+    static const wslay_frame_callbacks callbacks = {send_cb, recv_cb, genmask_cb};
+    if (wslay_frame_context_init(&ctx, &callbacks, this) != 0) throw std::bad_alloc();
+}
+
+// The thread's context for the length of one frame, the sink's calls
+// included (a payload may be a view into its buffer). Should a sink feed
+// another decoder from its callback, that one gets a context of its own.
+class Lease {
+  public:
+    Lease() {
+        thread_local Wslay shared;
+        if (!shared.busy) {
+            w_ = &shared;
+        } else {
+            own_ = std::make_unique<Wslay>();
+            w_ = own_.get();
+        }
+        w_->busy = true;
+    }
+    ~Lease() { w_->busy = false; }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Wslay& wslay() { return *w_; }
+
+  private:
+    Wslay* w_;
+    std::unique_ptr<Wslay> own_;
+};
+
+// A frame's size, from its header (RFC 6455 §5.2): the header's own size from
+// its second byte, then the payload length. Read only to know when the frame
+// is complete and to refuse an oversized one before holding it; wslay parses
+// the frame. A declared length never sizes anything but the header itself.
 size_t header_size(uint8_t b1) {
     uint8_t len7 = b1 & 0x7F;
     return 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((b1 & 0x80) ? 4 : 0);
 }
+uint64_t payload_length(const uint8_t* h) {
+    uint8_t len7 = h[1] & 0x7F;
+    if (len7 < 126) return len7;
+    uint64_t n = 0;
+    for (int i = 0; i < (len7 == 126 ? 2 : 8); ++i) n = (n << 8) | h[2 + i];
+    return n;
+}
 
-// XORs n bytes with the mask, starting at payload offset `offset`; in and out
-// may be the same buffer. Eight bytes a step: messages can be megabytes.
-void unmask(const char* in, size_t n, const uint8_t mask[4], uint64_t offset, char* out) {
-    uint8_t m[8];
-    for (size_t i = 0; i < 8; ++i) m[i] = mask[(offset + i) & 3];
-    uint64_t mw;
-    memcpy(&mw, m, 8);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, in + i, 8);
-        w ^= mw;
-        memcpy(out + i, &w, 8);
-    }
-    for (; i < n; ++i) out[i] = static_cast<char>(in[i] ^ m[i & 7]);
+bool fail(WsDecoder::Error* err, uint16_t code, const char* reason) {
+    err->code = code;
+    err->reason = reason;
+    return false;
+}
+
+// Room for n more bytes of the buffer, where the current frame's payload
+// (frame bytes) ends at `end`. The buffer doubles, so copying stays amortised
+// linear however the message is cut (one-byte fragments too). The first
+// buffer is small whatever length the frame declares, so a client that
+// declares a big frame and trickles it holds memory only for what it sent. A
+// frame that is most of the buffer stops it at its end: a one-frame message
+// gets no slack.
+void grow(std::string& b, size_t n, uint64_t end, uint64_t frame, size_t limit) {
+    size_t need = b.size() + n;
+    if (need <= b.capacity()) return;
+    size_t want = std::max<size_t>(2 * b.capacity(), std::min<uint64_t>(end, kFirstChunk));
+    if (frame >= end - frame) want = std::min<uint64_t>(want, end);
+    want = std::min(want, limit);
+    b.reserve(std::max(want, need));
 }
 
 }  // namespace
 
-struct WsDecoder::Header {
-    uint8_t b0 = 0;  // FIN, RSV1-3, opcode
-    bool masked = false;
-    uint8_t mask[4] = {};
-    uint64_t length = 0;
-    uint8_t opcode() const { return b0 & 0x0F; }
-    bool fin() const { return b0 & 0x80; }
-    bool control() const { return b0 & 0x08; }
-
-    // p holds header_size(p[1]) bytes.
-    static Header parse(const uint8_t* p) {
-        Header h;
-        h.b0 = p[0];
-        h.masked = p[1] & 0x80;
-        uint8_t len7 = p[1] & 0x7F;
-        size_t at = 2;
-        h.length = len7;
-        if (len7 == 126) {
-            h.length = (uint64_t(p[2]) << 8) | p[3];
-            at = 4;
-        } else if (len7 == 127) {
-            h.length = 0;
-            for (int i = 0; i < 8; ++i) h.length = (h.length << 8) | p[2 + i];
-            at = 10;
-        }
-        if (h.masked) memcpy(h.mask, p + at, 4);
-        return h;
+// One complete frame through wslay: begin() parses its header and unmasks the
+// first piece of its payload, drain() hands every piece on. A frame of up to
+// 4 KiB with its header comes in one piece, a view into wslay's buffer.
+class WsDecoder::Frame {
+  public:
+    Frame(Wslay& w, std::string_view a, std::string_view b) : w_(w) { w.set(a, b); }
+    ~Frame() {
+        if (!ended_) w_.reset();  // left mid-frame: no later frame may start there
     }
+    Frame(const Frame&) = delete;
+    Frame& operator=(const Frame&) = delete;
+
+    // false: wslay refused the frame (or read another length than ours).
+    bool begin(uint64_t length) {
+        ssize_t r = wslay_frame_recv(w_.ctx, &io_);
+        if (r < 0 || io_.payload_length != length) return false;
+        got_ = static_cast<uint64_t>(r);
+        ended_ = at_end();
+        return true;
+    }
+    bool fin() const { return io_.fin; }
+    uint8_t rsv() const { return io_.rsv; }
+    uint8_t opcode() const { return io_.opcode; }
+    bool masked() const { return io_.mask; }
+    uint64_t length() const { return io_.payload_length; }
+    bool control() const { return io_.opcode & 0x08; }
+    // The whole payload came with begin(): first() is all of it.
+    bool whole() const { return got_ == io_.payload_length; }
+    std::string_view first() const {
+        return {reinterpret_cast<const char*>(io_.data), io_.data_length};
+    }
+    // Calls out(data, n) for each piece of the payload in order, the first
+    // one included: length() bytes in all. false: wslay failed.
+    template <class Out>
+    bool drain(Out&& out) {
+        out(first().data(), first().size());
+        while (got_ < io_.payload_length) {
+            ssize_t r = wslay_frame_recv(w_.ctx, &io_);
+            if (r <= 0) return false;
+            out(reinterpret_cast<const char*>(io_.data), io_.data_length);
+            got_ += static_cast<uint64_t>(r);
+        }
+        ended_ = at_end();
+        return ended_;
+    }
+
+  private:
+    // wslay is back at a frame's start and has read every byte it was given.
+    bool at_end() const { return got_ == io_.payload_length && w_.unread() == 0; }
+
+    Wslay& w_;
+    wslay_frame_iocb io_{};
+    uint64_t got_ = 0;
+    bool ended_ = false;
 };
 
-// What outlives a read: part of a header, the frame whose payload is still
-// arriving, a control frame's payload so far, the data message so far.
+// ---- decoder state -----------------------------------------------------------
+
+// What outlives a read: the header of an unfinished frame, then its payload as
+// it came (still masked) after the message so far.
 struct WsDecoder::Pending {
-    uint8_t head[kMaxHeader];
-    uint8_t head_len = 0;
-    bool in_frame = false;  // frame's payload is arriving; left bytes to go
-    Header frame;
-    uint64_t left = 0;
-    uint8_t control_len = 0;
-    char control[kMaxControl];
-    uint8_t msg_opcode = 0;  // kWsText or kWsBinary while a message is open
-    Utf8Validator utf8;      // carries a code point split across frames and reads
-    std::string message;
-    bool idle() const { return head_len == 0 && !in_frame && msg_opcode == 0; }
+    std::string buf;          // the message so far, then the unfinished frame's payload
+    size_t message = 0;       // bytes of buf that are the message so far
+    uint64_t frame_len = 0;   // the unfinished frame's payload length, once its header is here
+    uint8_t head[kMaxHeader]; // the unfinished frame's header
+    uint8_t head_len = 0;     // 0: no unfinished frame
+    bool head_done = false;   // head holds all of the header
+    uint8_t msg_opcode = 0;   // kWsText or kWsBinary while a fragmented message is open
+    Utf8Validator utf8;       // carries a code point split across fragments
+    bool idle() const { return head_len == 0 && msg_opcode == 0; }
 };
 
 struct WsDecoder::Input {
@@ -145,7 +273,7 @@ WsDecoder& WsDecoder::operator=(WsDecoder&&) noexcept = default;
 
 size_t WsDecoder::buffered() const {
     if (!pending_) return 0;
-    return pending_->head_len + pending_->control_len + pending_->message.size();
+    return pending_->head_len + pending_->buf.size();
 }
 
 WsDecoder::Pending& WsDecoder::pending() {
@@ -157,30 +285,6 @@ bool WsDecoder::in_message() const {
     return pending_ && pending_->msg_opcode != 0;
 }
 
-namespace {
-
-bool fail(WsDecoder::Error* err, uint16_t code, const char* reason) {
-    err->code = code;
-    err->reason = reason;
-    return false;
-}
-
-// Room for n more bytes of a message: the buffer doubles, so copying stays
-// amortised linear however the message is cut (one-byte fragments too). The
-// first buffer is small whatever length the frame declares, so a client that
-// declares a big frame and trickles it holds memory only for what it sent.
-// The last frame's buffer stops at the message's end.
-void grow(std::string& m, size_t n, uint64_t left, bool last, size_t max_message) {
-    size_t need = m.size() + n;
-    if (need <= m.capacity()) return;
-    uint64_t rest = m.size() + left;  // the frame's end
-    size_t want = std::max<size_t>(2 * m.capacity(), std::min<uint64_t>(rest, kFirstChunk));
-    want = std::min<size_t>(want, last ? rest : max_message);
-    m.reserve(std::max(want, need));
-}
-
-}  // namespace
-
 // ---- decoding --------------------------------------------------------------
 
 bool WsDecoder::feed(const char* data, size_t len, size_t max_message, Sink& sink, Error* err) {
@@ -188,13 +292,11 @@ bool WsDecoder::feed(const char* data, size_t len, size_t max_message, Sink& sin
     Input in{data, data + len};
     for (;;) {
         Step s;
-        if (pending_ && pending_->in_frame) {
-            s = payload(in, max_message, sink, err);
+        if (pending_ && pending_->head_len != 0) {
+            s = resume(in, max_message, sink, err);
         } else {
             if (in.p == in.end) break;
-            Header h;
-            s = header(in, &h);
-            if (s == Step::kNext) s = start(h, in, max_message, sink, err);
+            s = next(in, max_message, sink, err);
         }
         if (s == Step::kMore) break;
         if (s == Step::kClosed) return true;  // the sink may have destroyed *this
@@ -208,128 +310,185 @@ bool WsDecoder::feed(const char* data, size_t len, size_t max_message, Sink& sin
     return true;
 }
 
-// The next frame's header, read in place when the input holds all of it, else
-// gathered across reads (at most 14 bytes).
-WsDecoder::Step WsDecoder::header(Input& in, Header* h) {
+// A frame starting at in.p, nothing of it held yet: wslay reads it straight
+// from the input when all of it is here (the common case), else its bytes are
+// held until they are.
+WsDecoder::Step WsDecoder::next(Input& in, size_t max_message, Sink& sink, Error* err) {
     auto u = reinterpret_cast<const uint8_t*>(in.p);
-    if ((!pending_ || pending_->head_len == 0) && in.avail() >= 2 &&
-        in.avail() >= header_size(u[1])) {
-        *h = Header::parse(u);
-        in.p += header_size(u[1]);
-        return Step::kNext;
+    size_t avail = in.avail();
+    if (avail < 2 || avail < header_size(u[1])) {
+        Pending& p = pending();
+        memcpy(p.head, in.p, avail);
+        p.head_len = static_cast<uint8_t>(avail);
+        in.p = in.end;
+        return Step::kMore;
+    }
+    size_t hdr = header_size(u[1]);
+    uint64_t n = payload_length(u);
+    if (!fits(u[0], n, max_message, err)) return Step::kFailed;
+    if (avail - hdr >= n) {
+        std::string_view whole(in.p, hdr + static_cast<size_t>(n));
+        in.p += whole.size();
+        return frame(whole, {}, n, false, max_message, sink, err);
     }
     Pending& p = pending();
-    for (;;) {
-        size_t need = p.head_len < 2 ? 2 : header_size(p.head[1]);
-        size_t take = std::min(need - p.head_len, in.avail());
-        memcpy(p.head + p.head_len, in.p, take);
-        p.head_len = static_cast<uint8_t>(p.head_len + take);
-        in.p += take;
-        if (p.head_len < need) return Step::kMore;
-        if (need == header_size(p.head[1])) break;
-    }
-    *h = Header::parse(p.head);
-    p.head_len = 0;
-    return Step::kNext;
+    memcpy(p.head, in.p, hdr);
+    p.head_len = static_cast<uint8_t>(hdr);
+    p.head_done = true;
+    p.frame_len = n;
+    in.p += hdr;
+    return Step::kNext;  // resume() takes the payload
 }
 
-// RFC 6455 §5.2-5.5 on a complete header, before any payload is held.
-bool WsDecoder::check(const Header& h, size_t max_message, Error* err) const {
-    uint8_t op = h.opcode();
-    if (h.b0 & 0x70) return fail(err, kWsProtocolError, "reserved bits set without an extension");
-    if (!h.masked) return fail(err, kWsProtocolError, "client frame not masked");
-    if ((op > kWsBinary && op < kWsClose) || op > kWsPong)
-        return fail(err, kWsProtocolError, "reserved opcode");
-    if (h.length >> 63) return fail(err, kWsProtocolError, "payload length has its top bit set");
-    if (h.control()) {
-        if (!h.fin()) return fail(err, kWsProtocolError, "fragmented control frame");
-        if (h.length > kMaxControl) return fail(err, kWsProtocolError, "control frame too long");
-        return true;
+// The unfinished frame: the rest of its header, then its payload, appended
+// to what is held. Once complete, wslay reads it (in place when part of its
+// payload was held).
+WsDecoder::Step WsDecoder::resume(Input& in, size_t max_message, Sink& sink, Error* err) {
+    Pending& p = *pending_;
+    if (!p.head_done) {
+        for (;;) {
+            size_t need = p.head_len < 2 ? 2 : header_size(p.head[1]);
+            size_t take = std::min(need - p.head_len, in.avail());
+            memcpy(p.head + p.head_len, in.p, take);
+            p.head_len = static_cast<uint8_t>(p.head_len + take);
+            in.p += take;
+            if (p.head_len < need) return Step::kMore;
+            if (need == header_size(p.head[1])) break;
+        }
+        p.frame_len = payload_length(p.head);
+        if (!fits(p.head[0], p.frame_len, max_message, err)) return Step::kFailed;
+        p.head_done = true;
     }
-    if (op == kWsContinuation && !in_message())
-        return fail(err, kWsProtocolError, "continuation without a message");
-    if (op != kWsContinuation && in_message())
-        return fail(err, kWsProtocolError, "new message inside a fragmented one");
-    size_t held = in_message() ? pending_->message.size() : 0;
-    if (h.length > max_message - std::min(held, max_message))
+    size_t have = p.buf.size() - p.message;
+    size_t take = static_cast<size_t>(std::min<uint64_t>(p.frame_len - have, in.avail()));
+    bool in_place = have > 0 || take < p.frame_len;
+    std::string_view rest(in.p, take);
+    if (in_place) {
+        grow(p.buf, take, p.message + p.frame_len, p.frame_len, max_message);
+        p.buf.append(in.p, take);
+        if (have + take < p.frame_len) {
+            in.p += take;
+            return Step::kMore;
+        }
+        rest = std::string_view(p.buf).substr(p.message);
+    }
+    in.p += take;
+    char head[kMaxHeader];
+    size_t hdr = p.head_len;
+    memcpy(head, p.head, hdr);
+    p.head_len = 0;
+    p.head_done = false;
+    return frame(std::string_view(head, hdr), rest, p.frame_len, in_place, max_message, sink, err);
+}
+
+// RFC 6455 §5.2 limits on a frame's size, from its header, before any of its
+// payload is held.
+bool WsDecoder::fits(uint8_t b0, uint64_t n, size_t max_message, Error* err) const {
+    if (n >> 63) return fail(err, kWsProtocolError, "payload length has its top bit set");
+    if (b0 & 0x08)
+        return n <= kMaxControl || fail(err, kWsProtocolError, "control frame too long");
+    size_t held = in_message() ? pending_->message : 0;
+    if (n > max_message - std::min(held, max_message))
         return fail(err, kWsTooBig, "message larger than max message size");
     return true;
 }
 
-// A frame whose header was just read: handled at once when its payload is all
-// here and nothing is pending, else its payload is collected as it arrives.
-WsDecoder::Step WsDecoder::start(const Header& h, Input& in, size_t max_message, Sink& sink,
-                                 Error* err) {
-    if (!check(h, max_message, err)) return Step::kFailed;
-    bool here = in.avail() >= h.length;
-    if (h.control() && here) {
+// RFC 6455 §5.2-5.5 on the header wslay parsed. wslay itself refuses a
+// fragmented or over-long control frame and a length not in its minimal form.
+bool WsDecoder::check(const Frame& f, Error* err) const {
+    uint8_t op = f.opcode();
+    if (f.rsv()) return fail(err, kWsProtocolError, "reserved bits set without an extension");
+    if (!f.masked()) return fail(err, kWsProtocolError, "client frame not masked");
+    if ((op > kWsBinary && op < kWsClose) || op > kWsPong)
+        return fail(err, kWsProtocolError, "reserved opcode");
+    if (f.control()) return true;
+    if (op == kWsContinuation && !in_message())
+        return fail(err, kWsProtocolError, "continuation without a message");
+    if (op != kWsContinuation && in_message())
+        return fail(err, kWsProtocolError, "new message inside a fragmented one");
+    return true;
+}
+
+// A complete frame: its bytes are head then rest. in_place: rest is the
+// payload held at the end of the pending buffer, where wslay's output goes
+// (each unmasked piece lands on bytes wslay has already read).
+WsDecoder::Step WsDecoder::frame(std::string_view head, std::string_view rest, uint64_t length,
+                                 bool in_place, size_t max_message, Sink& sink, Error* err) {
+    Lease lease;
+    Frame f(lease.wslay(), head, rest);
+    if (!f.begin(length))
+        return fail(err, kWsProtocolError,
+                    "frame refused by wslay (a fragmented control frame or a non-minimal length)"),
+               Step::kFailed;
+    if (!check(f, err)) return Step::kFailed;
+    if (f.control()) {
         char buf[kMaxControl];
-        size_t n = static_cast<size_t>(h.length);
-        unmask(in.p, n, h.mask, 0, buf);
-        in.p += n;
-        return control(h.opcode(), std::string_view(buf, n), sink, err);
+        size_t n = 0;
+        if (f.length() > kMaxControl ||
+            !f.drain([&](const char* d, size_t k) { memcpy(buf + n, d, k), n += k; }))
+            return fail(err, kWsProtocolError, "control frame too long"), Step::kFailed;
+        if (in_place) pending_->buf.resize(pending_->message);
+        return control(f.opcode(), std::string_view(buf, n), sink, err);
     }
-    if (!h.control() && h.fin() && !in_message() && here) return whole(h, in, sink, err);
-    Pending& p = pending();
-    p.in_frame = true;
-    p.frame = h;
-    p.left = h.length;
-    if (!h.control() && h.opcode() != kWsContinuation) {
-        p.msg_opcode = h.opcode();
-        p.utf8.reset();
-        p.message.clear();
-    }
-    return Step::kNext;
+    if (f.opcode() != kWsContinuation && f.fin()) return single(f, in_place, sink, err);
+    return fragment(f, in_place, max_message, sink, err);
 }
 
-// The common case: a one-frame message, all in this read. No allocation up
-// to kStackPayload bytes.
-WsDecoder::Step WsDecoder::whole(const Header& h, Input& in, Sink& sink, Error* err) {
-    size_t n = static_cast<size_t>(h.length);
-    char stack[kStackPayload];
+// A one-frame message. Read from the input, up to 4 KiB, it is a view into
+// wslay's buffer: no allocation.
+WsDecoder::Step WsDecoder::single(Frame& f, bool in_place, Sink& sink, Error* err) {
     std::unique_ptr<char[]> heap;
-    char* out = stack;
-    if (n > sizeof stack) {
-        heap.reset(new char[n]);
-        out = heap.get();
+    std::string held;
+    std::string_view payload = f.first();
+    if (in_place || !f.whole()) {
+        char* out;
+        if (in_place) {  // no message is open: the buffer holds just this frame
+            out = pending_->buf.data();
+        } else {
+            heap.reset(new char[f.length()]);
+            out = heap.get();
+        }
+        size_t at = 0;
+        if (!f.drain([&](const char* d, size_t k) { memcpy(out + at, d, k), at += k; }))
+            return fail(err, kWsProtocolError, "frame refused by wslay"), Step::kFailed;
+        payload = std::string_view(out, at);
+        if (in_place) {
+            held = std::move(pending_->buf);  // the block is freed once idle
+            pending_->buf = std::string();
+            payload = held;
+        }
     }
-    unmask(in.p, n, h.mask, 0, out);
-    in.p += n;
-    if (h.opcode() == kWsText && !utf8_valid(out, n))
+    if (f.opcode() == kWsText && !utf8_valid(payload.data(), payload.size()))
         return fail(err, kWsInvalidData, "text message is not UTF-8"), Step::kFailed;
-    sink.on_message(h.opcode(), std::string_view(out, n));
+    sink.on_message(f.opcode(), payload);
     return Step::kNext;
 }
 
-// Takes what this read holds of the pending frame's payload.
-WsDecoder::Step WsDecoder::payload(Input& in, size_t max_message, Sink& sink, Error* err) {
-    Pending& p = *pending_;
-    size_t n = static_cast<size_t>(std::min<uint64_t>(p.left, in.avail()));
-    uint64_t offset = p.frame.length - p.left;
-    if (p.frame.control()) {
-        unmask(in.p, n, p.frame.mask, offset, p.control + p.control_len);
-        p.control_len = static_cast<uint8_t>(p.control_len + n);
+// A fragment of a message: its payload joins the message held, and text is
+// UTF-8-checked as each fragment arrives (a bad one fails at once).
+WsDecoder::Step WsDecoder::fragment(Frame& f, bool in_place, size_t max_message, Sink& sink,
+                                    Error* err) {
+    Pending& p = pending();
+    if (f.opcode() != kWsContinuation) {
+        p.msg_opcode = f.opcode();
+        p.utf8.reset();
+    }
+    size_t n = static_cast<size_t>(f.length());
+    size_t at = p.message;
+    bool ok;
+    if (in_place) {
+        char* out = p.buf.data() + at;
+        size_t k = 0;
+        ok = f.drain([&](const char* d, size_t m) { memcpy(out + k, d, m), k += m; });
     } else {
-        grow(p.message, n, p.left, p.frame.fin(), max_message);
-        size_t at = p.message.size();
-        p.message.append(in.p, n);
-        unmask(p.message.data() + at, n, p.frame.mask, offset, p.message.data() + at);
-        // Fail fast: a text message is refused on the read that makes it invalid.
-        if (p.msg_opcode == kWsText && !p.utf8.feed(p.message.data() + at, n))
-            return fail(err, kWsInvalidData, "text message is not UTF-8"), Step::kFailed;
+        grow(p.buf, n, at + n, n, max_message);
+        ok = f.drain([&](const char* d, size_t m) { p.buf.append(d, m); });
     }
-    in.p += n;
-    p.left -= n;
-    if (p.left > 0) return Step::kMore;
-    p.in_frame = false;
-    if (p.frame.control()) {
-        char buf[kMaxControl];  // the sink may free *pending_ (on_close)
-        size_t len = p.control_len;
-        memcpy(buf, p.control, len);
-        p.control_len = 0;
-        return control(p.frame.opcode(), std::string_view(buf, len), sink, err);
-    }
-    return p.frame.fin() ? end_of_message(sink, err) : Step::kNext;
+    if (!ok) return fail(err, kWsProtocolError, "frame refused by wslay"), Step::kFailed;
+    if (p.msg_opcode == kWsText && !p.utf8.feed(p.buf.data() + at, n))
+        return fail(err, kWsInvalidData, "text message is not UTF-8"), Step::kFailed;
+    p.message += n;
+    return f.fin() ? end_of_message(sink, err) : Step::kNext;
 }
 
 WsDecoder::Step WsDecoder::end_of_message(Sink& sink, Error* err) {
@@ -337,8 +496,9 @@ WsDecoder::Step WsDecoder::end_of_message(Sink& sink, Error* err) {
     if (p.msg_opcode == kWsText && !p.utf8.complete())
         return fail(err, kWsInvalidData, "text message ends inside a code point"), Step::kFailed;
     uint8_t op = p.msg_opcode;
-    std::string whole = std::move(p.message);
-    p.message = std::string();
+    std::string whole = std::move(p.buf);
+    p.buf = std::string();
+    p.message = 0;
     p.msg_opcode = 0;
     sink.on_message(op, whole);
     return Step::kNext;

@@ -1,13 +1,18 @@
 // WebSocket frames (RFC 6455 §5). The decoder checks a client's frames and
 // reassembles messages, as a push parser: bytes go in as they arrive, in any
-// pieces, and each byte is copied once. A frame's header is parsed as soon as
-// it is complete, which says how many payload bytes are still to come; the
-// payload is unmasked straight into the message being assembled, and text is
-// UTF-8-checked as it arrives, so a bad byte closes the connection on the read
-// that brings it. A complete frame in one read (the common case) needs no
-// allocation. Idle memory matters (100k connections a host): what a connection
-// keeps between reads lives in a Pending block that exists only while a frame
-// or message is unfinished; the idle decoder is 16 bytes.
+// pieces. wslay parses each frame (wslay_frame_recv: header bits, length
+// forms, mask key, unmasking) once the frame is complete; until then its bytes
+// are held by appending, each byte copied a bounded number of times (linear
+// work however TCP cuts the stream). The decoder reads only a frame's size from
+// its header itself, to know when the frame is complete and to refuse an
+// oversized one before holding it. wslay's context, with its 4 KiB buffer, is
+// shared by the decoders of a thread: it only ever sees whole frames, so it
+// holds nothing between them. Text is UTF-8-checked frame by frame, so a bad
+// fragment closes the connection on the read that completes it. A complete
+// frame of up to 4 KiB in one read needs no allocation. Idle memory matters
+// (100k connections a host): what a connection keeps between reads lives in a
+// Pending block that exists only while a frame or message is unfinished; the
+// idle decoder is 16 bytes.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -77,18 +82,21 @@ class WsDecoder {
     size_t buffered() const;
 
   private:
-    struct Header;
     struct Pending;
     struct Input;
+    class Frame;  // one complete frame, as wslay reads it
     enum class Step { kNext, kMore, kClosed, kFailed };
 
-    Step header(Input& in, Header* h);
-    Step start(const Header& h, Input& in, size_t max_message, Sink& sink, Error* err);
-    Step payload(Input& in, size_t max_message, Sink& sink, Error* err);
-    Step whole(const Header& h, Input& in, Sink& sink, Error* err);
+    Step next(Input& in, size_t max_message, Sink& sink, Error* err);
+    Step resume(Input& in, size_t max_message, Sink& sink, Error* err);
+    Step frame(std::string_view head, std::string_view rest, uint64_t length, bool in_place,
+               size_t max_message, Sink& sink, Error* err);
+    Step single(Frame& f, bool in_place, Sink& sink, Error* err);
+    Step fragment(Frame& f, bool in_place, size_t max_message, Sink& sink, Error* err);
     Step end_of_message(Sink& sink, Error* err);
     Step control(uint8_t opcode, std::string_view payload, Sink& sink, Error* err);
-    bool check(const Header& h, size_t max_message, Error* err) const;
+    bool fits(uint8_t b0, uint64_t length, size_t max_message, Error* err) const;
+    bool check(const Frame& f, Error* err) const;
     bool in_message() const;
     Pending& pending();
 
