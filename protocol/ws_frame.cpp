@@ -249,14 +249,14 @@ class WsDecoder::Frame {
 // What outlives a read: the header of an unfinished frame, then its payload as
 // it came (still masked) after the message so far.
 struct WsDecoder::Pending {
-    std::string buf;          // the message so far, then the unfinished frame's payload
-    size_t message = 0;       // bytes of buf that are the message so far
-    uint64_t frame_len = 0;   // the unfinished frame's payload length, once its header is here
-    uint8_t head[kMaxHeader]; // the unfinished frame's header
-    uint8_t head_len = 0;     // 0: no unfinished frame
-    bool head_done = false;   // head holds all of the header
-    uint8_t msg_opcode = 0;   // kWsText or kWsBinary while a fragmented message is open
-    Utf8Validator utf8;       // carries a code point split across fragments
+    std::string buf;           // the message so far, then the unfinished frame's payload
+    size_t message = 0;        // bytes of buf that are the message so far
+    uint64_t frame_len = 0;    // the unfinished frame's payload length, once its header is here
+    uint8_t head[kMaxHeader];  // the unfinished frame's header
+    uint8_t head_len = 0;      // 0: no unfinished frame
+    bool head_done = false;    // head holds all of the header
+    uint8_t msg_opcode = 0;    // kWsText or kWsBinary while a fragmented message is open
+    Utf8Validator utf8;        // carries a code point split across fragments
     bool idle() const { return head_len == 0 && msg_opcode == 0; }
 };
 
@@ -385,8 +385,7 @@ WsDecoder::Step WsDecoder::resume(Input& in, size_t max_message, Sink& sink, Err
 // payload is held.
 bool WsDecoder::fits(uint8_t b0, uint64_t n, size_t max_message, Error* err) const {
     if (n >> 63) return fail(err, kWsProtocolError, "payload length has its top bit set");
-    if (b0 & 0x08)
-        return n <= kMaxControl || fail(err, kWsProtocolError, "control frame too long");
+    if (b0 & 0x08) return n <= kMaxControl || fail(err, kWsProtocolError, "control frame too long");
     size_t held = in_message() ? pending_->message : 0;
     if (n > max_message - std::min(held, max_message))
         return fail(err, kWsTooBig, "message larger than max message size");

@@ -216,7 +216,8 @@ TEST(WsFrame, ASinkMayFeedAnotherDecoderFromItsCallbacks) {
         void on_message(uint8_t, std::string_view p) override {
             seen_before = std::string(p);
             WsDecoder::Error err;
-            EXPECT_TRUE(inner.feed(inner_wire.data(), inner_wire.size(), 1 << 20, inner_sink, &err));
+            EXPECT_TRUE(
+                inner.feed(inner_wire.data(), inner_wire.size(), 1 << 20, inner_sink, &err));
             seen_after = std::string(p);
         }
         void on_ping(std::string_view) override {}
@@ -655,8 +656,7 @@ TEST(WsConformance, SizeErrorsFailBeforeThePayloadArrives) {
         {"frame over the limit",
          std::string("\x82\xff\x00\x00\x00\x00\x00\x10\x00\x01", 10) + "abcd", kWsTooBig},
         {"length with its top bit set",
-         std::string("\x82\xff\x80\x00\x00\x00\x00\x00\x00\x01", 10) + "abcd",
-         kWsProtocolError},
+         std::string("\x82\xff\x80\x00\x00\x00\x00\x00\x00\x01", 10) + "abcd", kWsProtocolError},
     };
     for (const Head& h : heads) {
         WsDecoder d;
