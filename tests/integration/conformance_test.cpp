@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tests/support/pusher_instance.h"
+#include "tests/support/ws_bytes.h"
 #include "tests/support/ws_client.h"
 
 using namespace pusher::testing;
@@ -23,22 +24,7 @@ namespace {
 constexpr size_t kMaxMessage = 4096;  // the instance's ws_max_message
 
 std::string masked(uint8_t b0, const std::string& payload) {
-    const char mask[4] = {'\x37', '\xfa', '\x21', '\x3d'};
-    std::string f(1, static_cast<char>(b0));
-    size_t n = payload.size();
-    if (n < 126) {
-        f += static_cast<char>(0x80 | n);
-    } else if (n <= 0xFFFF) {
-        f += static_cast<char>(0x80 | 126);
-        f += static_cast<char>(n >> 8);
-        f += static_cast<char>(n & 0xFF);
-    } else {
-        f += static_cast<char>(0x80 | 127);
-        for (int i = 7; i >= 0; --i) f += static_cast<char>(uint64_t(n) >> (8 * i));
-    }
-    f.append(mask, 4);
-    for (size_t i = 0; i < n; ++i) f += static_cast<char>(payload[i] ^ mask[i % 4]);
-    return f;
+    return ws_masked_frame(b0, payload);
 }
 std::string text(const std::string& s, bool fin = true) {
     return masked(fin ? 0x81 : 0x01, s);

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "tests/support/pusher_instance.h"
+#include "tests/support/ws_bytes.h"
 #include "tests/support/ws_client.h"
 
 using namespace pusher::testing;
@@ -84,22 +85,7 @@ bool send_all(int fd, const std::string& s) {
 
 // A client frame, masked as RFC 6455 requires.
 std::string masked_frame(uint8_t first_byte, const std::string& payload, uint64_t declared_len) {
-    std::string f(1, static_cast<char>(first_byte));
-    uint64_t n = declared_len;
-    if (n < 126) {
-        f += static_cast<char>(0x80 | n);
-    } else if (n <= 0xFFFF) {
-        f += static_cast<char>(0x80 | 126);
-        f += static_cast<char>(n >> 8);
-        f += static_cast<char>(n & 0xFF);
-    } else {
-        f += static_cast<char>(0x80 | 127);
-        for (int i = 7; i >= 0; --i) f += static_cast<char>(n >> (8 * i));
-    }
-    const char key[4] = {0x0a, 0x1b, 0x2c, 0x3d};
-    f.append(key, 4);
-    for (size_t i = 0; i < payload.size(); ++i) f += static_cast<char>(payload[i] ^ key[i % 4]);
-    return f;
+    return ws_masked_frame(first_byte, payload, declared_len, "\x0a\x1b\x2c\x3d");
 }
 std::string masked_frame(uint8_t first_byte, const std::string& payload) {
     return masked_frame(first_byte, payload, payload.size());

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "protocol/ws_frame.h"
+#include "tests/support/ws_bytes.h"
 
 namespace {
 
@@ -74,22 +75,7 @@ struct SizeSink : WsDecoder::Sink {
 };
 
 std::string masked_frame(uint8_t first, const std::string& payload) {
-    const unsigned char mask[4] = {0x5a, 0xa5, 0x3c, 0xc3};
-    std::string f(1, static_cast<char>(first));
-    size_t n = payload.size();
-    if (n < 126) {
-        f += static_cast<char>(0x80 | n);
-    } else if (n <= 0xFFFF) {
-        f += static_cast<char>(0x80 | 126);
-        f += static_cast<char>(n >> 8);
-        f += static_cast<char>(n & 0xFF);
-    } else {
-        f += static_cast<char>(0x80 | 127);
-        for (int i = 7; i >= 0; --i) f += static_cast<char>(uint64_t(n) >> (8 * i));
-    }
-    f.append(reinterpret_cast<const char*>(mask), 4);
-    for (size_t i = 0; i < n; ++i) f += static_cast<char>(payload[i] ^ mask[i % 4]);
-    return f;
+    return pusher::testing::ws_masked_frame(first, payload, "\x5a\xa5\x3c\xc3");
 }
 
 // Feeds wire in segments of `segment` bytes, counting the decoder's allocations.

@@ -7,6 +7,7 @@
 #include "protocol/utf8.h"
 #include "protocol/ws_frame.h"
 #include "protocol/ws_handshake.h"
+#include "tests/support/ws_bytes.h"
 
 using namespace pusher::protocol;
 
@@ -14,21 +15,7 @@ namespace {
 
 std::string masked(uint8_t first, std::string_view payload,
                    const char mask[4] = "\x11\x22\x33\x44") {
-    std::string f(1, static_cast<char>(first));
-    size_t n = payload.size();
-    if (n < 126) {
-        f += static_cast<char>(0x80 | n);
-    } else if (n <= 0xFFFF) {
-        f += static_cast<char>(0x80 | 126);
-        f += static_cast<char>(n >> 8);
-        f += static_cast<char>(n & 0xFF);
-    } else {
-        f += static_cast<char>(0x80 | 127);
-        for (int i = 7; i >= 0; --i) f += static_cast<char>(uint64_t(n) >> (8 * i));
-    }
-    f.append(mask, 4);
-    for (size_t i = 0; i < n; ++i) f += static_cast<char>(payload[i] ^ mask[i % 4]);
-    return f;
+    return pusher::testing::ws_masked_frame(first, payload, mask);
 }
 
 struct Recorder : WsDecoder::Sink {
