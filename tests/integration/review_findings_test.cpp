@@ -1,0 +1,205 @@
+// Findings of the hostile review of issue #11 ("crash-proof"), as failing
+// tests against the real binary. Each names the defect it shows.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/pusher_instance.h"
+
+using namespace pusher::testing;
+
+namespace {
+
+int connect_to(int port, int rcvbuf = 0) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (rcvbuf) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// Writes what the socket takes within `ms` (the server may stop reading).
+size_t send_some(int fd, const std::string& data, int ms) {
+    size_t at = 0;
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (at < data.size() && std::chrono::steady_clock::now() < end) {
+        pollfd p{fd, POLLOUT, 0};
+        if (poll(&p, 1, 50) <= 0) continue;
+        ssize_t w = send(fd, data.data() + at, data.size() - at, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w <= 0) break;
+        at += static_cast<size_t>(w);
+    }
+    return at;
+}
+
+std::string read_all(int fd, int quiet_ms) {
+    std::string out;
+    char buf[65536];
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        if (poll(&p, 1, quiet_ms) <= 0) break;
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+}
+
+// FINDING (HTTP, silent loss of responses): HttpService::on_data answers every
+// pipelined request of a read and hands the answers to Connection::send, which
+// refuses them once the send queue is at max_send_queue (send_fail++), but the
+// connection stays open and goes on parsing and answering. A client that
+// pipelines faster than it reads then gets a response stream with holes in
+// it: response k no longer answers request k. HTTP/1.1 has no way to say
+// "this one was dropped"; the server must stop reading (back-pressure) or
+// close the connection, never skip a response and carry on.
+TEST(ReviewHttpPipelining, NoResponseIsSkippedInTheMiddleOfAStream) {
+    PusherInstance p;
+    ASSERT_EQ(p.start().code, 0);
+    ASSERT_TRUE(p.wait_healthy());
+    // A long answer (/metrics, ~5 KB) for a 40-byte request, then a short one
+    // (/healthz, "ok"): each response says which request it answers.
+    const std::string big = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    const std::string small = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    // Three batches of one read each: the first fills the send queue past its
+    // cap, the second arrives while it is full, the third after the client
+    // has read everything.
+    std::string batches[3], expected;  // 'M' or 'H' per request, in order
+    for (std::string& batch : batches) {
+        while (batch.size() + big.size() + small.size() <= 87380) {
+            batch += big;
+            expected += 'M';
+            if (expected.size() % 7 == 0) {
+                batch += small;
+                expected += 'H';
+            }
+        }
+    }
+    int fd = connect_to(p.http_port, 4096);
+    ASSERT_GE(fd, 0);
+    std::string got;
+    ASSERT_EQ(send_some(fd, batches[0], 2000), batches[0].size());
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_EQ(send_some(fd, batches[1], 2000), batches[1].size());
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    got += read_all(fd, 1000);
+    if (send_some(fd, batches[2], 2000) == batches[2].size()) got += read_all(fd, 1000);
+    close(fd);
+    size_t n_sent = expected.size();
+    std::string seen;
+    for (size_t at = got.find("HTTP/1.1 "); at != std::string::npos;
+         at = got.find("HTTP/1.1 ", at + 1)) {
+        size_t body = got.find("\r\n\r\n", at);
+        if (body == std::string::npos) break;
+        seen += got.compare(body + 4, 3, "ok\n") == 0 ? 'H' : 'M';
+    }
+    ASSERT_GT(seen.size(), 0u);
+    // What arrives must be a prefix of what was asked, in order; fewer
+    // answers (the connection closed) is fine, answers out of step are not.
+    size_t first_bad = std::string::npos;
+    for (size_t i = 0; i < seen.size() && i < expected.size(); ++i)
+        if (seen[i] != expected[i]) {
+            first_bad = i;
+            break;
+        }
+    EXPECT_EQ(first_bad, std::string::npos)
+        << "response " << first_bad << " answers another request: " << seen.size()
+        << " responses for " << n_sent << " requests, some in the middle dropped (send_fail "
+        << p.worker_stat("publisher", 0, "send_fail") << ")";
+}
+
+// FINDING (HTTP, memory past max_send_queue): one read (87380 bytes) of
+// pipelined small requests becomes all its answers in one string, queued in
+// one send: /metrics is ~5 KB for a 36-byte request, so one read queues
+// ~13 MB on a connection whose cap is 1 MiB. Clients that never read hold
+// that many times more memory in the worker than max_send_queue allows.
+TEST(ReviewHttpPipelining, AClientThatDoesNotReadIsBoundByTheSendQueueCap) {
+    PusherInstance p("\"limits\": {\"max_send_queue\": 262144},");
+    ASSERT_EQ(p.start().code, 0);
+    ASSERT_TRUE(p.wait_healthy());
+    long before = p.worker_stat("publisher", 0, "memory");
+    ASSERT_GT(before, 0);
+    const std::string req = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+    std::string batch;
+    while (batch.size() + req.size() <= 87380) batch += req;
+    const int kConns = 20;
+    std::vector<int> fds;
+    for (int i = 0; i < kConns; ++i) {
+        int fd = connect_to(p.http_port, 4096);
+        ASSERT_GE(fd, 0);
+        fds.push_back(fd);
+    }
+    for (int round = 0; round < 2; ++round)
+        for (int fd : fds) send_some(fd, batch, 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    long after = p.worker_stat("publisher", 0, "memory");
+    for (int fd : fds) close(fd);
+    // Generous: 4x the cap per connection, plus 16 MB of slack.
+    long bound = kConns * 4L * 262144 + (16L << 20);
+    EXPECT_LT(after - before, bound) << "the publisher grew by " << (after - before) / 1000000
+                                     << " MB for " << kConns << " connections with a "
+                                     << "256 KiB send queue cap";
+}
+
+// FINDING (bus client, silent loss): publishes the HTTP API answered "ok" but
+// that sit in the worker's bus send queue (the channel server is slow) are
+// thrown away, uncounted, when the worker leaves on reload or stop:
+// Client::close() flushes, then Connection::abandon() -> close_now() clears
+// the queue; pending_ (publishes waiting for a link) is dropped the same way.
+// Every ok publish must reach the bus or show up in bus_dropped.
+TEST(ReviewBusClient, PublishesQueuedForASlowBusAreNotLostUncountedOnReload) {
+    PusherInstance p("", 1);
+    ASSERT_EQ(p.start().code, 0);
+    ASSERT_TRUE(p.wait_healthy());
+    int chan = p.worker_pid("ChannelServer");
+    ASSERT_GT(chan, 0);
+    long bus_in_before = p.worker_stat("ChannelServer", 0, "total_request");
+    ASSERT_EQ(kill(chan, SIGSTOP), 0);
+    const std::string body = "content=" + std::string(50000, 'A');
+    const std::string req =
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+    int fd = connect_to(p.http_port);
+    ASSERT_GE(fd, 0);
+    long ok = 0;
+    for (int i = 0; i < 150; ++i) {
+        if (send_some(fd, req, 2000) != req.size()) break;
+        char buf[4096];
+        pollfd pf{fd, POLLIN, 0};
+        if (poll(&pf, 1, 2000) <= 0) break;
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n > 12 && std::string(buf, 12) == "HTTP/1.1 200") ++ok;
+    }
+    close(fd);
+    long dropped_before_reload = p.worker_stat("publisher", 0, "bus_dropped");
+    CmdResult r = p.cli("reload -q");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    kill(chan, SIGCONT);
+    EXPECT_EQ(r.code, 0) << r.out;
+    std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+    long bus_in = p.worker_stat("ChannelServer", 0, "total_request") - bus_in_before;
+    long dropped = p.worker_stat("publisher", 0, "bus_dropped");
+    // bus_in also counts the reloaded workers' subscribes: lenient.
+    EXPECT_GE(bus_in + dropped, ok)
+        << ok << " publishes answered ok; the bus received " << bus_in << " frames, bus_dropped "
+        << dropped << " (" << dropped_before_reload
+        << " before the reload): " << ok - bus_in - dropped << " lost without a trace";
+}
+
+}  // namespace
