@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -200,6 +201,60 @@ TEST(ReviewBusClient, PublishesQueuedForASlowBusAreNotLostUncountedOnReload) {
         << ok << " publishes answered ok; the bus received " << bus_in << " frames, bus_dropped "
         << dropped << " (" << dropped_before_reload
         << " before the reload): " << ok - bus_in - dropped << " lost without a trace";
+}
+
+}  // namespace
+
+namespace {
+
+// FINDING (master, fork failure in a graceful reload): reload_replace() sets
+// old_pid = pid and calls spawn(); when fork() fails, spawn() leaves s.pid at
+// the old process's pid. The old process then drains and exits, reap() matches
+// it as old_pid first, and the slot keeps a dead pid forever: tick() never
+// re-forks it (it wants pid == 0), reload_step() waits for it forever (the
+// reload never finishes, later reloads are ignored), `stop` never finishes
+// (children_left() stays true: the master outlives its workers), and an hour
+// later kill_worker() SIGKILLs that pid, by then maybe another process's.
+// Fork failure is injected with an LD_PRELOAD shim while a flag file exists.
+TEST(ReviewMaster, AForkFailureDuringAGracefulReloadDoesNotLoseTheSlot) {
+    PusherInstance p("", 1);
+    const std::string shim_c = p.dir + "/failfork.c", shim = p.dir + "/failfork.so",
+                      flag = p.dir + "/failfork";
+    {
+        std::ofstream f(shim_c);
+        f << "#define _GNU_SOURCE\n#include <dlfcn.h>\n#include <errno.h>\n#include <unistd.h>\n"
+             "pid_t fork(void) {\n"
+             "  static pid_t (*real)(void);\n"
+             "  if (!real) real = (pid_t (*)(void))dlsym(RTLD_NEXT, \"fork\");\n"
+             "  if (access(\""
+          << flag << "\", F_OK) == 0) { errno = EAGAIN; return -1; }\n"
+          << "  return real();\n}\n";
+    }
+    CmdResult cc = run("gcc -shared -fPIC -o " + shim + " " + shim_c + " -ldl");
+    if (cc.code != 0) GTEST_SKIP() << "no C compiler for the fork shim: " << cc.out;
+    CmdResult s = run("ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0 LD_PRELOAD=" + shim +
+                      " " + pusher_bin() + " start -d -q -c " + p.config);
+    ASSERT_EQ(s.code, 0) << s.out;
+    ASSERT_TRUE(p.wait_healthy());
+    run("touch " + flag);
+    run("timeout 3 " + pusher_bin() + " reload -g -q -c " + p.config);  // fork fails meanwhile
+    run("rm -f " + flag);
+    // graceful_timeout is 3 s: by now the old processes have drained and left,
+    // and the master has had seconds to fork again.
+    bool healthy = p.wait_healthy(8000);
+    EXPECT_TRUE(healthy) << "a worker slot stayed empty after fork failed once";
+    EXPECT_GT(p.worker_pid("publisher"), 0);
+    CmdResult st = p.cli("status --json");
+    EXPECT_NE(st.out.find("\"reloading\" : false"), std::string::npos)
+        << "the reload never finished";
+    CmdResult stop = run("timeout 15 " + pusher_bin() + " stop -c " + p.config);
+    EXPECT_EQ(stop.code, 0) << "stop: " << stop.out;
+    if (stop.code != 0) {  // the master waits for a dead pid: end it here
+        std::ifstream pid_in(p.dir + "/pusher.pid");
+        int master = 0;
+        pid_in >> master;
+        if (master > 0) kill(master, SIGKILL);
+    }
 }
 
 }  // namespace
