@@ -244,9 +244,12 @@ TEST(ReviewMaster, AForkFailureDuringAGracefulReloadDoesNotLoseTheSlot) {
     bool healthy = p.wait_healthy(8000);
     EXPECT_TRUE(healthy) << "a worker slot stayed empty after fork failed once";
     EXPECT_GT(p.worker_pid("publisher"), 0);
-    CmdResult st = p.cli("status --json");
-    EXPECT_NE(st.out.find("\"reloading\" : false"), std::string::npos)
-        << "the reload never finished";
+    bool reloaded = false;
+    for (int i = 0; i < 40 && !reloaded; ++i) {
+        reloaded = p.cli("status --json").out.find("\"reloading\" : false") != std::string::npos;
+        if (!reloaded) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    EXPECT_TRUE(reloaded) << "the reload never finished";
     CmdResult stop = run("timeout 15 " + pusher_bin() + " stop -c " + p.config);
     EXPECT_EQ(stop.code, 0) << "stop: " << stop.out;
     if (stop.code != 0) {  // the master waits for a dead pid: end it here
