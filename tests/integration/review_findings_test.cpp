@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -258,6 +259,30 @@ TEST(ReviewMaster, AForkFailureDuringAGracefulReloadDoesNotLoseTheSlot) {
         pid_in >> master;
         if (master > 0) kill(master, SIGKILL);
     }
+}
+
+}  // namespace
+
+namespace {
+
+// FINDING (bus client, reconnect storm and log flood): a bus link that the
+// channel server accepts and closes at once (the worker is not in
+// channel_allow, the server is at max_connections, or it refuses the input)
+// counts as a successful connect: Client::on_connect() resets the back-off,
+// so on_close() always retries within U[0, 0.25 s), forever, and logs
+// "channel connection ... closed, reconnecting" with log_line (not
+// rate-limited) each time: ~8 connects and log lines a second per worker.
+// The back-off should only reset once a link has lived a while, and the line
+// should be written once per outage.
+TEST(ReviewBusClient, ALinkClosedAtOnceBacksOffAndDoesNotFloodTheLog) {
+    PusherInstance p("\"channel_allow\": [\"10.9.9.9\"],");  // not the workers' 127.0.0.1
+    ASSERT_EQ(p.start().code, 0);
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    std::string lines = p.log_lines("closed, reconnecting");
+    long n = static_cast<long>(std::count(lines.begin(), lines.end(), '\n'));
+    // Three bus clients (2 websocket, 1 http). An exponential back-off capped
+    // at 2 s allows about 6 tries each in 5 s; a flat 0..0.25 s allows ~40.
+    EXPECT_LT(n, 3 * 10) << n << " reconnect lines in 5 s from 3 workers";
 }
 
 }  // namespace
