@@ -83,6 +83,7 @@ void ProcessManager::spawn(Slot& s) {
     pid_t pid = fork();
     if (pid < 0) {
         log_line(std::string("fork failed: ") + strerror(errno) + ", retrying");
+        s.pid = 0;  // a graceful reload moved the old process to old_pid: tick() retries
         s.restart_at = monotonic_now() + 1;
         return;
     }
