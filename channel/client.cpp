@@ -48,11 +48,32 @@ void Client::close() {
     keep_dns_ = keep_dns_ || lookup_;
     abandon_lookup();
     if (conn_) {
+        drop_unwritten(*conn_);
         conn_->abandon();  // for good: no close event, no reconnect
         conn_ = nullptr;
         up_ = false;
         set_subscribed(false);
     }
+    // Publishes that never found a link: counted, not silently forgotten.
+    worker::bump(loop_.stats().bus_dropped, pending_.size());
+    pending_.clear();
+}
+
+bool Client::idle() const {
+    return pending_.empty() && outbox_.empty() && (!conn_ || conn_->queued() == 0);
+}
+
+size_t Client::unwritten_publishes(const worker::Connection& c) {
+    while (!in_flight_.empty() && in_flight_.front().first <= c.bytes_out()) in_flight_.pop_front();
+    size_t n = 0;
+    for (const auto& w : in_flight_) n += w.second;
+    return n;
+}
+
+void Client::drop_unwritten(const worker::Connection& c) {
+    worker::bump(loop_.stats().bus_dropped, unwritten_publishes(c));
+    in_flight_.clear();
+    handed_ = 0;
 }
 
 void Client::abandon_lookup() {
@@ -231,9 +252,11 @@ void Client::set_subscribed(bool up) {
 
 void Client::on_connect(worker::Connection&) {
     up_ = true;
+    up_since_ = loop_.now();
     connect_timer_.cancel();
-    backoff_.reset();
     last_error_.clear();
+    in_flight_.clear();
+    handed_ = 0;
     // One subscribe with every event, as the original; then every watch.
     if (!events_.empty()) {
         std::vector<Value> channels;
@@ -263,10 +286,11 @@ void Client::on_close(worker::Connection& c) {
     ping_timer_.cancel();
     connect_timer_.cancel();
     set_subscribed(false);
-    // Publishes of this turn not yet written wait for the next link.
+    drop_unwritten(c);  // handed to the dead link, never written: counted
+    // Publishes of this turn not yet handed over wait for the next link.
     requeue_outbox(outbox_, outbox_publishes_);
     if (closed_) return;
-    if (!was_up) {  // this address failed: the next one
+    if (!was_up && next_addr_ > 0 && next_addr_ <= addrs_.size()) {  // the next address
         const Address& a = addrs_[next_addr_ - 1];
         last_error_ = address_text(reinterpret_cast<const sockaddr*>(&a.addr)) + ": " +
                       (connect_timed_out_ ? "connect timed out" : strerror(err));
@@ -274,8 +298,14 @@ void Client::on_close(worker::Connection& c) {
         return try_next_address();
     }
     worker::bump(loop_.stats().channel_reconnects);
-    worker::log_line("channel connection to " + host_ + ":" + std::to_string(port_) +
-                     " closed, reconnecting");
+    std::string line =
+        "channel connection to " + host_ + ":" + std::to_string(port_) + " closed, reconnecting";
+    if (was_up && loop_.now() - up_since_ >= kStableLink) {
+        backoff_.reset();  // a new outage: retry soon, and say so
+        worker::log_line(line);
+    } else {
+        worker::log_peer(line);  // closed again at once: keep backing off, quietly
+    }
     if (on_disconnected) on_disconnected();
     schedule_reconnect();
 }
@@ -304,6 +334,11 @@ void Client::flush() {
     publishes.swap(outbox_publishes_);
     bool sent = up_ && conn_ && conn_->send(frames.data(), frames.size());
     if (sent) {
+        handed_ += frames.size();
+        if (!publishes.empty()) {
+            unwritten_publishes(*conn_);  // forget what the socket has taken
+            in_flight_.emplace_back(handed_, static_cast<uint32_t>(publishes.size()));
+        }
         frames.clear();  // keep the capacity for the next turn
         frames.swap(outbox_);
         return;

@@ -60,6 +60,8 @@ class Client : public Bus, public worker::ConnectionHandler {
     // After all events of one read were handled: lets a service batch them.
     std::function<void()> on_batch_end;
     size_t pending() const { return pending_.size(); }
+    // Nothing of ours waits to reach the bus (a leaving worker waits for this).
+    bool idle() const;
     // Name lookups read this hosts file and ask no name server (tests; call
     // before connect()). By default: /etc/hosts, then resolv.conf's servers.
     void use_hosts_file(const std::string& path);
@@ -123,6 +125,18 @@ class Client : public Bus, public worker::ConnectionHandler {
     // Where the publishes in outbox_ start: if the link drops before the
     // outbox is written, they go back to pending_ instead of vanishing.
     std::vector<size_t> outbox_publishes_;
+    // Publishes handed to the link but maybe not yet written to its socket:
+    // (end offset in bytes handed since connect, publishes in that write).
+    // A link that dies, or is abandoned, with some unwritten counts them in
+    // bus_dropped: nothing answered "ok" vanishes without a count.
+    std::deque<std::pair<uint64_t, uint32_t>> in_flight_;
+    uint64_t handed_ = 0;
+    size_t unwritten_publishes(const worker::Connection& c);
+    void drop_unwritten(const worker::Connection& c);
+    // A link is only "stable" (back-off reset, outage over) after this long:
+    // a server that accepts and closes at once must not cause a retry storm.
+    static constexpr double kStableLink = 2.0;
+    double up_since_ = 0;
     event* flush_ev_ = nullptr;
     static void on_flush(evutil_socket_t, short, void* arg);
     void flush();

@@ -171,8 +171,18 @@ void Server::publish(const ClientMessage& m, bool loop) {
         Channel& channel = it->second;
         if (loop) {
             // PHP's next() then reset(): with A,B,C the order is B, C, A, B, ...
-            if (++channel.loop_pos >= channel.subscribers.size()) channel.loop_pos = 0;
-            deliver(*channel.subscribers[channel.loop_pos], frame);
+            // A subscriber closed this turn (its close event is pending) is
+            // passed over, so the event reaches the next one instead.
+            bool delivered = false;
+            for (size_t tries = 0; tries < channel.subscribers.size() && !delivered; ++tries) {
+                if (++channel.loop_pos >= channel.subscribers.size()) channel.loop_pos = 0;
+                Connection* sub = channel.subscribers[channel.loop_pos];
+                if (sub->is_open()) {
+                    deliver(*sub, frame);
+                    delivered = true;
+                }
+            }
+            if (!delivered) worker::bump(loop_.stats().dropped);
         } else {
             // No copy of the list is needed: publishes are handled while the loop
             // is corked (on_data), where send() only queues and never closes a

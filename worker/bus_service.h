@@ -32,6 +32,7 @@ class BusService : public Service, public ConnectionHandler, public TcpServer::A
     void stop_accepting() override { tcp_.stop_accepting(); }
     size_t client_count() const override { return tcp_.size(); }
     void go_away() override { tcp_.close_all(); }  // the bus stays up meanwhile
+    bool idle() const override { return bus_.idle(); }
     // A connection handed over already connected (see TcpServer::adopt).
     Connection* adopt(int fd) { return tcp_.adopt(fd); }
     // Tests and fuzzers: the once-a-second sweep, now (with Loop::set_test_clock).

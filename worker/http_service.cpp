@@ -21,6 +21,9 @@ struct HttpService::Session : worker::Session {
     protocol::HttpParser parser;
     bool mid_request = false;    // bytes of an unfinished request have arrived
     uint32_t request_start = 0;  // when they began: the deadline is not reset by each byte
+    // Back-pressure: pipelined requests not yet parsed because this client's
+    // answers reached max_send_queue; reading is paused until they drain.
+    std::string stash;
 };
 
 void HttpService::on_accept(Connection& c) {
@@ -34,12 +37,35 @@ void HttpService::on_close(Connection& c) {
     tcp_.remove(c);
 }
 
-// Pipelined requests that arrive in one read get their answers in one write.
 void HttpService::on_data(Connection& c, const char* data, size_t len) {
-    auto* s = &c.session<Session>();
+    serve(c, c.session<Session>(), data, len);
+}
+
+// The answers drained: parse what was held back, then read again.
+void HttpService::on_buffer_drain(Connection& c) {
+    auto& s = c.session<Session>();
+    if (s.stash.empty()) return;
+    std::string rest;
+    rest.swap(s.stash);
+    c.resume_reading();
+    serve(c, s, rest.data(), rest.size());
+}
+
+// Pipelined requests that arrive in one read get their answers in one write.
+// A client that pipelines faster than it reads its answers is held at
+// max_send_queue (plus one answer): parsing stops, the rest of the read waits
+// in the session and reading pauses until the answers drain. No answer is
+// ever skipped, and memory stays bounded.
+void HttpService::serve(Connection& c, Session& session, const char* data, size_t len) {
+    auto* s = &session;
     std::string answers;
     bool close = false;
     while (len > 0 && !close) {
+        if (c.queued() + answers.size() >= loop_.limits().max_send_queue) {
+            s->stash.assign(data, len);
+            c.pause_reading();
+            break;
+        }
         size_t used = 0;
         auto r = s->parser.feed(data, len, &used);
         data += used;
@@ -67,7 +93,9 @@ void HttpService::on_data(Connection& c, const char* data, size_t len) {
         close = !req.keep_alive || req.upgrade;
     }
     if (!answers.empty()) c.send(answers.data(), answers.size());
-    if (close) c.close();
+    if (close) return c.close();
+    // The socket took it all at once: no drain event will come for the rest.
+    if (!s->stash.empty() && c.queued() == 0 && c.is_open()) on_buffer_drain(c);
 }
 
 std::string HttpService::handle(const HttpRequest& req) {

@@ -18,12 +18,14 @@ class HttpService : public BusService {
 
     void on_accept(Connection& c) override;
     void on_data(Connection& c, const char* data, size_t len) override;
+    void on_buffer_drain(Connection& c) override;
     void on_close(Connection& c) override;
 
   private:
     struct Session;
     // Returns the bytes to answer.
     std::string handle(const protocol::HttpRequest& req);
+    void serve(Connection& c, Session& s, const char* data, size_t len);
     std::string publish(const protocol::HttpRequest& req);
     bool authorized(const protocol::HttpRequest& req) const;
     std::string healthz() const;

@@ -26,6 +26,9 @@ class Service {
     // WebSocket gets close 1001 and its closing handshake). The worker then
     // waits, bounded, for client_count() to reach 0. Default: close at once.
     virtual void go_away() { close_all(); }
+    // Nothing this service accepted still waits to go upstream (e.g. publishes
+    // queued for the bus): a leaving worker waits, bounded, for this.
+    virtual bool idle() const { return true; }
     // Appends one row per connection (format in worker_main.h) for `connections`.
     virtual void dump_connections(std::string& out) const = 0;
 };

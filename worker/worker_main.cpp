@@ -139,11 +139,17 @@ class WorkerProcess {
         check_drained();
     }
 
+    // Draining: clients gone (or the deadline) → leaving. Leaving: clients
+    // gone and what they published written to the bus (or the deadline) →
+    // out; what is still unwritten then is counted as dropped by the bus client.
     void check_drained() {
-        if (service_->client_count() == 0) return loop_.stop();
         double now = loop_.now();
-        if (leaving_ && now >= leave_deadline_) return loop_.stop();
-        if (!leaving_ && now >= drain_deadline_) stop_now();
+        if (!leaving_) {
+            if (service_->client_count() == 0 || now >= drain_deadline_) stop_now();
+            return;
+        }
+        if ((service_->client_count() == 0 && service_->idle()) || now >= leave_deadline_)
+            loop_.stop();
     }
 
     void check_master() {
