@@ -1,5 +1,6 @@
-// Findings of the hostile review of issue #11 ("crash-proof"), as failing
-// tests against the real binary. Each names the defect it shows.
+// Back-pressure and silent loss at the edges: HTTP pipelining against
+// max_send_queue, publishes in flight when a bus link dies or a worker leaves,
+// a fork failure in a graceful reload, a bus link closed at once.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -63,15 +64,14 @@ std::string read_all(int fd, int quiet_ms) {
     return out;
 }
 
-// FINDING (HTTP, silent loss of responses): HttpService::on_data answers every
-// pipelined request of a read and hands the answers to Connection::send, which
-// refuses them once the send queue is at max_send_queue (send_fail++), but the
-// connection stays open and goes on parsing and answering. A client that
-// pipelines faster than it reads then gets a response stream with holes in
-// it: response k no longer answers request k. HTTP/1.1 has no way to say
-// "this one was dropped"; the server must stop reading (back-pressure) or
-// close the connection, never skip a response and carry on.
-TEST(ReviewHttpPipelining, NoResponseIsSkippedInTheMiddleOfAStream) {
+// Regression (HTTP, silent loss of responses, found by the hostile review of issue #11):
+// HttpService::on_data answers every pipelined request of a read and hands the answers to
+// Connection::send, which refuses them once the send queue is at max_send_queue (send_fail++), but
+// the connection stays open and goes on parsing and answering. A client that pipelines faster than
+// it reads then gets a response stream with holes in it: response k no longer answers request k.
+// HTTP/1.1 has no way to say "this one was dropped"; the server must stop reading (back-pressure)
+// or close the connection, never skip a response and carry on.
+TEST(HttpPipelining, NoResponseIsSkippedInTheMiddleOfAStream) {
     PusherInstance p;
     ASSERT_EQ(p.start().code, 0);
     ASSERT_TRUE(p.wait_healthy());
@@ -125,12 +125,12 @@ TEST(ReviewHttpPipelining, NoResponseIsSkippedInTheMiddleOfAStream) {
                        << " answers in between were dropped, the connection went on";
 }
 
-// FINDING (HTTP, memory past max_send_queue): one read (87380 bytes) of
-// pipelined small requests becomes all its answers in one string, queued in
-// one send: /metrics is ~5 KB for a 36-byte request, so one read queues
-// ~13 MB on a connection whose cap is 1 MiB. Clients that never read hold
-// that many times more memory in the worker than max_send_queue allows.
-TEST(ReviewHttpPipelining, AClientThatDoesNotReadIsBoundByTheSendQueueCap) {
+// Regression (HTTP, memory past max_send_queue, found by the hostile review of issue #11): one read
+// (87380 bytes) of pipelined small requests becomes all its answers in one string, queued in one
+// send: /metrics is ~5 KB for a 36-byte request, so one read queues ~13 MB on a connection whose
+// cap is 1 MiB. Clients that never read hold that many times more memory in the worker than
+// max_send_queue allows.
+TEST(HttpPipelining, AClientThatDoesNotReadIsBoundByTheSendQueueCap) {
     PusherInstance p("\"limits\": {\"max_send_queue\": 262144},");
     ASSERT_EQ(p.start().code, 0);
     ASSERT_TRUE(p.wait_healthy());
@@ -158,13 +158,12 @@ TEST(ReviewHttpPipelining, AClientThatDoesNotReadIsBoundByTheSendQueueCap) {
                                      << "256 KiB send queue cap";
 }
 
-// FINDING (bus client, silent loss): publishes the HTTP API answered "ok" but
-// that sit in the worker's bus send queue (the channel server is slow) are
-// thrown away, uncounted, when the worker leaves on reload or stop:
-// Client::close() flushes, then Connection::abandon() -> close_now() clears
-// the queue; pending_ (publishes waiting for a link) is dropped the same way.
-// Every ok publish must reach the bus or show up in bus_dropped.
-TEST(ReviewBusClient, PublishesQueuedForASlowBusAreNotLostUncountedOnReload) {
+// Regression (bus client, silent loss, found by the hostile review of issue #11): publishes the
+// HTTP API answered "ok" but that sit in the worker's bus send queue (the channel server is slow)
+// are thrown away, uncounted, when the worker leaves on reload or stop: Client::close() flushes,
+// then Connection::abandon() -> close_now() clears the queue; pending_ (publishes waiting for a
+// link) is dropped the same way. Every ok publish must reach the bus or show up in bus_dropped.
+TEST(BusClient, PublishesQueuedForASlowBusAreNotLostUncountedOnReload) {
     PusherInstance p("", 1);
     ASSERT_EQ(p.start().code, 0);
     ASSERT_TRUE(p.wait_healthy());
@@ -208,8 +207,8 @@ TEST(ReviewBusClient, PublishesQueuedForASlowBusAreNotLostUncountedOnReload) {
 
 namespace {
 
-// FINDING (master, fork failure in a graceful reload): reload_replace() sets
-// old_pid = pid and calls spawn(); when fork() fails, spawn() leaves s.pid at
+// Regression (master, fork failure in a graceful reload, found by the hostile review of issue #11):
+// reload_replace() sets old_pid = pid and calls spawn(); when fork() fails, spawn() leaves s.pid at
 // the old process's pid. The old process then drains and exits, reap() matches
 // it as old_pid first, and the slot keeps a dead pid forever: tick() never
 // re-forks it (it wants pid == 0), reload_step() waits for it forever (the
@@ -217,7 +216,7 @@ namespace {
 // (children_left() stays true: the master outlives its workers), and an hour
 // later kill_worker() SIGKILLs that pid, by then maybe another process's.
 // Fork failure is injected with an LD_PRELOAD shim while a flag file exists.
-TEST(ReviewMaster, AForkFailureDuringAGracefulReloadDoesNotLoseTheSlot) {
+TEST(MasterReload, AForkFailureDuringAGracefulReloadDoesNotLoseTheSlot) {
     PusherInstance p("", 1);
     const std::string shim_c = p.dir + "/failfork.c", shim = p.dir + "/failfork.so",
                       flag = p.dir + "/failfork";
@@ -265,8 +264,8 @@ TEST(ReviewMaster, AForkFailureDuringAGracefulReloadDoesNotLoseTheSlot) {
 
 namespace {
 
-// FINDING (bus client, reconnect storm and log flood): a bus link that the
-// channel server accepts and closes at once (the worker is not in
+// Regression (bus client, reconnect storm and log flood, found by the hostile review of issue #11):
+// a bus link that the channel server accepts and closes at once (the worker is not in
 // channel_allow, the server is at max_connections, or it refuses the input)
 // counts as a successful connect: Client::on_connect() resets the back-off,
 // so on_close() always retries within U[0, 0.25 s), forever, and logs
@@ -274,7 +273,7 @@ namespace {
 // rate-limited) each time: ~8 connects and log lines a second per worker.
 // The back-off should only reset once a link has lived a while, and the line
 // should be written once per outage.
-TEST(ReviewBusClient, ALinkClosedAtOnceBacksOffAndDoesNotFloodTheLog) {
+TEST(BusClient, ALinkClosedAtOnceBacksOffAndDoesNotFloodTheLog) {
     PusherInstance p("\"channel_allow\": [\"10.9.9.9\"],");  // not the workers' 127.0.0.1
     ASSERT_EQ(p.start().code, 0);
     std::this_thread::sleep_for(std::chrono::seconds(5));
