@@ -170,6 +170,7 @@ std::string status_json(const StatsRegion& r, const std::map<int, double>& qps) 
         w["bus_dropped"] = Json::UInt64(read(s.bus_dropped));
         w["accept_fail"] = Json::UInt64(read(s.accept_fail));
         w["input_errors"] = Json::UInt64(read(s.input_errors));
+        w["send_queue_bytes"] = Json::UInt64(read(s.send_queue_bytes));
         w["rejected"] = Json::UInt64(read(s.rejected));
         w["state"] = state_name(s, alive);
         workers.append(w);
