@@ -1,14 +1,21 @@
 // What runs inside a worker process: one service per process (the channel
-// bus, the WebSocket push service or the HTTP publish API). worker_run() owns
-// the loop, the signals and the drain; the service owns its connections.
+// bus, the WebSocket push service or the HTTP publish API). worker_run()
+// (worker/worker_main.h) owns the loop, the signals and the drain; the service
+// owns its connections. Which factory makes which service is decided at the
+// top (master/service_registry.cpp), the only place that knows every concrete
+// type: a worker is handed its factories in its WorkerContext.
 #pragma once
 #include <memory>
 #include <string>
 
-#include "worker/loop.h"
-#include "worker/worker_main.h"
+#include "runtime/bus.h"
+#include "runtime/config.h"
+#include "runtime/loop.h"
+#include "runtime/stats.h"
 
-namespace pusher::worker {
+namespace pusher::runtime {
+
+struct WorkerContext;
 
 class Service {
   public:
@@ -29,15 +36,27 @@ class Service {
     // Nothing this service accepted still waits to go upstream (e.g. publishes
     // queued for the bus): a leaving worker waits, bounded, for this.
     virtual bool idle() const { return true; }
-    // Appends one row per connection (format in worker_main.h) for `connections`.
+    // Appends one row per connection (format in worker/worker_main.h) for `connections`.
     virtual void dump_connections(std::string& out) const = 0;
 };
 
 using ServiceFactory = std::unique_ptr<Service> (*)(Loop& loop, const WorkerContext& ctx);
+// Makes the bus link of a service that uses the bus (the Channel client).
+using BusFactory = std::unique_ptr<Bus> (*)(Loop& loop, const WorkerContext& ctx);
 
-// Each is defined beside the service it makes.
-std::unique_ptr<Service> make_channel_service(Loop& loop, const WorkerContext& ctx);
-std::unique_ptr<Service> make_websocket_service(Loop& loop, const WorkerContext& ctx);
-std::unique_ptr<Service> make_http_service(Loop& loop, const WorkerContext& ctx);
+// What a worker process is given by the master.
+struct WorkerContext {
+    const Config* config = nullptr;
+    int service_index = 0;  // into config->services and stats->services
+    int worker_id = 0;      // 0..count-1, kept across re-forks
+    int listen_fd = -1;     // inherited listening socket; -1 for services without one
+    StatsRegion* stats = nullptr;
+    WorkerSlot* slot = nullptr;
+    std::string connections_file;           // SIGIO dump target (written to .tmp, then renamed)
+    ServiceFactory make_service = nullptr;  // this worker's service
+    BusFactory make_bus = nullptr;          // its bus link, for services that use the bus
 
-}  // namespace pusher::worker
+    const ServiceConfig& service() const { return config->services[service_index]; }
+};
+
+}  // namespace pusher::runtime
