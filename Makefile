@@ -4,7 +4,9 @@
 #   make asan-test  the same suite under AddressSanitizer + UBSan
 #   make run        build and start the server on its embedded default
 #   make deps       install missing Debian packages
+#   make check-layers  fail if a folder includes one above it (scripts/check_layers.sh)
 # Each source folder is a static library; tests/<folder>/ holds its tests.
+# Dependencies go one way (docs/ARCHITECTURE.md): protocol <- runtime <- channel, worker <- master.
 
 MODE ?= release
 SHELL := /bin/bash
@@ -30,15 +32,16 @@ CXXFLAGS := -std=c++17 $(OPT) $(WARN)
 CFLAGS := $(OPT)
 LDLIBS := -levent -levent_core -lwslay -ljsoncpp -lpthread
 
-MODULES := master worker channel protocol
-# Link order: a library comes before the ones it uses.
+MODULES := master worker channel runtime protocol
+# Link order: a library comes before the ones it uses. The layering is one-way,
+# so the order is strict: no --start-group.
 LIBS := $(foreach m,$(MODULES),$(B)/lib$(m).a) $(B)/libllhttp.a
 srcs = $(filter-out master/main.cpp,$(wildcard $(1)/*.cpp))
 objs = $(patsubst %.cpp,$(B)/%.o,$(call srcs,$(1)))
 
 
 .PHONY: bench-tools bench-selftest fuzz
-.PHONY: all deps test unit-test integration-test asan-test run clean format bench
+.PHONY: all deps test unit-test integration-test asan-test run clean format bench check-layers
 all: pusher
 
 deps:
@@ -61,7 +64,7 @@ $(B)/%.o: %.cpp
 	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
 $(B)/pusher: $(B)/master/main.o $(LIBS)
-	$(CXX) $(LDSAN) -o $@ $< -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
+	$(CXX) $(LDSAN) -o $@ $< $(LIBS) $(LDLIBS)
 
 pusher: $(B)/pusher
 ifeq ($(MODE),release)
@@ -71,27 +74,31 @@ endif
 # Tests: one gtest binary per folder of tests/ (unit tests of that module plus
 # integration tests that drive the real ./pusher over sockets). Each binary links
 # only the libraries its module needs, so one module's tests build on their own.
-TEST_DIRS := protocol worker channel master integration
+TEST_DIRS := protocol runtime worker channel master integration
 libs_protocol := protocol
-libs_worker := worker protocol
-libs_channel := channel worker protocol
-libs_master := master channel worker protocol
-libs_integration := master channel worker protocol
+libs_runtime := runtime protocol
+libs_worker := worker runtime protocol
+libs_channel := channel runtime protocol
+libs_master := master worker channel runtime protocol
+libs_integration := master worker channel runtime protocol
 test_objs = $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/$(1)/*_test.cpp tests/support/*.cpp))
 test_libs = $(foreach l,$(libs_$(1)),$(B)/lib$(l).a) $(B)/libllhttp.a
 define test_bin
 $(B)/tests/$(1)_tests: $(call test_objs,$(1)) $(call test_libs,$(1))
-	@mkdir -p $$(@D); $(CXX) $(LDSAN) -o $$@ $(call test_objs,$(1)) -Wl,--start-group $(call test_libs,$(1)) -Wl,--end-group -lgtest -lgtest_main $(LDLIBS)
+	@mkdir -p $$(@D); $(CXX) $(LDSAN) -o $$@ $(call test_objs,$(1)) $(call test_libs,$(1)) -lgtest -lgtest_main $(LDLIBS)
 endef
 $(foreach t,$(TEST_DIRS),$(eval $(call test_bin,$(t))))
 TEST_BINS := $(foreach t,$(TEST_DIRS),$(if $(wildcard tests/$(t)/*_test.cpp),$(B)/tests/$(t)_tests))
 
-# make test-protocol (or worker, channel, master, integration): one folder only.
+# make test-protocol (or runtime, worker, channel, master, integration): one folder only.
 # Through run_tests.sh, so that sanitizer reports of any process fail it too.
 test-%: $(B)/pusher $(B)/tests/%_tests
 	PUSHER_SRC=$(CURDIR) PUSHER_BIN=$(CURDIR)/$(B)/pusher scripts/run_tests.sh $(B)/tests/$*_tests
 
-test: deps
+check-layers:
+	@scripts/check_layers.sh
+
+test: deps check-layers
 	@scripts/deps.sh --test
 	$(MAKE) MODE=$(MODE) pusher $(TEST_BINS)
 	PUSHER_SRC=$(CURDIR) PUSHER_BIN=$(CURDIR)/$(B)/pusher scripts/run_tests.sh $(TEST_BINS)
@@ -117,9 +124,9 @@ FUZZ_SECONDS ?= 30
 $(B)/fuzz/%: tests/fuzz/%_fuzz.cpp $(B)/libprotocol.a $(B)/libllhttp.a
 	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libprotocol.a $(B)/libllhttp.a $(LDLIBS)
 # The services target drives the runtime and the services too (tests/fuzz/services_fuzz.cpp).
-FUZZ_SERVICE_LIBS := $(B)/libchannel.a $(B)/libworker.a $(B)/libprotocol.a $(B)/libllhttp.a
+FUZZ_SERVICE_LIBS := $(B)/libworker.a $(B)/libchannel.a $(B)/libruntime.a $(B)/libprotocol.a $(B)/libllhttp.a
 $(B)/fuzz/services: tests/fuzz/services_fuzz.cpp $(FUZZ_SERVICE_LIBS)
-	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< -Wl,--start-group $(FUZZ_SERVICE_LIBS) -Wl,--end-group $(LDLIBS)
+	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_SERVICE_LIBS) $(LDLIBS)
 # Its services log every misbehaving peer: their stderr is closed (reports still show).
 # Scripts need some length from the start; longer ones only repeat events.
 FUZZ_FLAGS_services := -close_fd_mask=2 -max_len=2048 -len_control=0

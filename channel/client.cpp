@@ -10,14 +10,14 @@
 
 #include "channel/channel_key.h"
 #include "protocol/channel_message.h"
-#include "worker/log.h"
+#include "runtime/log.h"
 
 namespace pusher::channel {
 
 using protocol::frame_encode;
 using protocol::channel::build_client_message;
 
-Client::Client(worker::Loop& loop, std::string host, int port)
+Client::Client(runtime::Loop& loop, std::string host, int port)
     : loop_(loop),
       host_(std::move(host)),
       port_(port),
@@ -55,7 +55,7 @@ void Client::close() {
         set_subscribed(false);
     }
     // Publishes that never found a link: counted, not silently forgotten.
-    worker::bump(loop_.stats().bus_dropped, pending_.size());
+    runtime::bump(loop_.stats().bus_dropped, pending_.size());
     pending_.clear();
 }
 
@@ -63,15 +63,15 @@ bool Client::idle() const {
     return pending_.empty() && outbox_.empty() && (!conn_ || conn_->queued() == 0);
 }
 
-size_t Client::unwritten_publishes(const worker::Connection& c) {
+size_t Client::unwritten_publishes(const runtime::Connection& c) {
     while (!in_flight_.empty() && in_flight_.front().first <= c.bytes_out()) in_flight_.pop_front();
     size_t n = 0;
     for (const auto& w : in_flight_) n += w.second;
     return n;
 }
 
-void Client::drop_unwritten(const worker::Connection& c) {
-    worker::bump(loop_.stats().bus_dropped, unwritten_publishes(c));
+void Client::drop_unwritten(const runtime::Connection& c) {
+    runtime::bump(loop_.stats().bus_dropped, unwritten_publishes(c));
     in_flight_.clear();
     handed_ = 0;
 }
@@ -102,7 +102,7 @@ void Client::use_hosts_file(const std::string& path) {
     if (dns_ || resolving_) return;  // before connect() only
     dns_ = evdns_base_new(loop_.base(), EVDNS_BASE_DISABLE_WHEN_INACTIVE);
     if (dns_ && evdns_base_load_hosts(dns_, path.c_str()) != 0)
-        worker::log_line("channel client: cannot read hosts file " + path);
+        runtime::log_line("channel client: cannot read hosts file " + path);
 }
 
 // Public: starts the first attempt. While a retry is scheduled it waits for
@@ -155,7 +155,7 @@ bool Client::resolve() {
         dns_ = evdns_base_new(loop_.base(),
                               EVDNS_BASE_INITIALIZE_NAMESERVERS | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
     if (!dns_) {
-        worker::log_peer("channel client: cannot start a name lookup for " + host_);
+        runtime::log_peer("channel client: cannot start a name lookup for " + host_);
         return false;
     }
     evutil_addrinfo hints{};
@@ -210,8 +210,8 @@ void Client::try_next_address() {
     while (next_addr_ < addrs_.size()) {
         const Address& a = addrs_[next_addr_++];
         std::string err;
-        conn_ = worker::Connection::connect(loop_, reinterpret_cast<const sockaddr*>(&a.addr),
-                                            a.len, this, &err);
+        conn_ = runtime::Connection::connect(loop_, reinterpret_cast<const sockaddr*>(&a.addr),
+                                             a.len, this, &err);
         if (conn_) {
             decoder_ = std::make_unique<protocol::FrameDecoder>(loop_.limits().channel_max_frame);
             connect_timer_.start(kConnectTimeout, false);
@@ -221,8 +221,8 @@ void Client::try_next_address() {
     }
     // Once per outage, not once per retry: a long outage does not fill the log.
     if (backoff_.attempt() == 0 && !last_error_.empty())
-        worker::log_line("channel client: cannot connect to " + host_ + ":" +
-                         std::to_string(port_) + " (" + last_error_ + "), retrying");
+        runtime::log_line("channel client: cannot connect to " + host_ + ":" +
+                          std::to_string(port_) + " (" + last_error_ + "), retrying");
     schedule_reconnect();
 }
 
@@ -233,7 +233,7 @@ void Client::adopt(int fd) {
     }
     reconnect_timer_.cancel();
     // Connecting: the first EV_WRITE finishes it through on_connect, as for connect().
-    conn_ = new worker::Connection(loop_, fd, 0, this, worker::ConnState::Connecting);
+    conn_ = new runtime::Connection(loop_, fd, 0, this, runtime::ConnState::Connecting);
     decoder_ = std::make_unique<protocol::FrameDecoder>(loop_.limits().channel_max_frame);
 }
 
@@ -250,7 +250,7 @@ void Client::set_subscribed(bool up) {
     loop_.stats().channel_connected.store(up ? 1 : 0, std::memory_order_relaxed);
 }
 
-void Client::on_connect(worker::Connection&) {
+void Client::on_connect(runtime::Connection&) {
     up_ = true;
     up_since_ = loop_.now();
     connect_timer_.cancel();
@@ -278,7 +278,7 @@ void Client::on_connect(worker::Connection&) {
     if (on_connected) on_connected();
 }
 
-void Client::on_close(worker::Connection& c) {
+void Client::on_close(runtime::Connection& c) {
     int err = c.connect_error();
     bool was_up = up_;
     conn_ = nullptr;
@@ -297,14 +297,14 @@ void Client::on_close(worker::Connection& c) {
         connect_timed_out_ = false;
         return try_next_address();
     }
-    worker::bump(loop_.stats().channel_reconnects);
+    runtime::bump(loop_.stats().channel_reconnects);
     std::string line =
         "channel connection to " + host_ + ":" + std::to_string(port_) + " closed, reconnecting";
     if (was_up && loop_.now() - up_since_ >= kStableLink) {
         backoff_.reset();  // a new outage: retry soon, and say so
-        worker::log_line(line);
+        runtime::log_line(line);
     } else {
-        worker::log_peer(line);  // closed again at once: keep backing off, quietly
+        runtime::log_peer(line);  // closed again at once: keep backing off, quietly
     }
     if (on_disconnected) on_disconnected();
     schedule_reconnect();
@@ -350,7 +350,7 @@ void Client::flush() {
     }
     if (!up_) return requeue_outbox(frames, publishes);  // the link is gone: keep them
     // The link is up but its send queue is full: these are lost, and counted.
-    worker::bump(loop_.stats().bus_dropped, publishes.size());
+    runtime::bump(loop_.stats().bus_dropped, publishes.size());
 }
 
 // Subscribes, watches and reserves are sent again on connect; publishes are
@@ -368,7 +368,7 @@ void Client::requeue_outbox(std::string& frames, std::vector<size_t>& publishes)
                 std::make_move_iterator(pending_.end()));
     size_t cap = loop_.limits().channel_pending_publishes;
     if (kept.size() > cap) {
-        worker::bump(loop_.stats().bus_dropped, kept.size() - cap);
+        runtime::bump(loop_.stats().bus_dropped, kept.size() - cap);
         kept.resize(cap);
     }
     pending_.swap(kept);
@@ -384,7 +384,7 @@ void Client::send_publish(const std::string& body) {
 void Client::send_or_queue(const std::string& body) {
     if (up_) return send_publish(body);
     if (pending_.size() >= loop_.limits().channel_pending_publishes) {
-        worker::bump(loop_.stats().bus_dropped);
+        runtime::bump(loop_.stats().bus_dropped);
         return;
     }
     pending_.push_back(body);
@@ -439,7 +439,7 @@ void Client::reserve() {
     if (up_) send_now(protocol::channel::build_reserve());
 }
 
-void Client::on_data(worker::Connection& c, const char* data, size_t len) {
+void Client::on_data(runtime::Connection& c, const char* data, size_t len) {
     decoder_->feed(data, len);
     std::string_view body;
     while (c.is_open() && decoder_->next(&body)) {
@@ -447,7 +447,7 @@ void Client::on_data(worker::Connection& c, const char* data, size_t len) {
     }
     if (on_batch_end) on_batch_end();
     if (!decoder_->error().empty() && c.is_open()) {
-        worker::log_peer("channel client: " + decoder_->error());
+        runtime::log_peer("channel client: " + decoder_->error());
         c.close_now();
     }
 }
@@ -456,7 +456,7 @@ void Client::dispatch(std::string_view body) {
     protocol::channel::Delivery d;
     std::string err;
     if (!protocol::channel::parse_delivery(body, &d, &err)) {
-        worker::log_peer("channel client: bad message from the server: " + err);
+        runtime::log_peer("channel client: bad message from the server: " + err);
         return;
     }
     std::string key = channel_key(d.channel);
@@ -464,13 +464,14 @@ void Client::dispatch(std::string_view body) {
         auto it = events_.find(key);
         Handler h = it != events_.end() && it->second.second ? it->second.second : on_message;
         if (h) return h(d.channel, d.data);
-        worker::log_peer("channel client: event on '" + d.channel.as_string() + "' has no handler");
+        runtime::log_peer("channel client: event on '" + d.channel.as_string() +
+                          "' has no handler");
         return;
     }
     auto it = watches_.find(key);
     if (it == watches_.end() || !it->second.handler) {
-        worker::log_peer("channel client: queue message on '" + d.channel.as_string() +
-                         "' has no watcher");
+        runtime::log_peer("channel client: queue message on '" + d.channel.as_string() +
+                          "' has no watcher");
         return;
     }
     bool auto_reserve = it->second.auto_reserve;

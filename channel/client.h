@@ -17,25 +17,25 @@
 #include <vector>
 
 #include "channel/backoff.h"
-#include "channel/bus.h"
 #include "protocol/frame.h"
-#include "worker/connection.h"
-#include "worker/timer.h"
+#include "runtime/bus.h"
+#include "runtime/connection.h"
+#include "runtime/timer.h"
 
 namespace pusher::channel {
 
-class Client : public Bus, public worker::ConnectionHandler {
+class Client : public runtime::Bus, public runtime::ConnectionHandler {
   public:
     static constexpr double kPingInterval = 55.0;  // Client::$pingInterval since v1.2.0
     // A name lookup that is not answered, or a connect that neither succeeds
     // nor fails (a filtered address), is given up after this.
     static constexpr double kConnectTimeout = 5.0;
 
-    Client(worker::Loop& loop, std::string host, int port);
+    Client(runtime::Loop& loop, std::string host, int port);
     ~Client() override;
 
-    void connect();  // starts connecting; reconnects by itself from then on
-    void close();    // stops for good (worker shutdown)
+    void connect() override;  // starts connecting; reconnects by itself from then on
+    void close() override;    // stops for good (worker shutdown)
     // Uses fd, a socket already connected to the bus (a handed-over link, a
     // test's socketpair), as if connect() had reached it; reconnects by
     // connect() from then on. Closes fd if a link exists or close() was called.
@@ -46,6 +46,7 @@ class Client : public Bus, public worker::ConnectionHandler {
     void unsubscribe(const Value& channel) override;
     void publish(const std::vector<Value>& channels, const Value& data) override;
     bool connected() const override { return subscribed_; }
+    void set_batch_end(std::function<void()> hook) override { on_batch_end = std::move(hook); }
 
     void subscribe(const std::vector<Value>& channels);  // without handlers
     void publish_loop(const std::vector<Value>& channels, const Value& data);
@@ -61,7 +62,7 @@ class Client : public Bus, public worker::ConnectionHandler {
     std::function<void()> on_batch_end;
     size_t pending() const { return pending_.size(); }
     // Nothing of ours waits to reach the bus (a leaving worker waits for this).
-    bool idle() const;
+    bool idle() const override;
     // Name lookups read this hosts file and ask no name server (tests; call
     // before connect()). By default: /etc/hosts, then resolv.conf's servers.
     void use_hosts_file(const std::string& path);
@@ -70,9 +71,9 @@ class Client : public Bus, public worker::ConnectionHandler {
     bool retry_scheduled() const { return reconnect_timer_.armed(); }
 
     // ConnectionHandler
-    void on_connect(worker::Connection& c) override;
-    void on_data(worker::Connection& c, const char* data, size_t len) override;
-    void on_close(worker::Connection& c) override;
+    void on_connect(runtime::Connection& c) override;
+    void on_data(runtime::Connection& c, const char* data, size_t len) override;
+    void on_close(runtime::Connection& c) override;
 
   private:
     struct Watch {
@@ -98,10 +99,10 @@ class Client : public Bus, public worker::ConnectionHandler {
     void attempt_timed_out();
     void requeue_outbox(std::string& frames, std::vector<size_t>& publishes);
 
-    worker::Loop& loop_;
+    runtime::Loop& loop_;
     std::string host_;
     int port_;
-    worker::Connection* conn_ = nullptr;
+    runtime::Connection* conn_ = nullptr;
     bool up_ = false, subscribed_ = false, closed_ = false;
     Backoff backoff_;
     evdns_base* dns_ = nullptr;  // only for a host that is a name
@@ -118,7 +119,7 @@ class Client : public Bus, public worker::ConnectionHandler {
     std::map<std::string, std::pair<Value, Handler>> events_;  // by channel key
     std::map<std::string, Watch> watches_;
     std::deque<std::string> pending_;  // publish bodies waiting for the link
-    worker::Timer reconnect_timer_, ping_timer_, connect_timer_;
+    runtime::Timer reconnect_timer_, ping_timer_, connect_timer_;
     // Frames of one loop turn go out in one write: a publish API answering 50
     // connections in a turn sends the bus one write, not 50 (see flush()).
     std::string outbox_;
@@ -131,8 +132,8 @@ class Client : public Bus, public worker::ConnectionHandler {
     // bus_dropped: nothing answered "ok" vanishes without a count.
     std::deque<std::pair<uint64_t, uint32_t>> in_flight_;
     uint64_t handed_ = 0;
-    size_t unwritten_publishes(const worker::Connection& c);
-    void drop_unwritten(const worker::Connection& c);
+    size_t unwritten_publishes(const runtime::Connection& c);
+    void drop_unwritten(const runtime::Connection& c);
     // A link is only "stable" (back-off reset, outage over) after this long:
     // a server that accepts and closes at once must not cause a retry storm.
     static constexpr double kStableLink = 2.0;

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "protocol/php_value.h"
-#include "worker/connection.h"
+#include "runtime/connection.h"
 
 namespace pusher::channel {
 
@@ -15,14 +15,14 @@ struct Queue {
     protocol::php::Value name;         // as first given, sent back in deliveries
     std::deque<std::string> messages;  // serialized data, ready to frame
     size_t bytes = 0;
-    std::vector<worker::Connection*> watchers;
-    std::vector<worker::Connection*> consumers;  // in reserve order, each at most once
+    std::vector<runtime::Connection*> watchers;
+    std::vector<runtime::Connection*> consumers;  // in reserve order, each at most once
 
     bool idle() const { return watchers.empty() && messages.empty(); }
 };
 
 // Removes c from v, keeping the order of the others.
-inline bool erase_conn(std::vector<worker::Connection*>& v, worker::Connection* c) {
+inline bool erase_conn(std::vector<runtime::Connection*>& v, runtime::Connection* c) {
     for (auto it = v.begin(); it != v.end(); ++it) {
         if (*it == c) {
             v.erase(it);

@@ -9,15 +9,15 @@
 
 #include "channel/access_rule.h"
 #include "channel/channel_key.h"
-#include "worker/connection_rows.h"
-#include "worker/log.h"
+#include "runtime/connection_rows.h"
+#include "runtime/log.h"
 
 namespace pusher::channel {
 
 using protocol::channel::ClientMessage;
 using protocol::php::Value;
-using worker::Connection;
-using worker::SharedBuffer;
+using runtime::Connection;
+using runtime::SharedBuffer;
 
 // A queue holds at most this much; Workerman's has no bound at all.
 static constexpr size_t kMaxQueueBytes = 64 << 20;
@@ -25,14 +25,14 @@ static constexpr size_t kMaxQueueBytes = 64 << 20;
 static constexpr double kStartupGrace = 3.0;
 static constexpr size_t kMaxReplayBytes = 16 << 20;
 
-struct Server::Session : worker::Session {
+struct Server::Session : runtime::Session {
     explicit Session(size_t max_frame) : decoder(max_frame) {}
     protocol::FrameDecoder decoder;
     std::set<std::string> channels;    // keys this connection subscribed
     std::vector<std::string> watches;  // queue keys, in watch order
 };
 
-Server::Server(worker::Loop& loop, int listen_fd, const worker::Config& config,
+Server::Server(runtime::Loop& loop, int listen_fd, const runtime::Config& config,
                const std::string& name, int worker_id)
     : loop_(loop),
       config_(config),
@@ -62,18 +62,18 @@ void Server::on_accept(Connection& c) {
 }
 
 void Server::reject(Connection& c, const std::string& why) {
-    worker::log_peer("channel: closing " + c.peer() + ": " + why);
+    runtime::log_peer("channel: closing " + c.peer() + ": " + why);
     c.close_now();
 }
 
 void Server::on_data(Connection& c, const char* data, size_t len) {
     // One read may carry many publishes: each subscriber then gets one writev.
-    worker::CorkGuard cork(loop_);
+    runtime::CorkGuard cork(loop_);
     auto* s = &c.session<Session>();
     s->decoder.feed(data, len);
     std::string_view body;
     while (c.is_open() && s->decoder.next(&body)) {
-        worker::bump(loop_.stats().total_request);
+        runtime::bump(loop_.stats().total_request);
         if (body.empty()) continue;  // ping
         ClientMessage m;
         std::string err;
@@ -111,7 +111,7 @@ void Server::subscribe(Connection& c, Session& s, const Value& ch) {
 
 void Server::remember(const std::string& key, SharedBuffer* frame) {
     if (replay_bytes_ + frame->size() > kMaxReplayBytes) {
-        worker::bump(loop_.stats().dropped);
+        runtime::bump(loop_.stats().dropped);
         return;
     }
     frame->ref();
@@ -127,7 +127,7 @@ void Server::replay(Connection& c, const std::string& key) {
     }
     auto it = replay_.find(key);
     if (it == replay_.end()) return;
-    for (const worker::BufferRef& f : it->second.frames) deliver(c, f.get());
+    for (const runtime::BufferRef& f : it->second.frames) deliver(c, f.get());
 }
 
 void Server::unsubscribe(Connection& c, Session& s, const std::string& key) {
@@ -148,9 +148,9 @@ void Server::unsubscribe(Connection& c, Session& s, const std::string& key) {
 
 void Server::deliver(Connection& c, SharedBuffer* frame) {
     if (c.send(frame)) {
-        worker::bump(loop_.stats().messages_out);
+        runtime::bump(loop_.stats().messages_out);
     } else {
-        worker::bump(loop_.stats().dropped);  // a slow subscriber: dropped, counted
+        runtime::bump(loop_.stats().dropped);  // a slow subscriber: dropped, counted
     }
 }
 
@@ -182,7 +182,7 @@ void Server::publish(const ClientMessage& m, bool loop) {
                     delivered = true;
                 }
             }
-            if (!delivered) worker::bump(loop_.stats().dropped);
+            if (!delivered) runtime::bump(loop_.stats().dropped);
         } else {
             // No copy of the list is needed: publishes are handled while the loop
             // is corked (on_data), where send() only queues and never closes a
@@ -223,7 +223,7 @@ void Server::enqueue(const ClientMessage& m) {
         Queue& q = it->second;
         if (created) q.name = ch;
         if (q.bytes + data.size() > kMaxQueueBytes) {
-            worker::bump(loop_.stats().dropped);
+            runtime::bump(loop_.stats().dropped);
             continue;
         }
         q.bytes += data.size();
@@ -269,17 +269,8 @@ void Server::on_close(Connection& c) {
 }
 
 void Server::dump_connections(std::string& out) const {
-    worker::append_connection_rows(out, tcp_, name_, worker_id_, "frame",
-                                   [](Connection&) { return "ESTABLISHED"; });
+    runtime::append_connection_rows(out, tcp_, name_, worker_id_, "frame",
+                                    [](Connection&) { return "ESTABLISHED"; });
 }
 
 }  // namespace pusher::channel
-
-namespace pusher::worker {
-
-std::unique_ptr<Service> make_channel_service(Loop& loop, const WorkerContext& ctx) {
-    return std::make_unique<channel::Server>(loop, ctx.listen_fd, *ctx.config, ctx.service().name,
-                                             ctx.worker_id);
-}
-
-}  // namespace pusher::worker

@@ -11,16 +11,16 @@
 #include "channel/queue.h"
 #include "protocol/channel_message.h"
 #include "protocol/frame.h"
-#include "worker/service.h"
-#include "worker/tcp_server.h"
+#include "runtime/service.h"
+#include "runtime/tcp_server.h"
 
 namespace pusher::channel {
 
-class Server : public worker::Service,
-               public worker::ConnectionHandler,
-               public worker::TcpServer::Acceptor {
+class Server : public runtime::Service,
+               public runtime::ConnectionHandler,
+               public runtime::TcpServer::Acceptor {
   public:
-    Server(worker::Loop& loop, int listen_fd, const worker::Config& config,
+    Server(runtime::Loop& loop, int listen_fd, const runtime::Config& config,
            const std::string& name = "ChannelServer", int worker_id = 0);
 
     // Service
@@ -29,13 +29,13 @@ class Server : public worker::Service,
     size_t client_count() const override { return tcp_.size(); }
     void close_all() override { tcp_.close_all(); }
     // A connection handed over already connected (see TcpServer::adopt).
-    worker::Connection* adopt(int fd) { return tcp_.adopt(fd); }
+    runtime::Connection* adopt(int fd) { return tcp_.adopt(fd); }
     void dump_connections(std::string& out) const override;
 
     // ConnectionHandler / Acceptor
-    void on_accept(worker::Connection& c) override;
-    void on_data(worker::Connection& c, const char* data, size_t len) override;
-    void on_close(worker::Connection& c) override;
+    void on_accept(runtime::Connection& c) override;
+    void on_data(runtime::Connection& c, const char* data, size_t len) override;
+    void on_close(runtime::Connection& c) override;
 
     size_t channel_count() const { return channels_.size(); }
     size_t queue_count() const { return queues_.size(); }
@@ -43,21 +43,21 @@ class Server : public worker::Service,
   private:
     struct Session;
     struct Channel {
-        std::vector<worker::Connection*> subscribers;  // subscribe order
+        std::vector<runtime::Connection*> subscribers;  // subscribe order
         size_t loop_pos = 0;                           // publishLoop's array pointer
     };
 
-    void handle(worker::Connection& c, Session& s, protocol::channel::ClientMessage& m);
-    void subscribe(worker::Connection& c, Session& s, const protocol::php::Value& ch);
-    void unsubscribe(worker::Connection& c, Session& s, const std::string& key);
+    void handle(runtime::Connection& c, Session& s, protocol::channel::ClientMessage& m);
+    void subscribe(runtime::Connection& c, Session& s, const protocol::php::Value& ch);
+    void unsubscribe(runtime::Connection& c, Session& s, const std::string& key);
     void publish(const protocol::channel::ClientMessage& m, bool loop);
-    void watch(worker::Connection& c, Session& s, const protocol::php::Value& ch);
-    void unwatch(worker::Connection& c, Session& s, const std::string& key);
+    void watch(runtime::Connection& c, Session& s, const protocol::php::Value& ch);
+    void unwatch(runtime::Connection& c, Session& s, const std::string& key);
     void enqueue(const protocol::channel::ClientMessage& m);
-    void reserve(worker::Connection& c, Session& s);
+    void reserve(runtime::Connection& c, Session& s);
     void dispatch(Queue& q);
-    void deliver(worker::Connection& c, worker::SharedBuffer* frame);
-    void reject(worker::Connection& c, const std::string& why);
+    void deliver(runtime::Connection& c, runtime::SharedBuffer* frame);
+    void reject(runtime::Connection& c, const std::string& why);
     bool allowed(const std::string& peer) const;
 
     // Startup grace: for a few seconds after a (re)start, publishers that
@@ -65,20 +65,20 @@ class Server : public worker::Service,
     // subscribers have not re-subscribed yet. Events of that window are kept
     // per channel and replayed to each subscriber that arrives within it.
     struct Replay {
-        std::vector<worker::BufferRef> frames;
+        std::vector<runtime::BufferRef> frames;
     };
-    void remember(const std::string& key, worker::SharedBuffer* frame);
-    void replay(worker::Connection& c, const std::string& key);
+    void remember(const std::string& key, runtime::SharedBuffer* frame);
+    void replay(runtime::Connection& c, const std::string& key);
     bool in_grace() const { return loop_.now() < grace_until_; }
 
-    worker::Loop& loop_;
-    const worker::Config& config_;
+    runtime::Loop& loop_;
+    const runtime::Config& config_;
     double grace_until_ = 0;
     size_t replay_bytes_ = 0;
     std::unordered_map<std::string, Replay> replay_;
     std::string name_;
     int worker_id_;
-    worker::TcpServer tcp_;
+    runtime::TcpServer tcp_;
     std::unordered_map<std::string, Channel> channels_;
     std::unordered_map<std::string, Queue> queues_;
 };

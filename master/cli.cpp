@@ -20,7 +20,7 @@
 #include "master/pid_file.h"
 #include "master/process_manager.h"
 #include "master/status_table.h"
-#include "worker/log.h"
+#include "runtime/log.h"
 
 namespace pusher::master {
 
@@ -85,7 +85,7 @@ void redirect_to_log(const std::string& log) {
     }
 }
 
-void banner(const worker::Config& c, bool daemon) {
+void banner(const runtime::Config& c, bool daemon) {
     std::string rule(30, '-');
     printf("%s pusher %s\n", rule.c_str(), rule.c_str());
     printf("%-14s %-28s %-6s %s\n", "worker", "listen", "count", "state");
@@ -97,7 +97,7 @@ void banner(const worker::Config& c, bool daemon) {
 }
 
 // Double fork: the CLI waits on a pipe until the master says every worker listens.
-int start_daemon(ProcessManager& pm, const worker::Config& c, bool quiet, int pid_fd) {
+int start_daemon(ProcessManager& pm, const runtime::Config& c, bool quiet, int pid_fd) {
     int fds[2];
     if (pipe(fds) != 0) return fail("pipe: " + std::string(strerror(errno)));
     pid_t child = fork();
@@ -130,7 +130,7 @@ int start_daemon(ProcessManager& pm, const worker::Config& c, bool quiet, int pi
         _exit(1);
     }
     redirect_to_log(c.log_file);
-    worker::log_line("pusher start in DAEMON mode");
+    runtime::log_line("pusher start in DAEMON mode");
     _exit(pm.run(fds[1]));
 }
 
@@ -139,14 +139,14 @@ bool loopback(const std::string& host) {
 }
 
 // Nothing that publishes should be open to the world unless the operator says so.
-void warn_open_publish(const worker::Config& c) {
+void warn_open_publish(const runtime::Config& c) {
     for (const auto& s : c.services) {
-        if (s.type == worker::ServiceType::Http && c.api_key.empty() && !loopback(s.host))
+        if (s.type == runtime::ServiceType::Http && c.api_key.empty() && !loopback(s.host))
             fprintf(stderr,
                     "WARNING: the publish API listens on %s:%d without an api_key: anyone who can "
                     "reach it can publish to every client. Set \"api_key\" in the config.\n",
                     s.host.c_str(), s.port);
-        if (s.type == worker::ServiceType::Channel && !loopback(s.host) &&
+        if (s.type == runtime::ServiceType::Channel && !loopback(s.host) &&
             (c.channel_allow.empty() || std::find(c.channel_allow.begin(), c.channel_allow.end(),
                                                   "*") != c.channel_allow.end()))
             fprintf(stderr,
@@ -171,7 +171,7 @@ void close_inherited_fds() {
     for (int fd : fds) close(fd);
 }
 
-int cmd_start(const Args& a, const worker::Config& c) {
+int cmd_start(const Args& a, const runtime::Config& c) {
     close_inherited_fds();
     warn_open_publish(c);
     std::string err;
@@ -199,15 +199,15 @@ struct Draining {
     uint64_t connections = 0;
 };
 
-Draining draining(const worker::StatsRegion& r, bool old_only) {
+Draining draining(const runtime::StatsRegion& r, bool old_only) {
     Draining d;
-    for (uint32_t i = 0; i < r.nservices && i < worker::kMaxServices; ++i)
+    for (uint32_t i = 0; i < r.nservices && i < runtime::kMaxServices; ++i)
         for (int w = 0; w < r.services[i].count; ++w) {
-            const worker::WorkerSlot& s = r.slots[r.services[i].first_slot + w];
+            const runtime::WorkerSlot& s = r.slots[r.services[i].first_slot + w];
             bool old = process_alive(s.old_pid.load());
             bool current = !old_only && process_alive(s.pid.load());
             d.workers += old + current;
-            if (old || current) d.connections += worker::read(s.connections);
+            if (old || current) d.connections += runtime::read(s.connections);
         }
     return d;
 }
@@ -217,7 +217,7 @@ Draining draining(const worker::StatsRegion& r, bool old_only) {
 // a script's log) sees a graceful stop or reload progress instead of silence.
 class Progress {
   public:
-    Progress(const worker::StatsRegion* r, const char* what, bool old_only, bool on)
+    Progress(const runtime::StatsRegion* r, const char* what, bool old_only, bool on)
         : r_(r), what_(what), old_only_(old_only), on_(on && r) {}
     void poll() {
         if (!on_ || monotonic_now() < next_) return;
@@ -230,17 +230,17 @@ class Progress {
     }
 
   private:
-    const worker::StatsRegion* r_;
+    const runtime::StatsRegion* r_;
     const char* what_;
     bool old_only_, on_;
     double next_ = 0;
 };
 
-int cmd_stop(const Args& a, const worker::Config& c) {
+int cmd_stop(const Args& a, const runtime::Config& c) {
     pid_t pid = running_master(c.pid_file);
     if (!pid) return fail("pusher not running");
     std::string err;
-    const worker::StatsRegion* r = a.graceful ? worker::stats_open(c.stats_file, &err) : nullptr;
+    const runtime::StatsRegion* r = a.graceful ? runtime::stats_open(c.stats_file, &err) : nullptr;
     Progress progress(r, "stopping", false, a.graceful && !a.quiet);
     kill(pid, a.graceful ? SIGQUIT : SIGINT);
     double limit = a.graceful ? c.graceful_timeout + 5 : c.stop_timeout + 3;
@@ -250,17 +250,17 @@ int cmd_stop(const Args& a, const worker::Config& c) {
         std::this_thread::sleep_for(
             std::chrono::milliseconds(10));  // polling another process: no event to await
     }
-    worker::stats_close(r);
+    runtime::stats_close(r);
     if (process_alive(pid)) return fail("stop timed out");
     if (!a.quiet) printf("pusher stopped\n");
     return 0;
 }
 
-int cmd_reload(const Args& a, const worker::Config& c) {
+int cmd_reload(const Args& a, const runtime::Config& c) {
     pid_t pid = running_master(c.pid_file);
     if (!pid) return fail("pusher not running");
     std::string err;
-    const worker::StatsRegion* r = worker::stats_open(c.stats_file, &err);
+    const runtime::StatsRegion* r = runtime::stats_open(c.stats_file, &err);
     uint32_t before = r ? r->reloads_done.load() : 0;
     Progress progress(r, "reloading", true, a.graceful && !a.quiet);
     kill(pid, a.graceful ? SIGUSR2 : SIGUSR1);
@@ -271,27 +271,27 @@ int cmd_reload(const Args& a, const worker::Config& c) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     bool done = !r || r->reloads_done.load() != before;
-    worker::stats_close(r);
+    runtime::stats_close(r);
     if (!done) return fail("reload timed out");
     if (!a.quiet) printf("pusher reloaded\n");
     return 0;
 }
 
-const worker::StatsRegion* open_running(const worker::Config& c, std::string* err) {
+const runtime::StatsRegion* open_running(const runtime::Config& c, std::string* err) {
     if (!running_master(c.pid_file)) return *err = "pusher not running", nullptr;
-    return worker::stats_open(c.stats_file, err);
+    return runtime::stats_open(c.stats_file, err);
 }
 
-int cmd_status(const Args& a, const worker::Config& c) {
+int cmd_status(const Args& a, const runtime::Config& c) {
     std::string err;
-    const worker::StatsRegion* r = open_running(c, &err);
+    const runtime::StatsRegion* r = open_running(c, &err);
     if (!r) return fail(err);
     std::map<int, double> qps;
     std::map<int, uint64_t> last;
     do {
         if (a.daemon) {
-            for (int i = 0; i < worker::kMaxSlots; ++i) {
-                uint64_t t = worker::read(r->slots[i].total_request);
+            for (int i = 0; i < runtime::kMaxSlots; ++i) {
+                uint64_t t = runtime::read(r->slots[i].total_request);
                 if (last.count(i)) qps[i] = static_cast<double>(t - last[i]);
                 last[i] = t;
             }
@@ -302,16 +302,16 @@ int cmd_status(const Args& a, const worker::Config& c) {
         fflush(stdout);
         if (a.daemon) std::this_thread::sleep_for(std::chrono::seconds(1));
     } while (a.daemon && running_master(c.pid_file));
-    worker::stats_close(r);
+    runtime::stats_close(r);
     return 0;
 }
 
-int cmd_connections(const Args& a, const worker::Config& c) {
+int cmd_connections(const Args& a, const runtime::Config& c) {
     std::string err;
-    const worker::StatsRegion* r = open_running(c, &err);
+    const runtime::StatsRegion* r = open_running(c, &err);
     if (!r) return fail(err);
     std::vector<std::string> files;
-    for (int i = 0; i < worker::kMaxSlots; ++i) {
+    for (int i = 0; i < runtime::kMaxSlots; ++i) {
         if (r->slots[i].pid.load() <= 0 || kill(r->slots[i].pid.load(), 0) != 0) continue;
         files.push_back(c.stats_file + ".conn." + std::to_string(i));
         unlink(files.back().c_str());
@@ -334,7 +334,7 @@ int cmd_connections(const Args& a, const worker::Config& c) {
     }
     std::string out = a.json ? connections_json(rows) : connections_text(rows);
     fwrite(out.data(), 1, out.size(), stdout);
-    worker::stats_close(r);
+    runtime::stats_close(r);
     return 0;
 }
 
@@ -346,7 +346,7 @@ int cli_main(int argc, char** argv) {
         fputs(kUsage, stderr);
         return 64;
     }
-    worker::Config c = default_config();
+    runtime::Config c = default_config();
     std::string err;
     if (!a.config_file.empty() && !load_config(a.config_file, &c, &err)) return fail(err);
     derive_paths(&c);

@@ -14,9 +14,9 @@
 
 namespace pusher::master {
 
-using worker::Config;
-using worker::ServiceConfig;
-using worker::ServiceType;
+using runtime::Config;
+using runtime::ServiceConfig;
+using runtime::ServiceType;
 
 static std::string host_name() {
     char buf[256] = "localhost";
@@ -119,7 +119,7 @@ bool parse_listen(const std::string& s, ServiceConfig* out) {
     return true;
 }
 
-bool read_limits(const Json::Value& v, worker::Limits* l, std::string* error) {
+bool read_limits(const Json::Value& v, runtime::Limits* l, std::string* error) {
     Reader r(v, "limits");
     bool ok = r.object() &&
               r.check_unknown({"max_connections", "max_send_queue", "ws_max_message",

@@ -3,19 +3,19 @@
 #pragma once
 #include <string>
 
-#include "worker/config.h"
+#include "runtime/config.h"
 
 namespace pusher::master {
 
-worker::Config default_config();
+runtime::Config default_config();
 // Reads FILE; on error *error is one line naming the bad key, e.g.
 // "config: services[1].port: must be 1..65535".
-bool load_config(const std::string& file, worker::Config* out, std::string* error);
+bool load_config(const std::string& file, runtime::Config* out, std::string* error);
 // Makes config_file absolute and fills pid/log/stats paths left empty with
 // pusher.<config name>.{pid,log,stats}. Relative paths (given or filled) are
 // taken from the config file's directory, or the binary's for the embedded
 // default: never the current one, so the CLI works from any directory, and
 // instances with different configs never collide.
-void derive_paths(worker::Config* c);
+void derive_paths(runtime::Config* c);
 
 }  // namespace pusher::master

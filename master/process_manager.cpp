@@ -10,13 +10,14 @@
 #include <ctime>
 
 #include "master/pid_file.h"
-#include "worker/listen_socket.h"
-#include "worker/log.h"
+#include "master/service_registry.h"
+#include "runtime/listen_socket.h"
+#include "runtime/log.h"
 #include "worker/worker_main.h"
 
 namespace pusher::master {
 
-using worker::log_line;
+using runtime::log_line;
 
 static const int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGIO, SIGCHLD};
 static constexpr double kReadyTimeout = 15.0;
@@ -32,42 +33,42 @@ static void copy_str(char* dst, size_t cap, const std::string& s) {
     dst[cap - 1] = '\0';
 }
 
-ProcessManager::ProcessManager(worker::Config config) : config_(std::move(config)) {}
+ProcessManager::ProcessManager(runtime::Config config) : config_(std::move(config)) {}
 
 ProcessManager::~ProcessManager() {
     for (Slot& s : slots_)
         if (s.listen_fd >= 0) close(s.listen_fd);
-    worker::stats_close(stats_);
+    runtime::stats_close(stats_);
 }
 
 bool ProcessManager::prepare(std::string* error) {
-    if (config_.services.size() > worker::kMaxServices) return *error = "too many services", false;
-    stats_ = worker::stats_create(config_.stats_file, error);
+    if (config_.services.size() > runtime::kMaxServices) return *error = "too many services", false;
+    stats_ = runtime::stats_create(config_.stats_file, error);
     if (!stats_) return false;
     copy_str(stats_->node_name, sizeof stats_->node_name, config_.node_name);
     copy_str(stats_->config_file, sizeof stats_->config_file, config_.config_file);
     stats_->nservices = static_cast<uint32_t>(config_.services.size());
     for (size_t i = 0; i < config_.services.size(); ++i) {
-        const worker::ServiceConfig& svc = config_.services[i];
-        worker::ServiceInfo& info = stats_->services[i];
+        const runtime::ServiceConfig& svc = config_.services[i];
+        runtime::ServiceInfo& info = stats_->services[i];
         copy_str(info.name, sizeof info.name, svc.name);
         copy_str(info.listen, sizeof info.listen, svc.listen());
         info.count = svc.count;
         info.first_slot = static_cast<int32_t>(slots_.size());
         // SO_REUSEPORT would let a second instance share the port silently.
-        if (worker::port_listening(svc.host, svc.port))
+        if (runtime::port_listening(svc.host, svc.port))
             return *error = svc.name + ": cannot listen on " + svc.host + ":" +
                             std::to_string(svc.port) + ": Address already in use",
                    false;
         for (int w = 0; w < svc.count; ++w) {
-            if (slots_.size() >= worker::kMaxSlots) return *error = "too many workers", false;
+            if (slots_.size() >= runtime::kMaxSlots) return *error = "too many workers", false;
             Slot s;
             s.service = static_cast<int>(i);
             s.worker_id = w;
             // One SO_REUSEPORT socket per worker id, kept open for the master's life.
-            s.listen_fd = worker::listen_socket(svc.host, svc.port, true, error);
+            s.listen_fd = runtime::listen_socket(svc.host, svc.port, true, error);
             if (s.listen_fd < 0) return *error = svc.name + ": cannot listen on " + *error, false;
-            worker::WorkerSlot& ws = stats_->slots[slots_.size()];
+            runtime::WorkerSlot& ws = stats_->slots[slots_.size()];
             ws.service_index = s.service;
             ws.worker_id = w;
             slots_.push_back(s);
@@ -77,7 +78,7 @@ bool ProcessManager::prepare(std::string* error) {
 }
 
 void ProcessManager::spawn(Slot& s) {
-    worker::WorkerSlot& ws = stats(s);
+    runtime::WorkerSlot& ws = stats(s);
     ws.listening.store(0);
     s.restart_at = -1;
     pid_t pid = fork();
@@ -99,7 +100,7 @@ void ProcessManager::spawn(Slot& s) {
         if (master_only_fd_ >= 0) close(master_only_fd_);
         std::string title = "pusher:" + config_.services[s.service].name;
         prctl(PR_SET_NAME, title.c_str());
-        worker::WorkerContext ctx;
+        runtime::WorkerContext ctx;
         ctx.config = &config_;
         ctx.service_index = s.service;
         ctx.worker_id = s.worker_id;
@@ -107,6 +108,8 @@ void ProcessManager::spawn(Slot& s) {
         ctx.stats = stats_;
         ctx.slot = &ws;
         ctx.connections_file = config_.stats_file + ".conn." + std::to_string(&s - slots_.data());
+        ctx.make_service = service_factory(config_.services[s.service].type);
+        ctx.make_bus = bus_factory();
         _exit(worker::worker_run(ctx));
     }
     ws.pid.store(pid);
@@ -182,7 +185,7 @@ void ProcessManager::reap() {
 // Counts the exit by (raw status, cause) and logs the ones nobody asked for as
 // "exit with status N", the line operators (and the tests) look for.
 void ProcessManager::record_exit(const Slot& s, pid_t pid, int status) {
-    using worker::ExitCause;
+    using runtime::ExitCause;
     ExitCause cause =
         WIFSIGNALED(status)
             ? (WTERMSIG(status) == SIGKILL && master_killed_.count(pid) ? ExitCause::MasterKill
@@ -198,15 +201,15 @@ void ProcessManager::record_exit(const Slot& s, pid_t pid, int status) {
                  std::to_string(WEXITSTATUS(status)) + ")");
     else if (cause == ExitCause::MasterKill)
         log_line(who + " killed by the master (SIGKILL after its timeout)");
-    worker::ServiceInfo& info = stats_->services[s.service];
-    for (worker::ExitKind& k : info.exits) {
+    runtime::ServiceInfo& info = stats_->services[s.service];
+    for (runtime::ExitKind& k : info.exits) {
         bool fresh = k.count.load() == 0;
         if (fresh || (k.status.load() == status && k.cause.load() == uint32_t(cause))) {
             if (fresh) {
                 k.status.store(status);
                 k.cause.store(uint32_t(cause));
             }
-            worker::bump(k.count);
+            runtime::bump(k.count);
             return;
         }
     }
@@ -267,7 +270,7 @@ void ProcessManager::tick() {
 }
 
 bool ProcessManager::slot_ready(const Slot& s) const {
-    const worker::WorkerSlot& ws = stats(s);
+    const runtime::WorkerSlot& ws = stats(s);
     return s.pid > 0 && ws.pid.load() == s.pid && ws.listening.load() == 1;
 }
 

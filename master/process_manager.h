@@ -12,14 +12,14 @@
 #include <string>
 #include <vector>
 
-#include "worker/config.h"
-#include "worker/stats.h"
+#include "runtime/config.h"
+#include "runtime/stats.h"
 
 namespace pusher::master {
 
 class ProcessManager {
   public:
-    explicit ProcessManager(worker::Config config);
+    explicit ProcessManager(runtime::Config config);
     ~ProcessManager();
 
     // Creates the status region and binds every listening socket. Done before
@@ -60,13 +60,13 @@ class ProcessManager {
     bool slot_ready(const Slot& s) const;
     void notify_ready(const std::string& msg);
     bool children_left() const;
-    worker::WorkerSlot& stats(const Slot& s) { return stats_->slots[&s - slots_.data()]; }
-    const worker::WorkerSlot& stats(const Slot& s) const {
+    runtime::WorkerSlot& stats(const Slot& s) { return stats_->slots[&s - slots_.data()]; }
+    const runtime::WorkerSlot& stats(const Slot& s) const {
         return stats_->slots[&s - slots_.data()];
     }
 
-    worker::Config config_;
-    worker::StatsRegion* stats_ = nullptr;
+    runtime::Config config_;
+    runtime::StatsRegion* stats_ = nullptr;
     std::vector<Slot> slots_;
     State state_ = State::Running;
     bool graceful_ = false;

@@ -14,9 +14,9 @@
 
 namespace pusher::master {
 
-using worker::read;
-using worker::StatsRegion;
-using worker::WorkerSlot;
+using runtime::read;
+using runtime::StatsRegion;
+using runtime::WorkerSlot;
 
 static const char kVersion[] = "pusher/0.1.0";
 
@@ -43,10 +43,10 @@ static std::string pad(std::string s, size_t w) {
 
 static const char* state_name(const WorkerSlot& s, bool alive) {
     if (!alive) return "[dead]";
-    switch (static_cast<worker::SlotState>(s.state.load())) {
-        case worker::SlotState::Starting:
+    switch (static_cast<runtime::SlotState>(s.state.load())) {
+        case runtime::SlotState::Starting:
             return "[starting]";
-        case worker::SlotState::Draining:
+        case runtime::SlotState::Draining:
             return "[draining]";
         default:
             return s.connections.load() ? "[busy]" : "[idle]";
@@ -54,20 +54,20 @@ static const char* state_name(const WorkerSlot& s, bool alive) {
 }
 
 // "signal 11 (SIGSEGV)", "exit 2", "master_kill": what the raw status means.
-static std::string exit_cause_text(const worker::ExitKind& k) {
-    auto cause = static_cast<worker::ExitCause>(k.cause.load());
+static std::string exit_cause_text(const runtime::ExitKind& k) {
+    auto cause = static_cast<runtime::ExitCause>(k.cause.load());
     int status = k.status.load();
-    if (cause == worker::ExitCause::Signal)
+    if (cause == runtime::ExitCause::Signal)
         return "signal " + std::to_string(WTERMSIG(status)) + " (" +
-               worker::signal_name(WTERMSIG(status)) + ")";
-    if (cause == worker::ExitCause::Error || cause == worker::ExitCause::Normal)
+               runtime::signal_name(WTERMSIG(status)) + ")";
+    if (cause == runtime::ExitCause::Error || cause == runtime::ExitCause::Normal)
         return "exit " + std::to_string(WEXITSTATUS(status));
-    return worker::exit_cause_name(cause);
+    return runtime::exit_cause_name(cause);
 }
 
 template <class F>
 static void each_worker(const StatsRegion& r, F f) {
-    for (uint32_t i = 0; i < r.nservices && i < worker::kMaxServices; ++i)
+    for (uint32_t i = 0; i < r.nservices && i < runtime::kMaxServices; ++i)
         for (int w = 0; w < r.services[i].count; ++w) {
             int slot = r.services[i].first_slot + w;
             f(r.services[i], slot, r.slots[slot]);
@@ -97,9 +97,9 @@ std::string status_text(const StatsRegion& r, const std::map<int, double>& qps) 
     o << pad("name", 17) << pad("event-loop", 14) << pad("exit_status", 15) << pad("exit_count", 11)
       << "cause\n";
     for (uint32_t i = 0; i < r.nservices; ++i) {
-        const worker::ServiceInfo& s = r.services[i];
+        const runtime::ServiceInfo& s = r.services[i];
         bool any = false;
-        for (const worker::ExitKind& k : s.exits) {
+        for (const runtime::ExitKind& k : s.exits) {
             if (!k.count.load()) continue;
             any = true;
             o << pad(s.name, 17) << pad("libevent", 14) << pad(std::to_string(k.status.load()), 15)
@@ -114,7 +114,7 @@ std::string status_text(const StatsRegion& r, const std::map<int, double>& qps) 
     long total_rss = 0;
     uint64_t sums[5] = {0, 0, 0, 0, 0};
     double total_qps = 0;
-    each_worker(r, [&](const worker::ServiceInfo& svc, int slot, const WorkerSlot& s) {
+    each_worker(r, [&](const runtime::ServiceInfo& svc, int slot, const WorkerSlot& s) {
         int pid = s.pid.load();
         bool alive = pid > 0 && kill(pid, 0) == 0;
         double q = qps.count(slot) ? qps.at(slot) : 0;
@@ -148,7 +148,7 @@ std::string status_json(const StatsRegion& r, const std::map<int, double>& qps) 
     root["start_time"] = Json::UInt64(r.start_time);
     root["reloading"] = r.master_state.load() == 1;
     Json::Value workers(Json::arrayValue);
-    each_worker(r, [&](const worker::ServiceInfo& svc, int slot, const WorkerSlot& s) {
+    each_worker(r, [&](const runtime::ServiceInfo& svc, int slot, const WorkerSlot& s) {
         Json::Value w;
         int pid = s.pid.load();
         bool alive = pid > 0 && kill(pid, 0) == 0;
@@ -179,21 +179,21 @@ std::string status_json(const StatsRegion& r, const std::map<int, double>& qps) 
     Json::Value exits(Json::arrayValue);
     uint64_t abnormal = 0;
     for (uint32_t i = 0; i < r.nservices; ++i)
-        for (const worker::ExitKind& k : r.services[i].exits) {
+        for (const runtime::ExitKind& k : r.services[i].exits) {
             if (!k.count.load()) continue;
-            auto cause = static_cast<worker::ExitCause>(k.cause.load());
+            auto cause = static_cast<runtime::ExitCause>(k.cause.load());
             int status = k.status.load();
             Json::Value e;
             e["name"] = r.services[i].name;
             e["status"] = status;
-            e["cause"] = worker::exit_cause_name(cause);
+            e["cause"] = runtime::exit_cause_name(cause);
             if (WIFSIGNALED(status))
-                e["signal"] = worker::signal_name(WTERMSIG(status));
+                e["signal"] = runtime::signal_name(WTERMSIG(status));
             else
                 e["exit_code"] = WEXITSTATUS(status);
-            e["abnormal"] = worker::exit_abnormal(cause);
+            e["abnormal"] = runtime::exit_abnormal(cause);
             e["count"] = Json::UInt64(k.count.load());
-            if (worker::exit_abnormal(cause)) abnormal += k.count.load();
+            if (runtime::exit_abnormal(cause)) abnormal += k.count.load();
             exits.append(e);
         }
     root["exits"] = exits;

@@ -4,13 +4,13 @@
 #include <map>
 #include <string>
 
-#include "worker/stats.h"
+#include "runtime/stats.h"
 
 namespace pusher::master {
 
 // qps: total_request per second by slot, from two samples (status -d); empty: 0.
-std::string status_text(const worker::StatsRegion& r, const std::map<int, double>& qps);
-std::string status_json(const worker::StatsRegion& r, const std::map<int, double>& qps);
+std::string status_text(const runtime::StatsRegion& r, const std::map<int, double>& qps);
+std::string status_json(const runtime::StatsRegion& r, const std::map<int, double>& qps);
 // rows: the tab-separated lines workers wrote (format in worker/worker_main.h).
 std::string connections_text(const std::string& rows);
 std::string connections_json(const std::string& rows);

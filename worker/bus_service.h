@@ -1,30 +1,34 @@
 // What the WebSocket and HTTP services share: a TcpServer on the worker's
-// listening socket, a bus client, and a once-a-second sweep for timeouts,
+// listening socket, a bus link (made by the context's BusFactory: a service
+// sees only the Bus interface), and a once-a-second sweep for timeouts,
 // started and stopped the same way.
 #pragma once
+#include <memory>
 #include <string>
 
-#include "channel/client.h"
-#include "worker/service.h"
-#include "worker/tcp_server.h"
-#include "worker/timer.h"
+#include "runtime/bus.h"
+#include "runtime/service.h"
+#include "runtime/tcp_server.h"
+#include "runtime/timer.h"
 
 namespace pusher::worker {
 
-class BusService : public Service, public ConnectionHandler, public TcpServer::Acceptor {
+class BusService : public runtime::Service,
+                   public runtime::ConnectionHandler,
+                   public runtime::TcpServer::Acceptor {
   public:
-    BusService(Loop& loop, const WorkerContext& ctx)
+    BusService(runtime::Loop& loop, const runtime::WorkerContext& ctx)
         : loop_(loop),
           ctx_(ctx),
           config_(*ctx.config),
           tcp_(loop, ctx.listen_fd, this, this),
-          bus_(loop, config_.channel_host, config_.channel_port),
+          bus_(ctx.make_bus(loop, ctx)),
           sweep_timer_(loop, [this] { sweep(); }) {}
-    ~BusService() override { bus_.close(); }
+    ~BusService() override { bus_->close(); }
 
     bool start(std::string*) override {
         subscribe();
-        bus_.connect();
+        bus_->connect();
         tcp_.start_accepting();
         sweep_timer_.start(1.0, true);
         return true;
@@ -32,27 +36,27 @@ class BusService : public Service, public ConnectionHandler, public TcpServer::A
     void stop_accepting() override { tcp_.stop_accepting(); }
     size_t client_count() const override { return tcp_.size(); }
     void go_away() override { tcp_.close_all(); }  // the bus stays up meanwhile
-    bool idle() const override { return bus_.idle(); }
+    bool idle() const override { return bus_->idle(); }
     // A connection handed over already connected (see TcpServer::adopt).
-    Connection* adopt(int fd) { return tcp_.adopt(fd); }
+    runtime::Connection* adopt(int fd) { return tcp_.adopt(fd); }
     // Tests and fuzzers: the once-a-second sweep, now (with Loop::set_test_clock).
     void sweep_now() { sweep(); }
     void close_all() override {
         sweep_timer_.cancel();
         tcp_.close_all();
-        bus_.close();
+        bus_->close();
     }
 
   protected:
     virtual void subscribe() {}  // bus handlers, registered before connecting
     virtual void sweep() = 0;    // timeouts, once a second
 
-    Loop& loop_;
-    const WorkerContext& ctx_;
-    const Config& config_;
-    TcpServer tcp_;
-    channel::Client bus_;
-    Timer sweep_timer_;
+    runtime::Loop& loop_;
+    const runtime::WorkerContext& ctx_;
+    const runtime::Config& config_;
+    runtime::TcpServer tcp_;
+    std::unique_ptr<runtime::Bus> bus_;
+    runtime::Timer sweep_timer_;
 };
 
 }  // namespace pusher::worker

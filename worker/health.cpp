@@ -7,6 +7,17 @@
 
 namespace pusher::worker {
 
+using runtime::Counter;
+using runtime::exit_cause_name;
+using runtime::ExitCause;
+using runtime::ExitKind;
+using runtime::kMaxServices;
+using runtime::read;
+using runtime::ServiceInfo;
+using runtime::signal_name;
+using runtime::StatsRegion;
+using runtime::WorkerSlot;
+
 namespace {
 
 struct Metric {

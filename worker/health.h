@@ -3,14 +3,14 @@
 #pragma once
 #include <string>
 
-#include "worker/stats.h"
+#include "runtime/stats.h"
 
 namespace pusher::worker {
 
 // Prometheus text exposition format, one series per worker.
-std::string prometheus_text(const StatsRegion& r);
+std::string prometheus_text(const runtime::StatsRegion& r);
 // Healthy: every worker runs and listens, and every worker that uses the bus
 // is connected and subscribed. Otherwise *why names the first that is not.
-bool healthy(const StatsRegion& r, std::string* why);
+bool healthy(const runtime::StatsRegion& r, std::string* why);
 
 }  // namespace pusher::worker

@@ -4,19 +4,26 @@
 
 #include "protocol/http_response.h"
 #include "protocol/utf8.h"
+#include "runtime/connection_rows.h"
+#include "runtime/log.h"
 #include "worker/client_id.h"
-#include "worker/connection_rows.h"
 #include "worker/demo_page.h"
 #include "worker/health.h"
-#include "worker/log.h"
 
 namespace pusher::worker {
+
+using runtime::append_connection_rows;
+using runtime::bump;
+using runtime::Connection;
+using runtime::log_peer;
+using runtime::ServiceConfig;
+using runtime::ServiceType;
 
 using protocol::HttpRequest;
 using protocol::php::Key;
 using protocol::php::Value;
 
-struct HttpService::Session : worker::Session {
+struct HttpService::Session : runtime::Session {
     explicit Session(const protocol::HttpLimits& l) : parser(l) {}
     protocol::HttpParser parser;
     bool mid_request = false;    // bytes of an unfinished request have arrived
@@ -153,15 +160,15 @@ std::string HttpService::publish(const HttpRequest& req) {
         Value d = Value::array();
         d.set(Key::from_string("to_client_id"), Value::string(p["to_client_id"]));
         d.set(Key::from_string("content"), Value::string(content->second));
-        bus_.publish({Value::string(id->channel())}, d);
+        bus_->publish({Value::string(id->channel())}, d);
     } else if (p.count("to_worker_id") && p.count("to_connection_id")) {
         // As the original: strings from $_GET; the channel "0" matches int 0.
         Value d = Value::array();
         d.set(Key::from_string("to_connection_id"), Value::string(p["to_connection_id"]));
         d.set(Key::from_string("content"), Value::string(content->second));
-        bus_.publish({Value::string(p["to_worker_id"])}, d);
+        bus_->publish({Value::string(p["to_worker_id"])}, d);
     } else {
-        bus_.publish({Value::string(config_.broadcast_event)}, content_data(content->second));
+        bus_->publish({Value::string(config_.broadcast_event)}, content_data(content->second));
     }
     return ok;
 }
@@ -192,10 +199,6 @@ void HttpService::sweep() {
 void HttpService::dump_connections(std::string& out) const {
     append_connection_rows(out, tcp_, ctx_.service().name, ctx_.worker_id, "http",
                            [](Connection&) { return "ESTABLISHED"; });
-}
-
-std::unique_ptr<Service> make_http_service(Loop& loop, const WorkerContext& ctx) {
-    return std::make_unique<HttpService>(loop, ctx);
 }
 
 }  // namespace pusher::worker

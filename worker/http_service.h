@@ -16,16 +16,16 @@ class HttpService : public BusService {
 
     void dump_connections(std::string& out) const override;
 
-    void on_accept(Connection& c) override;
-    void on_data(Connection& c, const char* data, size_t len) override;
-    void on_buffer_drain(Connection& c) override;
-    void on_close(Connection& c) override;
+    void on_accept(runtime::Connection& c) override;
+    void on_data(runtime::Connection& c, const char* data, size_t len) override;
+    void on_buffer_drain(runtime::Connection& c) override;
+    void on_close(runtime::Connection& c) override;
 
   private:
     struct Session;
     // Returns the bytes to answer.
     std::string handle(const protocol::HttpRequest& req);
-    void serve(Connection& c, Session& s, const char* data, size_t len);
+    void serve(runtime::Connection& c, Session& s, const char* data, size_t len);
     std::string publish(const protocol::HttpRequest& req);
     bool authorized(const protocol::HttpRequest& req) const;
     std::string healthz() const;

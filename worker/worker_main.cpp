@@ -15,11 +15,18 @@
 #include <ctime>
 #include <memory>
 
-#include "worker/log.h"
-#include "worker/service.h"
-#include "worker/timer.h"
+#include "runtime/log.h"
+#include "runtime/service.h"
+#include "runtime/timer.h"
 
 namespace pusher::worker {
+
+using runtime::log_line;
+using runtime::Loop;
+using runtime::Service;
+using runtime::SlotState;
+using runtime::Timer;
+using runtime::WorkerContext;
 
 std::string connection_row_header() {
     return "pid\tworker\tworker_id\tconnection_id\tprotocol\tpeer\tlocal\tbytes_in\tbytes_"
@@ -30,18 +37,6 @@ std::string connection_row_header() {
 namespace {
 
 constexpr int kWorkerSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGQUIT, SIGUSR2, SIGIO};
-
-ServiceFactory factory_for(ServiceType type) {
-    switch (type) {
-        case ServiceType::Channel:
-            return make_channel_service;
-        case ServiceType::WebSocket:
-            return make_websocket_service;
-        case ServiceType::Http:
-            return make_http_service;
-    }
-    return nullptr;
-}
 
 class WorkerProcess {
   public:
@@ -55,7 +50,7 @@ class WorkerProcess {
         ctx_.slot->pid.store(getpid());
         ctx_.slot->started_at.store(static_cast<uint64_t>(time(nullptr)));
         ctx_.slot->state.store(static_cast<uint32_t>(SlotState::Starting));
-        service_ = factory_for(ctx_.service().type)(loop_, ctx_);
+        service_ = ctx_.make_service(loop_, ctx_);
         std::string error;
         if (!service_->start(&error)) {
             log_line("worker[" + ctx_.service().name + ":" + std::to_string(getpid()) +

@@ -11,25 +11,12 @@
 #pragma once
 #include <string>
 
-#include "worker/config.h"
-#include "worker/stats.h"
+#include "runtime/service.h"
 
 namespace pusher::worker {
 
-struct WorkerContext {
-    const Config* config = nullptr;
-    int service_index = 0;  // into config->services and stats->services
-    int worker_id = 0;      // 0..count-1, kept across re-forks
-    int listen_fd = -1;     // inherited listening socket; -1 for services without one
-    StatsRegion* stats = nullptr;
-    WorkerSlot* slot = nullptr;
-    std::string connections_file;  // SIGIO dump target (written to .tmp, then renamed)
-
-    const ServiceConfig& service() const { return config->services[service_index]; }
-};
-
 // Runs the service's event loop until told to stop. Returns the process exit code.
-int worker_run(const WorkerContext& ctx);
+int worker_run(const runtime::WorkerContext& ctx);
 
 // One row of `connections`, tab separated, in this column order:
 // pid worker_name worker_id connection_id protocol peer local bytes_in bytes_out send_q state

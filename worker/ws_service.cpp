@@ -6,11 +6,22 @@
 #include "protocol/http_request.h"
 #include "protocol/utf8.h"
 #include "protocol/ws_handshake.h"
+#include "runtime/connection_rows.h"
+#include "runtime/log.h"
 #include "worker/client_id.h"
-#include "worker/connection_rows.h"
-#include "worker/log.h"
 
 namespace pusher::worker {
+
+using runtime::append_connection_rows;
+using runtime::BufferRef;
+using runtime::bump;
+using runtime::Connection;
+using runtime::ConnState;
+using runtime::Limits;
+using runtime::log_peer;
+using runtime::Loop;
+using runtime::SharedBuffer;
+using runtime::WorkerContext;
 
 using protocol::php::Value;
 
@@ -18,7 +29,7 @@ using protocol::php::Value;
 // only the frame decoder (16 bytes idle). Its timing and flags live in the
 // Connection's padding (phase_since, flags), which keeps the session at 40
 // bytes with its vtable pointer: a smaller malloc size class than 48.
-struct WsService::Session : worker::Session {
+struct WsService::Session : runtime::Session {
     std::unique_ptr<protocol::HttpParser> handshake;
     protocol::WsDecoder decoder;
     bool open() const { return !handshake; }
@@ -38,15 +49,15 @@ WsService::WsService(Loop& loop, const WorkerContext& ctx) : BusService(loop, ct
 }
 
 void WsService::subscribe() {
-    bus_.on(Value::integer(ctx_.worker_id),
-            [this](const Value&, const Value& data) { on_targeted(data); });
-    bus_.on(Value::string(config_.broadcast_event), [this](const Value&, const Value& data) {
+    bus_->on(Value::integer(ctx_.worker_id),
+             [this](const Value&, const Value& data) { on_targeted(data); });
+    bus_->on(Value::string(config_.broadcast_event), [this](const Value&, const Value& data) {
         const Value* content = data.get("content");
         if (content) queue_broadcast(content->as_string());
     });
-    bus_.on(Value::string(ClientId::route_channel(config_.node_name, ctx_.worker_id)),
-            [this](const Value&, const Value& data) { on_client(data); });
-    bus_.on_batch_end = [this] { flush_broadcasts(); };
+    bus_->on(Value::string(ClientId::route_channel(config_.node_name, ctx_.worker_id)),
+             [this](const Value&, const Value& data) { on_client(data); });
+    bus_->set_batch_end([this] { flush_broadcasts(); });
 }
 
 // ---- connections ------------------------------------------------------------
@@ -278,10 +289,6 @@ void WsService::dump_connections(std::string& out) const {
         out, tcp_, ctx_.service().name, ctx_.worker_id, "websocket", [](Connection& c) {
             return c.session<Session>().open() ? "ESTABLISHED" : "HANDSHAKE";
         });
-}
-
-std::unique_ptr<Service> make_websocket_service(Loop& loop, const WorkerContext& ctx) {
-    return std::make_unique<WsService>(loop, ctx);
 }
 
 }  // namespace pusher::worker

@@ -14,14 +14,14 @@ namespace pusher::worker {
 
 class WsService : public BusService, public protocol::WsDecoder::Sink {
   public:
-    WsService(Loop& loop, const WorkerContext& ctx);
+    WsService(runtime::Loop& loop, const runtime::WorkerContext& ctx);
 
     void dump_connections(std::string& out) const override;
 
-    void on_accept(Connection& c) override;
-    void on_data(Connection& c, const char* data, size_t len) override;
-    void on_close(Connection& c) override;
-    void on_buffer_full(Connection& c) override;
+    void on_accept(runtime::Connection& c) override;
+    void on_data(runtime::Connection& c, const char* data, size_t len) override;
+    void on_close(runtime::Connection& c) override;
+    void on_buffer_full(runtime::Connection& c) override;
     void go_away() override;
 
     void on_message(uint8_t opcode, std::string_view payload) override;
@@ -30,22 +30,22 @@ class WsService : public BusService, public protocol::WsDecoder::Sink {
 
   private:
     struct Session;
-    void handshake(Connection& c, Session& s, const char* data, size_t len);
-    void welcome(Connection& c);
-    void frames(Connection& c, Session& s, const char* data, size_t len);
+    void handshake(runtime::Connection& c, Session& s, const char* data, size_t len);
+    void welcome(runtime::Connection& c);
+    void frames(runtime::Connection& c, Session& s, const char* data, size_t len);
     void subscribe() override;
     void on_targeted(const protocol::php::Value& data);
     void on_client(const protocol::php::Value& data);
     void queue_broadcast(const std::string& content);
     void flush_broadcasts();
-    void push_one(Connection& c, const std::string& content);
-    void send_close(Connection& c, uint16_t code, std::string_view reason);
+    void push_one(runtime::Connection& c, const std::string& content);
+    void send_close(runtime::Connection& c, uint16_t code, std::string_view reason);
     void sweep() override;
 
-    Connection* current_ = nullptr;  // the connection whose frames are being decoded
+    runtime::Connection* current_ = nullptr;  // the connection whose frames are being decoded
     std::string batch_;              // encoded broadcast frames of the current bus read
     uint64_t batch_frames_ = 0;      // how many frames batch_ holds
-    BufferRef ping_frame_;
+    runtime::BufferRef ping_frame_;
     uint64_t instance_ = 0;
 };
 

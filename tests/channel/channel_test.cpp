@@ -9,8 +9,8 @@
 #include "channel/server.h"
 #include "protocol/channel_message.h"
 #include "protocol/frame.h"
+#include "runtime/listen_socket.h"
 #include "tests/support/pump.h"
-#include "worker/listen_socket.h"
 
 using namespace pusher;
 using protocol::php::Value;
@@ -25,21 +25,21 @@ struct Got {
 
 class ChannelTest : public ::testing::Test {
   protected:
-    worker::Config config;
-    std::unique_ptr<worker::Loop> loop;
+    runtime::Config config;
+    std::unique_ptr<runtime::Loop> loop;
     std::unique_ptr<channel::Server> server;
     int lfd = -1, port = 0;
 
     void SetUp() override {
         config.channel_allow = {"127.0.0.1"};
-        loop = std::make_unique<worker::Loop>(nullptr, config.limits);
+        loop = std::make_unique<runtime::Loop>(nullptr, config.limits);
         start_server(0);
     }
     void start_server(int want_port) {
         std::string err;
-        lfd = worker::listen_socket("127.0.0.1", want_port, false, &err);
+        lfd = runtime::listen_socket("127.0.0.1", want_port, false, &err);
         ASSERT_GE(lfd, 0) << err;
-        port = worker::socket_port(lfd);
+        port = runtime::socket_port(lfd);
         server = std::make_unique<channel::Server>(*loop, lfd, config);
         server->start(&err);
     }
@@ -68,7 +68,7 @@ class ChannelTest : public ::testing::Test {
         d.set(protocol::php::Key::from_string("content"), Value::string(content));
         return d;
     }
-    channel::Bus::Handler recorder(std::vector<Got>* out) {
+    runtime::Bus::Handler recorder(std::vector<Got>* out) {
         return [out](const Value& ch, const Value& d) {
             out->push_back({ch.as_string(), d.get("content") ? d.get("content")->as_string() : ""});
         };

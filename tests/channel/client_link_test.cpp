@@ -12,8 +12,8 @@
 #include "channel/client.h"
 #include "channel/server.h"
 #include "protocol/frame.h"
+#include "runtime/listen_socket.h"
 #include "tests/support/pump.h"
-#include "worker/listen_socket.h"
 
 using namespace pusher;
 using protocol::php::Value;
@@ -23,12 +23,12 @@ namespace {
 
 class ClientLinkTest : public ::testing::Test {
   protected:
-    worker::Config config;
-    std::unique_ptr<worker::Loop> loop;
+    runtime::Config config;
+    std::unique_ptr<runtime::Loop> loop;
     std::unique_ptr<channel::Server> server;
     int lfd = -1;
 
-    void SetUp() override { loop = std::make_unique<worker::Loop>(nullptr, config.limits); }
+    void SetUp() override { loop = std::make_unique<runtime::Loop>(nullptr, config.limits); }
     void TearDown() override {
         clients.clear();
         if (server) {
@@ -42,11 +42,11 @@ class ClientLinkTest : public ::testing::Test {
     // A real channel server on host:port (0: any free port); returns the port.
     int start_server(const std::string& host, int port) {
         std::string err;
-        lfd = worker::listen_socket(host, port, false, &err);
+        lfd = runtime::listen_socket(host, port, false, &err);
         EXPECT_GE(lfd, 0) << err;
         server = std::make_unique<channel::Server>(*loop, lfd, config);
         server->start(&err);
-        return worker::socket_port(lfd);
+        return runtime::socket_port(lfd);
     }
     channel::Client& client(const std::string& host, int port) {
         clients.push_back(std::make_unique<channel::Client>(*loop, host, port));
@@ -68,9 +68,9 @@ class ClientLinkTest : public ::testing::Test {
 // dies on the garbage that follows the event in the same read.
 TEST_F(ClientLinkTest, PublishesOfTheTurnTheLinkDropsInAreSentAfterTheReconnect) {
     std::string err;
-    int fake = worker::listen_socket("127.0.0.1", 0, false, &err);
+    int fake = runtime::listen_socket("127.0.0.1", 0, false, &err);
     ASSERT_GE(fake, 0) << err;
-    int port = worker::socket_port(fake);
+    int port = runtime::socket_port(fake);
     auto& pub = client("127.0.0.1", port);
     pub.on(Value::string("ask"), [&](const Value&, const Value&) {
         pub.publish({Value::string("news")}, data("accepted"));
@@ -179,9 +179,9 @@ namespace {
 // again, not lost. Here the fake bus resets the first link right away.
 TEST_F(ClientLinkTest, PendingPublishesSurviveALinkThatDiesBeforeTheirWrite) {
     std::string err;
-    int fake = worker::listen_socket("127.0.0.1", 0, false, &err);
+    int fake = runtime::listen_socket("127.0.0.1", 0, false, &err);
     ASSERT_GE(fake, 0) << err;
-    auto& pub = client("127.0.0.1", worker::socket_port(fake));
+    auto& pub = client("127.0.0.1", runtime::socket_port(fake));
     int links = 0, second = -1;
     pub.on_connected = [&] {
         int peer = -1;

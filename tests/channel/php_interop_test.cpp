@@ -22,9 +22,9 @@
 #include "channel/server.h"
 #include "protocol/channel_message.h"
 #include "protocol/frame.h"
+#include "runtime/listen_socket.h"
 #include "tests/support/php.h"
 #include "tests/support/pump.h"
-#include "worker/listen_socket.h"
 
 using namespace pusher;
 using protocol::php::Key;
@@ -152,8 +152,8 @@ class PhpProcess {
 
 class PhpInteropTest : public ::testing::Test {
   protected:
-    worker::Config config;
-    std::unique_ptr<worker::Loop> loop;
+    runtime::Config config;
+    std::unique_ptr<runtime::Loop> loop;
     std::unique_ptr<channel::Server> server;
     int lfd = -1, port = 0;
     std::vector<std::unique_ptr<channel::Client>> clients;
@@ -161,7 +161,7 @@ class PhpInteropTest : public ::testing::Test {
     void SetUp() override {
         if (!have_php()) GTEST_SKIP() << "php-cli not installed";
         config.channel_allow = {"127.0.0.1"};
-        loop = std::make_unique<worker::Loop>(nullptr, config.limits);
+        loop = std::make_unique<runtime::Loop>(nullptr, config.limits);
     }
     void TearDown() override {
         clients.clear();
@@ -175,9 +175,9 @@ class PhpInteropTest : public ::testing::Test {
     }
     void start_our_server() {
         std::string err;
-        lfd = worker::listen_socket("127.0.0.1", 0, false, &err);
+        lfd = runtime::listen_socket("127.0.0.1", 0, false, &err);
         ASSERT_GE(lfd, 0) << err;
-        port = worker::socket_port(lfd);
+        port = runtime::socket_port(lfd);
         server = std::make_unique<channel::Server>(*loop, lfd, config);
         server->start(&err);
     }
@@ -439,7 +439,7 @@ struct Seen {
     Value channel;
     Value data;
 };
-channel::Bus::Handler record(std::vector<Seen>* out) {
+runtime::Bus::Handler record(std::vector<Seen>* out) {
     return [out](const Value& ch, const Value& d) { out->push_back({ch, d}); };
 }
 Value content(const std::string& s) {

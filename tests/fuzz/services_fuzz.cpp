@@ -30,20 +30,21 @@
 #include <unordered_map>
 #include <vector>
 
+#include "channel/client.h"
 #include "channel/server.h"
 #include "protocol/channel_message.h"
 #include "protocol/frame.h"
 #include "protocol/php_value.h"
 #include "protocol/ws_frame.h"
+#include "runtime/listen_socket.h"
 #include "worker/client_id.h"
 #include "worker/http_service.h"
-#include "worker/listen_socket.h"
 #include "worker/ws_service.h"
 
 using namespace pusher;
 using protocol::php::Key;
 using protocol::php::Value;
-using worker::Connection;
+using runtime::Connection;
 
 namespace {
 
@@ -52,6 +53,13 @@ namespace {
     __sanitizer_report_error_summary(line.c_str());
     __sanitizer_print_stack_trace();
     abort();
+}
+
+// The services' bus links, as master/service_registry.cpp makes them.
+std::unique_ptr<runtime::Bus> make_channel_bus(runtime::Loop& loop,
+                                               const runtime::WorkerContext& ctx) {
+    return std::make_unique<channel::Client>(loop, ctx.config->channel_host,
+                                             ctx.config->channel_port);
 }
 #define CHECK(cond, what)        \
     do {                         \
@@ -106,7 +114,7 @@ struct Tracker {
 
 class FuzzWs : public worker::WsService {
   public:
-    FuzzWs(worker::Loop& l, const worker::WorkerContext& ctx, Tracker& t)
+    FuzzWs(runtime::Loop& l, const runtime::WorkerContext& ctx, Tracker& t)
         : WsService(l, ctx), t_(t) {}
     using WsService::on_close;
     void on_accept(Connection& c) override {
@@ -117,13 +125,14 @@ class FuzzWs : public worker::WsService {
         t_.closing(c.id());
         WsService::on_close(c);
     }
-    channel::Client& bus() { return bus_; }
+    // The fuzzer made the link (make_channel_bus): it knows the concrete type.
+    channel::Client& bus() { return static_cast<channel::Client&>(*bus_); }
     void stop_sweep_timer() { sweep_timer_.cancel(); }  // the fuzzer sweeps, on its clock
     // Once a loop turn has returned, every close event has run: no connection
     // in the table is Closed.
     bool none_closed() const {
         bool ok = true;
-        tcp_.for_each([&](Connection& c) { ok &= c.state() != worker::ConnState::Closed; });
+        tcp_.for_each([&](Connection& c) { ok &= c.state() != runtime::ConnState::Closed; });
         return ok;
     }
 
@@ -133,7 +142,7 @@ class FuzzWs : public worker::WsService {
 
 class FuzzHttp : public worker::HttpService {
   public:
-    FuzzHttp(worker::Loop& l, const worker::WorkerContext& ctx, Tracker& t)
+    FuzzHttp(runtime::Loop& l, const runtime::WorkerContext& ctx, Tracker& t)
         : HttpService(l, ctx), t_(t) {}
     void on_accept(Connection& c) override {
         t_.accepted(c.id());
@@ -143,13 +152,14 @@ class FuzzHttp : public worker::HttpService {
         t_.closing(c.id());
         HttpService::on_close(c);
     }
-    channel::Client& bus() { return bus_; }
+    // The fuzzer made the link (make_channel_bus): it knows the concrete type.
+    channel::Client& bus() { return static_cast<channel::Client&>(*bus_); }
     void stop_sweep_timer() { sweep_timer_.cancel(); }
     // Once a loop turn has returned, every close event has run: no connection
     // in the table is Closed.
     bool none_closed() const {
         bool ok = true;
-        tcp_.for_each([&](Connection& c) { ok &= c.state() != worker::ConnState::Closed; });
+        tcp_.for_each([&](Connection& c) { ok &= c.state() != runtime::ConnState::Closed; });
         return ok;
     }
 
@@ -159,7 +169,7 @@ class FuzzHttp : public worker::HttpService {
 
 class FuzzChannel : public channel::Server {
   public:
-    FuzzChannel(worker::Loop& l, int fd, const worker::Config& cfg, Tracker& t)
+    FuzzChannel(runtime::Loop& l, int fd, const runtime::Config& cfg, Tracker& t)
         : Server(l, fd, cfg), t_(t) {}
     void on_accept(Connection& c) override {
         t_.accepted(c.id());
@@ -190,12 +200,12 @@ Env* g_env;
 
 int tcp_listener(int* port) {
     std::string err;
-    int fd = worker::listen_socket("127.0.0.1", 0, false, &err);
+    int fd = runtime::listen_socket("127.0.0.1", 0, false, &err);
     if (fd < 0) {
         fprintf(stderr, "services_fuzz: %s\n", err.c_str());
         abort();
     }
-    *port = worker::socket_port(fd);
+    *port = runtime::socket_port(fd);
     return fd;
 }
 
@@ -265,10 +275,10 @@ class World {
     uint64_t some_ws_id(Reader& in);
     std::string client_id(uint64_t conn);
 
-    worker::Config config_;
-    worker::WorkerContext ctx_[kNumSvc];
+    runtime::Config config_;
+    runtime::WorkerContext ctx_[kNumSvc];
     Tracker track_[kNumSvc] = {Tracker("ws"), Tracker("http"), Tracker("channel")};
-    std::unique_ptr<worker::Loop> loop_;
+    std::unique_ptr<runtime::Loop> loop_;
     std::unique_ptr<FuzzChannel> chan_;
     std::unique_ptr<FuzzWs> ws_;
     std::unique_ptr<FuzzHttp> http_;
@@ -294,7 +304,7 @@ World::World(Reader& in) {
     // Unix peers have no address: "*" lets them in; the default list refuses them.
     config_.channel_allow =
         (f1 & 16) ? std::vector<std::string>{"127.0.0.1"} : std::vector<std::string>{"*"};
-    worker::Limits& lim = config_.limits;
+    runtime::Limits& lim = config_.limits;
     // One Loop serves all three here, and the channel server sets the loop's
     // send queue cap to channel_subscriber_queue: both get the same value.
     lim.max_send_queue = lim.channel_subscriber_queue = kLimitChoices[(f1 >> 5) & 3];
@@ -308,8 +318,8 @@ World::World(Reader& in) {
 
     config_.services.resize(kNumSvc);
     const char* names[kNumSvc] = {"pusher", "publisher", "ChannelServer"};
-    worker::ServiceType types[kNumSvc] = {worker::ServiceType::WebSocket, worker::ServiceType::Http,
-                                          worker::ServiceType::Channel};
+    runtime::ServiceType types[kNumSvc] = {
+        runtime::ServiceType::WebSocket, runtime::ServiceType::Http, runtime::ServiceType::Channel};
     for (int s = 0; s < kNumSvc; ++s) {
         config_.services[s].type = types[s];
         config_.services[s].name = names[s];
@@ -318,9 +328,10 @@ World::World(Reader& in) {
         ctx_[s].service_index = s;
         ctx_[s].worker_id = worker_id;
         ctx_[s].listen_fd = g_env->listen_fd[s];
+        ctx_[s].make_bus = make_channel_bus;
     }
 
-    loop_ = std::make_unique<worker::Loop>(nullptr, lim);
+    loop_ = std::make_unique<runtime::Loop>(nullptr, lim);
     loop_->set_test_clock(clock_);
     chan_ = std::make_unique<FuzzChannel>(*loop_, g_env->listen_fd[kChan], config_, track_[kChan]);
     ws_ = std::make_unique<FuzzWs>(*loop_, ctx_[kWs], track_[kWs]);
@@ -544,8 +555,8 @@ void World::advance(Reader& in) {
 
 void World::service_control(Reader& in) {
     uint8_t a = in.u8();
-    worker::Service* svcs[kNumSvc] = {ws_.get(), http_.get(), chan_.get()};
-    worker::Service* s = svcs[(a & 3) % 3];
+    runtime::Service* svcs[kNumSvc] = {ws_.get(), http_.get(), chan_.get()};
+    runtime::Service* s = svcs[(a & 3) % 3];
     switch ((a >> 2) % 8) {
         case 0:
             s->go_away();
@@ -923,7 +934,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);  // bound, not listening: refused
-    g_env->refused_port = worker::socket_port(fd);
+    g_env->refused_port = runtime::socket_port(fd);
     // One empty script first: what the runtime opens once per process (the
     // TcpServer's reserve descriptor) is not counted against an input.
     Reader none{nullptr, 0};

@@ -11,9 +11,9 @@
 #include <sstream>
 #include <thread>
 
+#include "runtime/listen_socket.h"
 #include "tests/support/pusher_instance.h"
 #include "tests/support/ws_client.h"
-#include "worker/listen_socket.h"
 
 using namespace pusher::testing;
 
@@ -292,7 +292,7 @@ TEST(Master, SigkilledMasterLeavesNoWorkerBehind) {
         },
         3000));
     std::string err;
-    int fd = pusher::worker::listen_socket("127.0.0.1", p.ws_port, false, &err);
+    int fd = pusher::runtime::listen_socket("127.0.0.1", p.ws_port, false, &err);
     EXPECT_GE(fd, 0) << err;
     if (fd >= 0) close(fd);
 }

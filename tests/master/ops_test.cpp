@@ -23,7 +23,7 @@
 
 using namespace pusher::testing;
 namespace master = pusher::master;
-namespace worker = pusher::worker;
+namespace runtime = pusher::runtime;
 
 namespace {
 
@@ -301,7 +301,7 @@ TEST(Paths, TheCliFindsTheInstanceFromAnyDirectory) {
 }
 
 TEST(Paths, RelativePathsAreTakenFromTheConfigOrTheBinary) {
-    worker::Config c = master::default_config();
+    runtime::Config c = master::default_config();
     master::derive_paths(&c);
     char exe[PATH_MAX] = {};
     ASSERT_GT(readlink("/proc/self/exe", exe, sizeof exe - 1), 0);
@@ -314,7 +314,7 @@ TEST(Paths, RelativePathsAreTakenFromTheConfigOrTheBinary) {
     PusherInstance p;  // only for its directory
     std::ofstream(p.dir + "/site.json") << "{\"pid_file\": \"run/site.pid\"}";
     std::string err;
-    worker::Config d = master::default_config();
+    runtime::Config d = master::default_config();
     ASSERT_TRUE(master::load_config(p.dir + "/site.json", &d, &err)) << err;
     master::derive_paths(&d);
     EXPECT_EQ(d.pid_file, p.dir + "/run/site.pid");

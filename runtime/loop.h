@@ -9,10 +9,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "worker/config.h"
-#include "worker/stats.h"
+#include "runtime/config.h"
+#include "runtime/stats.h"
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 class Connection;
 class Loop;
@@ -92,4 +92,4 @@ inline CorkGuard::~CorkGuard() {
     loop_.uncork();
 }
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

@@ -1,4 +1,4 @@
-#include "worker/send_queue.h"
+#include "runtime/send_queue.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -6,8 +6,8 @@
 
 #include <string>
 
-using pusher::worker::SendQueue;
-using pusher::worker::SharedBuffer;
+using pusher::runtime::SendQueue;
+using pusher::runtime::SharedBuffer;
 
 TEST(SendQueue, EmptyOwnsNothing) {
     SendQueue q;

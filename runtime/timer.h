@@ -5,9 +5,9 @@
 
 #include <functional>
 
-#include "worker/loop.h"
+#include "runtime/loop.h"
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 class Timer {
   public:
@@ -55,4 +55,4 @@ class Timer {
     bool repeat_ = false;
 };
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

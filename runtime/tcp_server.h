@@ -9,10 +9,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "worker/connection.h"
-#include "worker/loop.h"
+#include "runtime/connection.h"
+#include "runtime/loop.h"
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 class TcpServer {
   public:
@@ -72,4 +72,4 @@ class TcpServer {
     std::unordered_map<uint64_t, Connection*> by_id_;
 };
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

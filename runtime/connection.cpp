@@ -1,4 +1,4 @@
-#include "worker/connection.h"
+#include "runtime/connection.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -11,9 +11,9 @@
 #include <cstring>
 #include <exception>
 
-#include "worker/log.h"
+#include "runtime/log.h"
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 Connection::Connection(Loop& loop, int fd, uint64_t id, ConnectionHandler* handler, ConnState state)
     : loop_(loop), handler_(handler), fd_(fd), state_(state), id_(id) {
@@ -295,4 +295,4 @@ std::string Connection::local() const {
     return format_addr(ss);
 }
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

@@ -1,6 +1,6 @@
-#include "worker/config.h"
+#include "runtime/config.h"
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 const char* ServiceConfig::scheme() const {
     switch (type) {
@@ -18,4 +18,4 @@ std::string ServiceConfig::listen() const {
     return std::string(scheme()) + "://" + host + ":" + std::to_string(port);
 }
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

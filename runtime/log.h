@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 void log_line(const std::string& msg);
 // A line about one peer's misbehaviour; rate-limited so that a hostile peer
@@ -41,4 +41,4 @@ class LineLimiter {
     uint64_t dropped_ = 0, dropped_total_ = 0;
 };
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

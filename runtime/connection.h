@@ -11,10 +11,10 @@
 #include <memory>
 #include <string>
 
-#include "worker/loop.h"
-#include "worker/send_queue.h"
+#include "runtime/loop.h"
+#include "runtime/send_queue.h"
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 class Connection;
 
@@ -143,4 +143,4 @@ class Connection {
     event ev_;
 };
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

@@ -1,4 +1,4 @@
-#include "worker/tcp_server.h"
+#include "runtime/tcp_server.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -8,7 +8,7 @@
 
 #include <cerrno>
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 // Accepting in bursts keeps a connect storm from starving established clients.
 static constexpr int kAcceptBurst = 64;
@@ -126,4 +126,4 @@ void TcpServer::close_all() {
     loop_.run_closes();
 }
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

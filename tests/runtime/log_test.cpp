@@ -1,10 +1,10 @@
 // The per-peer log limiter: a burst, then a steady rate, and every dropped
 // line accounted for in the next line written.
-#include "worker/log.h"
+#include "runtime/log.h"
 
 #include <gtest/gtest.h>
 
-using pusher::worker::LineLimiter;
+using pusher::runtime::LineLimiter;
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <new>
 #include <utility>
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 class SharedBuffer {
   public:
@@ -63,4 +63,4 @@ class BufferRef {
     SharedBuffer* b_ = nullptr;
 };
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

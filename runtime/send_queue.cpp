@@ -1,11 +1,11 @@
-#include "worker/send_queue.h"
+#include "runtime/send_queue.h"
 
 #include <sys/uio.h>
 
 #include <cerrno>
 #include <cstdlib>
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 void SendQueue::grow() {
     uint32_t cap = cap_ ? cap_ * 2 : 4;
@@ -89,4 +89,4 @@ void SendQueue::clear() {
     bytes_ = 0;
 }
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

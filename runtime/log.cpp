@@ -1,4 +1,4 @@
-#include "worker/log.h"
+#include "runtime/log.h"
 
 #include <unistd.h>
 
@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <ctime>
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 void log_line(const std::string& msg) {
     time_t t = time(nullptr);
@@ -53,4 +53,4 @@ void log_peer(const std::string& msg) {
     if (v.write) log_line(msg);
 }
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

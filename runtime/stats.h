@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 constexpr uint64_t kStatsMagic = 0x5055534845523031ULL;  // "PUSHER01"
 constexpr int kMaxSlots = 256;
@@ -104,4 +104,4 @@ inline uint64_t read(const Counter& c) {
     return c.load(std::memory_order_relaxed);
 }
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

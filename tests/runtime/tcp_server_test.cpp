@@ -1,7 +1,7 @@
 // The runtime over real loopback sockets. The test thread pumps the loop
 // itself (EVLOOP_NONBLOCK) until a condition holds, so there are no threads
 // and no sleeps.
-#include "worker/tcp_server.h"
+#include "runtime/tcp_server.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -14,9 +14,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "worker/listen_socket.h"
+#include "runtime/listen_socket.h"
 
-using namespace pusher::worker;
+using namespace pusher::runtime;
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "worker/stats.h"
+#include "runtime/stats.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <ctime>
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 static std::string sys_error(const std::string& what) {
     return what + ": " + strerror(errno);
@@ -104,4 +104,4 @@ void stats_close(const void* region) {
     if (region) munmap(const_cast<void*>(region), sizeof(StatsRegion));
 }
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

@@ -1,4 +1,4 @@
-#include "worker/listen_socket.h"
+#include "runtime/listen_socket.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -13,7 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 // Workerman's DEFAULT_BACKLOG; the kernel caps it at somaxconn anyway.
 static constexpr int kBacklog = 102400;
@@ -97,4 +97,4 @@ int socket_port(int fd) {
     return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
 }
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 // Limits an operator can tune; defaults are safe for an internet-facing node.
 struct Limits {
@@ -56,4 +56,4 @@ struct Config {
     Limits limits;
 };
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

@@ -14,12 +14,12 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/listen_socket.h"
+#include "runtime/tcp_server.h"
 #include "tests/support/proc.h"
 #include "tests/support/pump.h"
-#include "worker/listen_socket.h"
-#include "worker/tcp_server.h"
 
-using namespace pusher::worker;
+using namespace pusher::runtime;
 using pusher::testing::cpu_ticks;
 
 namespace {

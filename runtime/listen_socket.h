@@ -5,7 +5,7 @@
 #pragma once
 #include <string>
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 // Binds and listens on host:port (IPv4 or IPv6 literal, or "localhost"). Sets
 // SO_REUSEADDR, SO_REUSEPORT when reuse_port, O_NONBLOCK and FD_CLOEXEC.
@@ -20,4 +20,4 @@ bool port_listening(const std::string& host, int port);
 // The port a socket is bound to (for port 0 in tests).
 int socket_port(int fd);
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

@@ -8,9 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "worker/shared_buffer.h"
+#include "runtime/shared_buffer.h"
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 class SendQueue {
   public:
@@ -45,4 +45,4 @@ class SendQueue {
     size_t bytes_ = 0;
 };
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

@@ -1,11 +1,11 @@
-#include "worker/loop.h"
+#include "runtime/loop.h"
 
 #include <csignal>
 #include <ctime>
 
-#include "worker/connection.h"
+#include "runtime/connection.h"
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 // Workerman 5 reads 87380 bytes at a time; one buffer serves every connection.
 static constexpr size_t kReadBufferSize = 87380;
@@ -59,4 +59,4 @@ void Loop::reap(evutil_socket_t, short, void* arg) {
     }
 }
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

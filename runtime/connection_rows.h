@@ -1,13 +1,13 @@
 // The rows `pusher connections` prints, one per connection, in the column
-// order worker_main.h documents. Every service writes them the same way.
+// order worker/worker_main.h documents. Every service writes them the same way.
 #pragma once
 #include <unistd.h>
 
 #include <string>
 
-#include "worker/tcp_server.h"
+#include "runtime/tcp_server.h"
 
-namespace pusher::worker {
+namespace pusher::runtime {
 
 // state(c) names the connection's state, e.g. "ESTABLISHED" or "HANDSHAKE".
 template <class StateFn>
@@ -23,4 +23,4 @@ void append_connection_rows(std::string& out, const TcpServer& tcp, const std::s
     });
 }
 
-}  // namespace pusher::worker
+}  // namespace pusher::runtime

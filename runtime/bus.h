@@ -1,0 +1,36 @@
+// What a worker needs from the cluster's event bus, and all a service sees of
+// it. The Channel client (channel/client.h) is one implementation, made by the
+// BusFactory the worker is handed (runtime/service.h); another engine can
+// serve where one channel server is outgrown, without touching the services.
+#pragma once
+#include <functional>
+#include <vector>
+
+#include "protocol/php_value.h"
+
+namespace pusher::runtime {
+
+class Bus {
+  public:
+    using Value = protocol::php::Value;
+    // channel as the publisher sent it; data decoded once for all handlers.
+    using Handler = std::function<void(const Value& channel, const Value& data)>;
+
+    virtual ~Bus() = default;
+    virtual void on(const Value& channel, Handler handler) = 0;  // subscribe with a handler
+    virtual void unsubscribe(const Value& channel) = 0;
+    virtual void publish(const std::vector<Value>& channels, const Value& data) = 0;
+    // Connected, and every subscription has been sent.
+    virtual bool connected() const = 0;
+    // Starts connecting; reconnects by itself from then on. Handlers given to
+    // on() before this are subscribed on every (re)connect.
+    virtual void connect() = 0;
+    // Stops for good (worker shutdown): what was not written is counted as dropped.
+    virtual void close() = 0;
+    // Nothing of ours waits to reach the bus (a leaving worker waits for this).
+    virtual bool idle() const = 0;
+    // Runs after all events of one read were handled: lets a service batch them.
+    virtual void set_batch_end(std::function<void()> hook) = 0;
+};
+
+}  // namespace pusher::runtime
