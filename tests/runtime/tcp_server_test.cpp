@@ -46,14 +46,16 @@ struct TcpServerTest : ::testing::Test {
     Echo echo;
     int lfd = -1, port = 0;
 
-    void start() {
+    // handler: the fixture's echo, or a test's own (it must outlive the test body).
+    void start(Echo* handler = nullptr) {
+        Echo* h = handler ? handler : &echo;
         loop = std::make_unique<Loop>(nullptr, limits);
         std::string err;
         lfd = listen_socket("127.0.0.1", 0, false, &err);
         ASSERT_GE(lfd, 0) << err;
         port = socket_port(lfd);
-        server = std::make_unique<TcpServer>(*loop, lfd, &echo, &echo);
-        echo.server = server.get();
+        server = std::make_unique<TcpServer>(*loop, lfd, h, h);
+        h->server = server.get();
         server->start_accepting();
     }
     void TearDown() override {
@@ -230,14 +232,7 @@ class Closer : public Echo {
 
 TEST_F(TcpServerTest, SessionOutlivesACloseInsideItsOwnCallback) {
     Closer closer;
-    loop = std::make_unique<Loop>(nullptr, limits);
-    std::string err;
-    lfd = listen_socket("127.0.0.1", 0, false, &err);
-    ASSERT_GE(lfd, 0) << err;
-    port = socket_port(lfd);
-    server = std::make_unique<TcpServer>(*loop, lfd, &closer, &closer);
-    closer.server = server.get();
-    server->start_accepting();
+    start(&closer);
     int fd = dial();
     ASSERT_TRUE(pump_until([&] { return closer.accepted == 1; }));
     EXPECT_EQ(Canary::alive, 1);
@@ -261,14 +256,7 @@ class Thrower : public Echo {
 // the loop and every other connection go on.
 TEST_F(TcpServerTest, AnExceptionFromInputClosesOnlyThatConnection) {
     Thrower thrower;
-    loop = std::make_unique<Loop>(nullptr, limits);
-    std::string err;
-    lfd = listen_socket("127.0.0.1", 0, false, &err);
-    ASSERT_GE(lfd, 0) << err;
-    port = socket_port(lfd);
-    server = std::make_unique<TcpServer>(*loop, lfd, &thrower, &thrower);
-    thrower.server = server.get();
-    server->start_accepting();
+    start(&thrower);
     int bad = dial(), good = dial();
     ASSERT_TRUE(pump_until([&] { return thrower.accepted == 2; }));
     ASSERT_EQ(write(bad, "x", 1), 1);
