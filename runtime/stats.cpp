@@ -45,7 +45,7 @@ StatsRegion* stats_create(const std::string& path, std::string* error) {
     }
     // The file is fresh and zero-filled: every atomic starts at 0.
     auto* r = static_cast<StatsRegion*>(p);
-    r->version = 1;
+    r->version = kStatsVersion;
     r->start_time = static_cast<uint64_t>(time(nullptr));
     r->instance_id = random_id();
     r->magic = kStatsMagic;
@@ -73,6 +73,13 @@ const StatsRegion* stats_open(const std::string& path, std::string* error) {
     auto* r = static_cast<const StatsRegion*>(p);
     if (r->magic != kStatsMagic) {
         *error = path + ": not a pusher status file";
+        munmap(p, sizeof(StatsRegion));
+        return nullptr;
+    }
+    if (r->version != kStatsVersion) {
+        *error = path + ": written by another pusher version (layout " +
+                 std::to_string(r->version) + ", this binary reads " +
+                 std::to_string(kStatsVersion) + ")";
         munmap(p, sizeof(StatsRegion));
         return nullptr;
     }
