@@ -73,7 +73,6 @@ size_t Client::unwritten_publishes(const runtime::Connection& c) {
 void Client::drop_unwritten(const runtime::Connection& c) {
     runtime::bump(loop_.stats().bus_dropped, unwritten_publishes(c));
     in_flight_.clear();
-    handed_ = 0;
 }
 
 void Client::abandon_lookup() {
@@ -256,7 +255,6 @@ void Client::on_connect(runtime::Connection&) {
     connect_timer_.cancel();
     last_error_.clear();
     in_flight_.clear();
-    handed_ = 0;
     // One subscribe with every event, as the original; then every watch.
     if (!events_.empty()) {
         std::vector<Value> channels;
@@ -334,10 +332,12 @@ void Client::flush() {
     publishes.swap(outbox_publishes_);
     bool sent = up_ && conn_ && conn_->send(frames.data(), frames.size());
     if (sent) {
-        handed_ += frames.size();
         if (!publishes.empty()) {
             unwritten_publishes(*conn_);  // forget what the socket has taken
-            in_flight_.emplace_back(handed_, static_cast<uint32_t>(publishes.size()));
+            // Everything handed to the link so far is written or queued: this
+            // write ends there (pings sent beside flush() included).
+            in_flight_.emplace_back(conn_->bytes_out() + conn_->queued(),
+                                    static_cast<uint32_t>(publishes.size()));
         }
         frames.clear();  // keep the capacity for the next turn
         frames.swap(outbox_);

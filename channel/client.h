@@ -127,11 +127,10 @@ class Client : public runtime::Bus, public runtime::ConnectionHandler {
     // outbox is written, they go back to pending_ instead of vanishing.
     std::vector<size_t> outbox_publishes_;
     // Publishes handed to the link but maybe not yet written to its socket:
-    // (end offset in bytes handed since connect, publishes in that write).
+    // (end offset in the link's byte stream, publishes in that write).
     // A link that dies, or is abandoned, with some unwritten counts them in
     // bus_dropped: nothing answered "ok" vanishes without a count.
     std::deque<std::pair<uint64_t, uint32_t>> in_flight_;
-    uint64_t handed_ = 0;
     size_t unwritten_publishes(const runtime::Connection& c);
     void drop_unwritten(const runtime::Connection& c);
     // A link is only "stable" (back-off reset, outage over) after this long:
