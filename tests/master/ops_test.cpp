@@ -326,10 +326,12 @@ TEST(Paths, RelativePathsAreTakenFromTheConfigOrTheBinary) {
 TEST(PidFile, SecondStartIsRefusedByTheLockWhateverTheFileSays) {
     PusherInstance p;
     ASSERT_EQ(p.start().code, 0);
+    std::string real = file_text(p.dir + "/pusher.pid");
     std::ofstream(p.dir + "/pusher.pid") << getpid() << "\n";  // a live pid, not ours
     CmdResult again = p.start();
     EXPECT_NE(again.code, 0);
     EXPECT_EQ(again.out, "pusher already running (pid " + std::to_string(getpid()) + ")\n");
+    std::ofstream(p.dir + "/pusher.pid") << real;  // so that stop finds the master
 }
 
 // A line of `out` that matches `format` (an int of workers, a long of
