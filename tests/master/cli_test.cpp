@@ -19,15 +19,6 @@ using namespace pusher::testing;
 
 namespace {
 
-bool eventually(const std::function<bool()>& f, int ms = 5000) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (!f()) {
-        if (std::chrono::steady_clock::now() > end) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling other processes
-    }
-    return true;
-}
-
 int read_pid(const PusherInstance& p) {
     std::ifstream in(p.dir + "/pusher.pid");
     int pid = 0;

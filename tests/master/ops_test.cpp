@@ -27,15 +27,6 @@ namespace runtime = pusher::runtime;
 
 namespace {
 
-bool eventually(const std::function<bool()>& f, int ms = 5000) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (!f()) {
-        if (std::chrono::steady_clock::now() > end) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling other processes
-    }
-    return true;
-}
-
 Json::Value status_json(PusherInstance& p) {
     Json::Value root;
     Json::CharReaderBuilder b;

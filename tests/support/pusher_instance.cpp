@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +23,15 @@ namespace pusher::testing {
 std::string pusher_bin() {
     const char* b = getenv("PUSHER_BIN");
     return b ? b : "./pusher";
+}
+
+bool eventually(const std::function<bool()>& f, int ms) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (!f()) {
+        if (std::chrono::steady_clock::now() > end) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling other processes
+    }
+    return true;
 }
 
 CmdResult run(const std::string& cmd) {

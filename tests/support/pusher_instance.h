@@ -8,6 +8,7 @@
 // expect_worker_deaths(n) (0 unless declared), or anything after
 // allow_worker_deaths().
 #pragma once
+#include <functional>
 #include <string>
 
 namespace pusher::testing {
@@ -51,6 +52,9 @@ class PusherInstance {
     int expected_deaths_ = 0;
     bool any_deaths_ = false;
 };
+
+// Polls f (another process's state: no event to await) until it holds or ms pass.
+bool eventually(const std::function<bool()>& f, int ms = 5000);
 
 // A raw HTTP/1.1 exchange on a new connection; returns the whole response.
 std::string http_request(const std::string& host, int port, const std::string& raw);
