@@ -6,7 +6,7 @@
 #   make deps       install missing Debian packages
 #   make check-layers  fail if a folder includes one above it (scripts/check_layers.sh)
 # Each source folder is a static library; tests/<folder>/ holds its tests.
-# Dependencies go one way (docs/ARCHITECTURE.md): protocol <- runtime <- channel, worker <- master.
+# Dependencies go one way (docs/ARCHITECTURE.md): protocol <- runtime <- channel, redis, worker <- master.
 
 MODE ?= release
 SHELL := /bin/bash
@@ -30,9 +30,9 @@ WARN := -Wall -Wextra -Werror
 CPPFLAGS := -I. -I/usr/share/include/llhttp $(shell pkg-config --cflags jsoncpp 2>/dev/null) -MMD -MP
 CXXFLAGS := -std=c++17 $(OPT) $(WARN)
 CFLAGS := $(OPT)
-LDLIBS := -levent -levent_core -lwslay -ljsoncpp -lpthread
+LDLIBS := -levent -levent_core -lwslay -ljsoncpp -lhiredis -lpthread
 
-MODULES := master worker channel runtime protocol
+MODULES := master worker channel redis runtime protocol
 # Link order: a library comes before the ones it uses. The layering is one-way,
 # so the order is strict: no --start-group.
 LIBS := $(foreach m,$(MODULES),$(B)/lib$(m).a) $(B)/libllhttp.a
@@ -74,13 +74,14 @@ endif
 # Tests: one gtest binary per folder of tests/ (unit tests of that module plus
 # integration tests that drive the real ./pusher over sockets). Each binary links
 # only the libraries its module needs, so one module's tests build on their own.
-TEST_DIRS := protocol runtime worker channel master integration
+TEST_DIRS := protocol runtime worker channel redis master integration
 libs_protocol := protocol
 libs_runtime := runtime protocol
 libs_worker := worker runtime protocol
 libs_channel := channel runtime protocol
-libs_master := master worker channel runtime protocol
-libs_integration := master worker channel runtime protocol
+libs_redis := redis runtime protocol
+libs_master := master worker channel redis runtime protocol
+libs_integration := master worker channel redis runtime protocol
 test_objs = $(patsubst %.cpp,$(B)/%.o,$(wildcard tests/$(1)/*_test.cpp tests/support/*.cpp))
 test_libs = $(foreach l,$(libs_$(1)),$(B)/lib$(l).a) $(B)/libllhttp.a
 define test_bin
@@ -124,7 +125,7 @@ FUZZ_SECONDS ?= 30
 $(B)/fuzz/%: tests/fuzz/%_fuzz.cpp $(B)/libprotocol.a $(B)/libllhttp.a
 	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libprotocol.a $(B)/libllhttp.a $(LDLIBS)
 # The services target drives the runtime and the services too (tests/fuzz/services_fuzz.cpp).
-FUZZ_SERVICE_LIBS := $(B)/libworker.a $(B)/libchannel.a $(B)/libruntime.a $(B)/libprotocol.a $(B)/libllhttp.a
+FUZZ_SERVICE_LIBS := $(B)/libworker.a $(B)/libchannel.a $(B)/libredis.a $(B)/libruntime.a $(B)/libprotocol.a $(B)/libllhttp.a
 $(B)/fuzz/services: tests/fuzz/services_fuzz.cpp $(FUZZ_SERVICE_LIBS)
 	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_SERVICE_LIBS) $(LDLIBS)
 # Its services log every misbehaving peer: their stderr is closed (reports still show).

@@ -37,12 +37,36 @@ struct ServiceConfig {
     const char* scheme() const;  // frame / websocket / http
 };
 
+// Which engine carries the bus (docs/CONFIG.md "bus"). The Channel engine is
+// the embedded default (Workerman Channel's protocol, our channel server or
+// PHP's); Redis serves when one channel server is outgrown.
+enum class BusEngine { Channel, Redis };
+enum class RedisMode { Single, Sharded, Cluster };
+
+struct RedisServer {
+    std::string host;
+    int port = 6379;
+};
+
+struct BusConfig {
+    BusEngine engine = BusEngine::Channel;
+    RedisMode mode = RedisMode::Single;
+    // single: one; sharded: every shard, in order (the order is the hash's);
+    // cluster: seed nodes, the rest is discovered.
+    std::vector<RedisServer> redis;
+    std::string prefix = "pusher";  // Redis channel of event E: "<prefix>:E"
+    std::string username, password;  // AUTH, when the server asks for it
+    double probe_interval = 1.0;     // seconds between liveness probes per subscription
+    double probe_timeout = 3.0;      // a probe (or any reply) later than this: link dead
+};
+
 struct Config {
     std::string config_file;  // empty: the embedded default
     std::string node_name;    // identifies this host in client ids and metrics
     std::vector<ServiceConfig> services;
     std::string channel_host = "127.0.0.1";  // where workers find the bus
     int channel_port = 2206;
+    BusConfig bus;  // engine and its servers; channel_host/port serve the Channel engine
     std::string broadcast_event = "broadcast";
     bool welcome_json = false;
     std::string api_key;                       // publish API key; empty: none

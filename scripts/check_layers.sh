@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Fails if a source folder includes a folder it must not see. The layering is
 # one-way (docs/ARCHITECTURE.md, "Dependencies"):
-#   protocol <- runtime <- channel, worker <- master
-# protocol/ sees only itself; runtime/ sees protocol/; channel/ and worker/
-# see runtime/ and protocol/ but not each other (a service reaches the bus only
-# through runtime/bus.h); master/ sees everything.
+#   protocol <- runtime <- channel, redis, worker <- master
+# protocol/ sees only itself; runtime/ sees protocol/; channel/, redis/ and
+# worker/ see runtime/ and protocol/ but not each other (two bus engines and
+# the services: a service reaches the bus only through runtime/bus.h); master/ sees everything.
 set -u
 cd "$(dirname "$0")/.."
 declare -A allowed=(
   [protocol]="protocol"
   [runtime]="runtime protocol"
   [channel]="channel runtime protocol"
+  [redis]="redis runtime protocol"
   [worker]="worker runtime protocol"
-  [master]="master worker channel runtime protocol"
+  [master]="master worker channel redis runtime protocol"
 )
 bad=0
 for folder in "${!allowed[@]}"; do
@@ -25,4 +26,4 @@ for folder in "${!allowed[@]}"; do
   done < <(grep -HnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^/"]+/' "$folder"/*.cpp "$folder"/*.h 2>/dev/null)
 done
 if [ "$bad" -ne 0 ]; then exit 1; fi
-echo "layering: one-way (protocol <- runtime <- channel, worker <- master)"
+echo "layering: one-way (protocol <- runtime <- channel, redis, worker <- master)"
