@@ -2,13 +2,9 @@
 // on its loop. Better than the original: it re-watches queues after a
 // reconnect, publishes made while disconnected wait in a bounded queue and go
 // out after reconnecting (overflow counted), and an event nobody handles is
-// logged instead of killing the process. A host name is resolved without
-// blocking the loop (evdns) and each of its addresses is tried in turn;
-// reconnects back off exponentially with per-process jitter.
+// logged instead of killing the process. Its link is kept up by a
+// runtime::Dialer (name lookup, every address, deadline, back-off).
 #pragma once
-#include <event2/dns.h>
-#include <sys/socket.h>
-
 #include <deque>
 #include <functional>
 #include <map>
@@ -16,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "channel/backoff.h"
 #include "protocol/frame.h"
 #include "runtime/bus.h"
 #include "runtime/connection.h"
+#include "runtime/dialer.h"
 #include "runtime/timer.h"
 
 namespace pusher::channel {
@@ -27,9 +23,7 @@ namespace pusher::channel {
 class Client : public runtime::Bus, public runtime::ConnectionHandler {
   public:
     static constexpr double kPingInterval = 55.0;  // Client::$pingInterval since v1.2.0
-    // A name lookup that is not answered, or a connect that neither succeeds
-    // nor fails (a filtered address), is given up after this.
-    static constexpr double kConnectTimeout = 5.0;
+    static constexpr double kConnectTimeout = runtime::Dialer::kConnectTimeout;
 
     Client(runtime::Loop& loop, std::string host, int port);
     ~Client() override;
@@ -65,10 +59,10 @@ class Client : public runtime::Bus, public runtime::ConnectionHandler {
     bool idle() const override;
     // Name lookups read this hosts file and ask no name server (tests; call
     // before connect()). By default: /etc/hosts, then resolv.conf's servers.
-    void use_hosts_file(const std::string& path);
+    void use_hosts_file(const std::string& path) { dialer_.use_hosts_file(path); }
     // Why the last connect attempt failed ("" once connected).
-    const std::string& last_error() const { return last_error_; }
-    bool retry_scheduled() const { return reconnect_timer_.armed(); }
+    const std::string& last_error() const { return dialer_.last_error(); }
+    bool retry_scheduled() const { return dialer_.retry_scheduled(); }
 
     // ConnectionHandler
     void on_connect(runtime::Connection& c) override;
@@ -81,45 +75,22 @@ class Client : public runtime::Bus, public runtime::ConnectionHandler {
         Handler handler;
         bool auto_reserve;
     };
-    struct Address {
-        sockaddr_storage addr;
-        socklen_t len;
-    };
     void send_now(const std::string& body);
     void send_publish(const std::string& body);
     void send_or_queue(const std::string& body);
     void dispatch(std::string_view body);
-    void schedule_reconnect();
     void set_subscribed(bool up);
-    void start_attempt();
-    bool resolve();
-    static void on_resolved(int result, evutil_addrinfo* res, void* arg);
-    void try_next_address();
-    void abandon_lookup();
-    void attempt_timed_out();
     void requeue_outbox(std::string& frames, std::vector<size_t>& publishes);
 
     runtime::Loop& loop_;
-    std::string host_;
-    int port_;
+    runtime::Dialer dialer_;  // resolves, connects, times out and backs off
     runtime::Connection* conn_ = nullptr;
     bool up_ = false, subscribed_ = false, closed_ = false;
-    Backoff backoff_;
-    evdns_base* dns_ = nullptr;  // only for a host that is a name
-    struct Lookup {              // the callback's argument: outlives a cancel
-        Client* owner;
-        evdns_getaddrinfo_request* req;
-    };
-    Lookup* lookup_ = nullptr;  // in flight
-    bool resolving_ = false, in_resolve_ = false, keep_dns_ = false, connect_timed_out_ = false;
-    std::vector<Address> addrs_;  // of the current attempt
-    size_t next_addr_ = 0;
-    std::string last_error_;
     std::unique_ptr<protocol::FrameDecoder> decoder_;
     std::map<std::string, std::pair<Value, Handler>> events_;  // by channel key
     std::map<std::string, Watch> watches_;
     std::deque<std::string> pending_;  // publish bodies waiting for the link
-    runtime::Timer reconnect_timer_, ping_timer_, connect_timer_;
+    runtime::Timer ping_timer_;
     // Frames of one loop turn go out in one write: a publish API answering 50
     // connections in a turn sends the bus one write, not 50 (see flush()).
     std::string outbox_;
@@ -133,10 +104,6 @@ class Client : public runtime::Bus, public runtime::ConnectionHandler {
     std::deque<std::pair<uint64_t, uint32_t>> in_flight_;
     size_t unwritten_publishes(const runtime::Connection& c);
     void drop_unwritten(const runtime::Connection& c);
-    // A link is only "stable" (back-off reset, outage over) after this long:
-    // a server that accepts and closes at once must not cause a retry storm.
-    static constexpr double kStableLink = 2.0;
-    double up_since_ = 0;
     event* flush_ev_ = nullptr;
     static void on_flush(evutil_socket_t, short, void* arg);
     void flush();

@@ -1,4 +1,4 @@
-// Reconnect delays of the channel client: exponential back-off with full
+// Reconnect delays of outgoing links (runtime/dialer.h): exponential back-off with full
 // jitter (a uniform draw in [0, min(cap, base * 2^attempt)]), from a generator
 // seeded per process. Every worker of every host computing the same delays
 // (an unseeded rand() gives each forked process the same sequence) would
@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <random>
 
-namespace pusher::channel {
+namespace pusher::runtime {
 
 class Backoff {
   public:
@@ -35,4 +35,4 @@ class Backoff {
     unsigned attempt_ = 0;
 };
 
-}  // namespace pusher::channel
+}  // namespace pusher::runtime

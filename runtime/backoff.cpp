@@ -1,4 +1,4 @@
-#include "channel/backoff.h"
+#include "runtime/backoff.h"
 
 #include <sys/random.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
-namespace pusher::channel {
+namespace pusher::runtime {
 
 double Backoff::ceiling(unsigned attempt) {
     // 2^16 * base is far above the cap: no need to shift further (or overflow).
@@ -27,4 +27,4 @@ uint64_t Backoff::process_seed() {
     return static_cast<uint64_t>(now) ^ (static_cast<uint64_t>(getpid()) << 32);
 }
 
-}  // namespace pusher::channel
+}  // namespace pusher::runtime

@@ -1,6 +1,6 @@
 // Reconnect delays: bounded, growing to a cap, and different per process so
 // that workers do not retry in lock step.
-#include "channel/backoff.h"
+#include "runtime/backoff.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -8,7 +8,7 @@
 
 #include <vector>
 
-using pusher::channel::Backoff;
+using pusher::runtime::Backoff;
 
 namespace {
 
