@@ -168,6 +168,7 @@ std::string status_json(const StatsRegion& r, const std::map<int, double>& qps) 
         w["listening"] = s.listening.load() == 1;
         w["channel_connected"] = s.channel_connected.load() == 1;
         w["bus_dropped"] = Json::UInt64(read(s.bus_dropped));
+        w["bus_probe_failures"] = Json::UInt64(read(s.bus_probe_failures));
         w["accept_fail"] = Json::UInt64(read(s.accept_fail));
         w["input_errors"] = Json::UInt64(read(s.input_errors));
         w["send_queue_bytes"] = Json::UInt64(read(s.send_queue_bytes));

@@ -2,6 +2,7 @@
 // model of the Channel bus. Objects and references are carried as data, never
 // instantiated.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -53,5 +54,21 @@ struct Value {
     // PHP's scalar-to-string view for ids and content (int → decimal, ...).
     std::string as_string() const;
 };
+
+// A value used as an array key (a Channel event name, a queue name): ints
+// stay ints, numeric strings like "0" become ints, other scalars are cast as
+// PHP casts an array offset: bool → 0/1, a float → truncated to int (0 when
+// not finite or out of range), null → "".
+inline Key php_array_key(const Value& v) {
+    switch (v.type) {
+        case Type::Int: return Key::integer(v.i);
+        case Type::Bool: return Key::integer(v.b ? 1 : 0);
+        case Type::Double: {
+            bool fits = std::isfinite(v.d) && v.d >= -0x1p63 && v.d < 0x1p63;
+            return Key::integer(fits ? static_cast<int64_t>(v.d) : 0);
+        }
+        default: return Key::from_string(v.as_string());
+    }
+}
 
 }  // namespace pusher::protocol::php

@@ -13,7 +13,7 @@ namespace pusher::runtime {
 constexpr uint64_t kStatsMagic = 0x5055534845523031ULL;  // "PUSHER01"
 // Bumped whenever the layout below changes: a CLI of another version refuses
 // to read a running instance's region instead of misreading it.
-constexpr uint32_t kStatsVersion = 2;
+constexpr uint32_t kStatsVersion = 3;
 constexpr int kMaxSlots = 256;
 constexpr int kMaxServices = 8;
 constexpr int kMaxExitKinds = 16;
@@ -43,6 +43,9 @@ struct WorkerSlot {
     std::atomic<uint32_t> listening;          // 1 once the listener accepts
     Counter channel_reconnects;
     Counter bus_dropped;      // publishes dropped while the bus was down
+    // Bus links found dead while still open (a probe that never came back, a
+    // server that stopped answering) and restarted: the silent-loss failure.
+    Counter bus_probe_failures;
     Counter input_errors;     // connections closed because their input raised an exception
     Counter publish_refused;  // HTTP publishes refused: content not valid UTF-8
     std::atomic<int32_t>

@@ -41,6 +41,9 @@ const Metric kMetrics[] = {
      &WorkerSlot::send_queue_bytes},
     {"pusher_bus_dropped_total", "counter", "Publishes dropped while the bus was down",
      &WorkerSlot::bus_dropped},
+    {"pusher_bus_probe_failures_total", "counter",
+     "Bus links found dead while open (probe or reply overdue) and restarted",
+     &WorkerSlot::bus_probe_failures},
     {"pusher_bus_reconnects_total", "counter", "Bus connections lost",
      &WorkerSlot::channel_reconnects},
     {"pusher_accept_fail_total", "counter", "Accept errors (EMFILE, ...)",
@@ -121,7 +124,7 @@ bool healthy(const StatsRegion& r, std::string* why) {
             *why = who + " is not running";
             ok = false;
         } else if (uses_bus(svc.listen) && slot.channel_connected.load() != 1) {
-            *why = who + " is not connected to the channel bus";
+            *why = who + " is not connected to the bus, or a subscription is missing";
             ok = false;
         }
     });

@@ -55,7 +55,7 @@ TEST(Faults, ChannelKilledHealthTurnsRedThenGreenAndNothingAcceptedIsLost) {
             return status == 503;
         },
         3000));
-    EXPECT_TRUE(why.find("not connected to the channel bus") != std::string::npos ||
+    EXPECT_TRUE(why.find("not connected to the bus") != std::string::npos ||
                 why.find("ChannelServer[0] is not running") != std::string::npos)
         << why;
     EXPECT_EQ(p.http_get("/?content=during-outage"), "ok");

@@ -1,0 +1,111 @@
+// One Redis server as the engine uses it: a link that publishes (PUBLISH, or
+// SPUBLISH on a Redis Cluster, pipelined), a link that subscribes to the
+// worker's channels living there, and the probe that proves the two work end
+// to end. Every probe_interval the node publishes a token on a channel of its
+// own through the publishing link, exactly as events travel; the subscribing
+// link must deliver it within probe_timeout. A subscription that is open but
+// dead (a Redis that stopped answering, a failover that left it on a server
+// nobody publishes to) loses the probe: it is restarted, counted in
+// bus_probe_failures and the node is unhealthy (/healthz red) until a probe
+// comes back. Publishes wait in a bounded queue while the node cannot take
+// them; what was sent and never confirmed when a link dies is counted as
+// dropped.
+#pragma once
+#include <deque>
+#include <set>
+#include <memory>
+#include <string>
+
+#include "redis/link.h"
+#include "runtime/timer.h"
+
+namespace pusher::redis {
+
+class Node : public Link::Owner {
+  public:
+    class Events {
+      public:
+        virtual ~Events() = default;
+        virtual void node_message(std::string_view channel, std::string_view payload) = 0;
+        virtual void node_read_end() = 0;
+        // The server says a channel is not (or no longer) its own: MOVED, or
+        // a sunsubscribe it sent by itself (slot migration, failover).
+        virtual void node_moved(Node& n) = 0;
+        // Health changed, or a link was lost (the topology may have changed).
+        virtual void node_changed(Node& n) = 0;
+    };
+    // Publishes queued by all nodes of an engine together, and their bound.
+    struct Backlog {
+        size_t queued = 0;
+        size_t cap = 0;
+    };
+    struct Pending {
+        std::string channel, payload;
+    };
+    // After an outage, queued publishes wait this long once the link is back:
+    // subscribers reconnect with a back-off capped at 2 s (runtime/backoff.h),
+    // and an event published before they re-subscribe would reach nobody.
+    // The same grace the channel server gives subscribers after its start.
+    static constexpr double kResubscribeGrace = 3.0;
+
+    // cluster: SPUBLISH/SSUBSCRIBE. grace_first_up: this node replaces one
+    // (a failover): its first link also waits for subscribers to move.
+    Node(runtime::Loop& loop, const runtime::RedisServer& server, const runtime::BusConfig& bus,
+         bool cluster, std::string probe_channel, bool grace_first_up, Backlog& backlog,
+         Events& events);
+    ~Node() override;
+
+    void start();
+    // For good. Publishes sent and unconfirmed are counted as dropped; the
+    // queued ones are handed back (the engine routes or counts them).
+    std::deque<Pending> stop();
+    void publish(const std::string& channel, const std::string& payload);
+    void subscribe(const std::string& channel);
+    void unsubscribe(const std::string& channel);
+    bool healthy() const;
+    bool idle() const;  // nothing queued, unsent or unconfirmed
+    std::string address() const { return pub_.address(); }
+    bool has_subscriptions() const { return !channels_.empty(); }
+
+    // Link::Owner
+    void link_up(Link& l) override;
+    void link_down(Link& l) override;
+    void link_reply(Link& l, redisReply* r) override;
+    void link_read_end(Link& l) override;
+
+  private:
+    enum class Owed : uint8_t { Publish, Probe, Ping };
+    void writable();
+    void send(const std::string& channel, const std::string& payload);
+    void pub_reply(redisReply* r);
+    void sub_reply(redisReply* r);
+    void send_subscribe(const std::string& channel);
+    void probe_tick();
+    void probe_sent();
+    void probe_back();
+    void probe_failed(Link& culprit, const std::string& why);
+    void set_probe_ok(bool ok);
+
+    runtime::Loop& loop_;
+    runtime::RedisServer server_;
+    const runtime::BusConfig& bus_;
+    bool cluster_;
+    Backlog& backlog_;
+    Events& events_;
+    Link pub_;
+    std::unique_ptr<Link> sub_;  // made when a first channel lives here
+    bool started_ = false, ready_ = false, grace_next_up_;
+    runtime::Timer grace_timer_, probe_timer_;
+    std::deque<Pending> queue_;  // waiting for the publishing link
+    // What the publishing link owes replies for, in order (runs of publishes
+    // as one entry with a count).
+    std::deque<std::pair<Owed, uint32_t>> owed_;
+    std::set<std::string> channels_;  // subscribed here
+    size_t unconfirmed_ = 0;          // subscribe commands not yet confirmed
+    std::string probe_channel_;
+    uint64_t probe_seq_ = 0;
+    bool probe_pending_ = false, probe_ok_ = false;
+    double probe_sent_at_ = 0;
+};
+
+}  // namespace pusher::redis
