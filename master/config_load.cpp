@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <exception>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -174,6 +175,135 @@ bool read_service(const Json::Value& v, size_t i, ServiceConfig* s, std::string*
     return true;
 }
 
+// "HOST:PORT" of a bus server, stricter than parse_listen: an IPv6 address
+// must be in brackets ("[::1]:6379"), the port is digits only.
+bool parse_server(const std::string& s, std::string* host, int* port) {
+    size_t colon = s.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == s.size() || colon + 6 < s.size())
+        return false;
+    long p = 0;
+    for (size_t i = colon + 1; i < s.size(); ++i) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        p = p * 10 + (s[i] - '0');
+    }
+    if (p < 1 || p > 65535) return false;
+    std::string h = s.substr(0, colon);
+    if (h.front() == '[') {
+        if (h.size() < 4 || h.back() != ']') return false;
+        h = h.substr(1, h.size() - 2);
+        if (h.find(':') == std::string::npos) return false;  // brackets are for IPv6 only
+    } else if (h.find(':') != std::string::npos) {
+        return false;  // an IPv6 address without brackets: where does it end?
+    }
+    for (unsigned char ch : h)
+        if (ch <= ' ' || ch >= 0x7f || ch == '[' || ch == ']' || ch == '/' || ch == '@')
+            return false;
+    *host = h;
+    *port = static_cast<int>(p);
+    return true;
+}
+
+std::string lower(std::string s) {
+    for (char& ch : s)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    return s;
+}
+
+std::string number(double d) {
+    std::ostringstream o;
+    o << d;
+    return o.str();
+}
+
+// "bus": which engine carries events between the hosts (docs/CONFIG.md "bus").
+// No message here may echo username or password.
+bool read_bus(const Json::Value& v, Config* c, std::string* error) {
+    Reader r(v, "bus");
+    auto bad = [&](const std::string& key, const std::string& why) {
+        r.fail(key, why);
+        *error = r.error;
+        return false;
+    };
+    runtime::BusConfig& b = c->bus;
+    std::string engine = "channel";
+    if (!r.object() || !r.str("engine", &engine)) return *error = r.error, false;
+    if (engine == "channel") {
+        for (const char* k : {"mode", "servers", "prefix", "username", "password", "probe_interval",
+                              "probe_timeout"})
+            if (v.isMember(k)) return bad(k, "only for engine \"redis\"");
+        std::string server;
+        if (!r.check_unknown({"engine", "server", "//"}) || !r.str("server", &server))
+            return *error = r.error, false;
+        b = runtime::BusConfig{};
+        if (v.isMember("server") && !parse_server(server, &c->channel_host, &c->channel_port))
+            return bad("server",
+                       "must be \"HOST:PORT\" of the channel server (\"[v6]:PORT\" for IPv6, "
+                       "PORT 1..65535)");
+        return true;
+    }
+    if (engine != "redis") return bad("engine", "must be \"channel\" or \"redis\"");
+    b.engine = runtime::BusEngine::Redis;
+    if (v.isMember("server"))
+        return bad("server", "only for engine \"channel\" (redis takes \"servers\")");
+    std::string mode = "single";
+    std::vector<std::string> servers;
+    if (!r.check_unknown({"engine", "mode", "servers", "prefix", "username", "password",
+                          "probe_interval", "probe_timeout", "//"}) ||
+        !r.str("mode", &mode) || !r.strings("servers", &servers) || !r.str("prefix", &b.prefix) ||
+        !r.str("username", &b.username) || !r.str("password", &b.password))
+        return *error = r.error, false;
+    if (mode == "single") {
+        b.mode = runtime::RedisMode::Single;
+        if (servers.size() != 1) return bad("servers", "mode single takes exactly one server");
+    } else if (mode == "sharded") {
+        b.mode = runtime::RedisMode::Sharded;
+        if (servers.empty())
+            return bad("servers", "mode sharded needs at least one server (the shards, in order)");
+    } else if (mode == "cluster") {
+        b.mode = runtime::RedisMode::Cluster;
+        if (servers.empty()) return bad("servers", "mode cluster needs at least one seed node");
+    } else {
+        return bad("mode", "must be \"single\", \"sharded\" or \"cluster\"");
+    }
+    b.redis.clear();
+    std::map<std::pair<std::string, int>, size_t> seen;  // lower-case host, port -> index
+    for (size_t i = 0; i < servers.size(); ++i) {
+        runtime::RedisServer s;
+        // The index names it, never the text: a URL there may hold a password.
+        std::string at = "servers[" + std::to_string(i) + "]";
+        if (!parse_server(servers[i], &s.host, &s.port))
+            return bad(at, "must be \"HOST:PORT\" (\"[v6]:PORT\" for IPv6, PORT 1..65535)");
+        auto first = seen.emplace(std::make_pair(lower(s.host), s.port), i).first;
+        if (first->second != i)
+            return bad(at, "the same server as servers[" + std::to_string(first->second) + "]");
+        b.redis.push_back(s);
+    }
+    bool printable = !b.prefix.empty() && b.prefix.size() <= 64;
+    for (unsigned char ch : b.prefix) printable = printable && ch > ' ' && ch < 0x7f;
+    if (!printable) return bad("prefix", "must be 1..64 printable ASCII characters, no spaces");
+    if (!b.username.empty() && b.password.empty())
+        return bad("username", "given without a password (Redis AUTH takes both)");
+    if (v.isMember("probe_interval")) {
+        const Json::Value& x = v["probe_interval"];
+        if (!x.isNumeric() || !(x.asDouble() > 0 && x.asDouble() <= 60))
+            return bad("probe_interval", "must be a number of seconds above 0, at most 60");
+        b.probe_interval = x.asDouble();
+    }
+    if (v.isMember("probe_timeout")) {
+        const Json::Value& x = v["probe_timeout"];
+        if (!x.isNumeric()) return bad("probe_timeout", "must be a number of seconds");
+        b.probe_timeout = x.asDouble();
+    }
+    if (!(b.probe_timeout >= b.probe_interval && b.probe_timeout <= 300))
+        return bad("probe_timeout",
+                   "must be at least probe_interval (" + number(b.probe_interval) +
+                       ") and at most 300 seconds" +
+                       (v.isMember("probe_timeout")
+                            ? ""
+                            : " (default " + number(runtime::BusConfig{}.probe_timeout) + ")"));
+    return true;
+}
+
 // A rule that does not parse would allow nobody (or, parsed loosely,
 // everybody): refuse to start instead.
 bool check_channel_allow(const std::vector<std::string>& rules, std::string* error) {
@@ -210,7 +340,7 @@ bool load_config(const std::string& file, Config* out, std::string* error) {
     ServiceConfig chan;
     bool ok =
         r.object() &&
-        r.check_unknown({"node_name", "services", "channel", "broadcast_event", "welcome",
+        r.check_unknown({"node_name", "services", "channel", "bus", "broadcast_event", "welcome",
                          "api_key", "allowed_origins", "channel_allow", "pid_file", "log_file",
                          "stats_file", "stop_timeout", "graceful_timeout", "limits", "//"}) &&
         r.str("node_name", &c.node_name) && r.str("broadcast_event", &c.broadcast_event) &&
@@ -226,7 +356,17 @@ bool load_config(const std::string& file, Config* out, std::string* error) {
     if (welcome != "text" && welcome != "json")
         return *error = "config: welcome: must be \"text\" or \"json\"", false;
     c.welcome_json = welcome == "json";
-    if (root.isMember("channel")) {
+    if (root.isMember("bus")) {
+        if (!read_bus(root["bus"], &c, error)) return false;
+        if (root.isMember("channel"))
+            return *error = c.bus.engine == runtime::BusEngine::Channel
+                                ? "config: channel: given with \"bus\": use one (\"bus\": "
+                                  "{\"engine\": \"channel\", \"server\": \"HOST:PORT\"} is the "
+                                  "same as \"channel\": \"HOST:PORT\")"
+                                : "config: channel: given with \"bus\" of engine redis: use one "
+                                  "(the top-level \"channel\" is the channel engine's server)",
+                   false;
+    } else if (root.isMember("channel")) {
         std::string addr;
         Reader cr(root, "");
         if (!cr.str("channel", &addr) || !parse_listen(addr, &chan))

@@ -144,6 +144,11 @@ TEST(Cli, ConfigErrorsNameTheKey) {
     EXPECT_EQ(r.out, "config: services[0].listen: must be HOST:PORT with PORT 1..65535\n");
     std::ofstream(p.config) << "{\"limits\": {\"max_conections\": 5}}";
     EXPECT_EQ(p.start().out, "config: limits.max_conections: unknown key\n");
+    std::ofstream(p.config) << "{\"bus\": {\"engine\": \"redis\", \"mode\": \"sharded\", "
+                               "\"servers\": [\"10.0.0.1:6379\", \"10.0.0.1:6379\"]}}";
+    r = p.start();
+    EXPECT_NE(r.code, 0);
+    EXPECT_EQ(r.out, "config: bus.servers[1]: the same server as servers[0]\n");
     std::ofstream(p.config) << "{not json";
     EXPECT_NE(p.start().out.find("not valid JSON"), std::string::npos);
 }
