@@ -1,9 +1,12 @@
 #include "master/service_registry.h"
 
+#include <unistd.h>
+
 #include <memory>
 
 #include "channel/client.h"
 #include "channel/server.h"
+#include "redis/engine.h"
 #include "worker/http_service.h"
 #include "worker/ws_service.h"
 
@@ -27,9 +30,16 @@ std::unique_ptr<runtime::Service> make_http_service(Loop& loop, const WorkerCont
     return std::make_unique<worker::HttpService>(loop, ctx);
 }
 
-std::unique_ptr<runtime::Bus> make_channel_bus(Loop& loop, const WorkerContext& ctx) {
-    return std::make_unique<channel::Client>(loop, ctx.config->channel_host,
-                                             ctx.config->channel_port);
+// The engine the config names: the Channel client (the embedded default), or
+// Redis. A worker's Redis probe channels carry its node and pid: no two
+// processes of the cluster share one.
+std::unique_ptr<runtime::Bus> make_bus(Loop& loop, const WorkerContext& ctx) {
+    const runtime::Config& c = *ctx.config;
+    if (c.bus.engine == runtime::BusEngine::Redis)
+        return std::make_unique<redis::Engine>(
+            loop, c.bus,
+            c.bus.prefix + ":probe:" + c.node_name + ":" + std::to_string(getpid()));
+    return std::make_unique<channel::Client>(loop, c.channel_host, c.channel_port);
 }
 
 }  // namespace
@@ -47,7 +57,7 @@ runtime::ServiceFactory service_factory(runtime::ServiceType type) {
 }
 
 runtime::BusFactory bus_factory() {
-    return make_channel_bus;
+    return make_bus;
 }
 
 }  // namespace pusher::master

@@ -8,6 +8,7 @@
 // handler of their channel; the handlers of one read run before the batch
 // hook, as with the Channel engine.
 #pragma once
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -63,6 +64,7 @@ class Engine : public runtime::Bus, public Node::Events, public ClusterMap::List
     std::unordered_map<std::string, Subscription> subs_;  // by Redis channel name
     std::vector<std::unique_ptr<Node>> nodes_;  // single/sharded: by shard; cluster: by master
     std::unique_ptr<ClusterMap> cluster_;
+    std::deque<Node::Pending> unplaced_;  // published before the cluster map was known
     Node::Backlog backlog_;
     std::function<void()> batch_end_;
 };

@@ -234,7 +234,7 @@ void Node::probe_tick() {
         bool pub_owes = false;
         for (auto& o : owed_) pub_owes |= o.first != Owed::Publish;
         if (pub_owes || !sub_)
-            return probe_failed(pub_, "did not answer for " + std::to_string(bus_.probe_timeout) + " s");
+            return probe_failed(pub_, "did not answer in time (probe_timeout)");
         return probe_failed(*sub_, "lost the probe (subscription dead while open)");
     }
     if (!pub_.up()) return;

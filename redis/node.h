@@ -55,7 +55,7 @@ class Node : public Link::Owner {
          Events& events);
     ~Node() override;
 
-    void start();
+    void start();  // again: nothing happens
     // For good. Publishes sent and unconfirmed are counted as dropped; the
     // queued ones are handed back (the engine routes or counts them).
     std::deque<Pending> stop();
@@ -66,6 +66,7 @@ class Node : public Link::Owner {
     bool idle() const;  // nothing queued, unsent or unconfirmed
     std::string address() const { return pub_.address(); }
     bool has_subscriptions() const { return !channels_.empty(); }
+    const std::string& probe_channel() const { return probe_channel_; }
 
     // Link::Owner
     void link_up(Link& l) override;

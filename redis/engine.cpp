@@ -1,0 +1,212 @@
+#include "redis/engine.h"
+
+#include "redis/names.h"
+#include "redis/sharding.h"
+#include "runtime/log.h"
+#include "runtime/stats.h"
+
+namespace pusher::redis {
+
+Engine::Engine(runtime::Loop& loop, const runtime::BusConfig& bus, std::string probe_base)
+    : loop_(loop), bus_(bus), probe_base_(std::move(probe_base)) {
+    backlog_.cap = loop.limits().channel_pending_publishes;
+}
+
+Engine::~Engine() {
+    close();
+}
+
+Node* Engine::make_node(const runtime::RedisServer& server, std::string probe, bool grace) {
+    return new Node(loop_, server, bus_, cluster(), std::move(probe), grace, backlog_, *this);
+}
+
+// Single and sharded: one node per configured server, fixed. Cluster: the
+// nodes follow the map (topology_changed), once it is known.
+void Engine::connect() {
+    if (started_ || closed_) return;
+    started_ = true;
+    if (cluster()) {
+        cluster_ = std::make_unique<ClusterMap>(loop_, bus_, *this);
+        return cluster_->start();
+    }
+    int n = static_cast<int>(bus_.redis.size());
+    for (int i = 0; i < n; ++i)
+        nodes_.emplace_back(make_node(bus_.redis[i], probe_channel_for_shard(probe_base_, i, n), false));
+    place_nodes();
+    for (auto& node : nodes_) node->start();
+    update_health();
+}
+
+Node* Engine::node_for(const std::string& channel) {
+    if (cluster()) {
+        int m = cluster_ ? cluster_->master_of(channel) : -1;
+        return m >= 0 && static_cast<size_t>(m) < nodes_.size() ? nodes_[m].get() : nullptr;
+    }
+    if (nodes_.empty()) return nullptr;
+    return nodes_[shard_of(channel, static_cast<int>(nodes_.size()))].get();
+}
+
+// Every subscription on the node its channel lives on now.
+void Engine::place_nodes() {
+    for (auto& [name, sub] : subs_) {
+        Node* target = node_for(name);
+        if (target == sub.node) continue;
+        if (sub.node) sub.node->unsubscribe(name);
+        sub.node = target;
+        if (target) target->subscribe(name);
+    }
+}
+
+void Engine::close() {
+    if (closed_) return;
+    closed_ = true;
+    if (cluster_) cluster_->stop();
+    size_t lost = unplaced_.size();
+    for (auto& node : nodes_) lost += node->stop().size();
+    runtime::bump(loop_.stats().bus_dropped, lost);  // never sent: counted
+    unplaced_.clear();
+    backlog_.queued = 0;
+    healthy_ = false;
+    loop_.stats().channel_connected.store(0, std::memory_order_relaxed);
+}
+
+bool Engine::idle() const {
+    if (!unplaced_.empty()) return false;
+    for (auto& node : nodes_)
+        if (!node->idle()) return false;
+    return true;
+}
+
+// ---- Bus ------------------------------------------------------------------------
+
+void Engine::on(const Value& channel, Handler handler) {
+    std::string name = redis_channel(bus_.prefix, channel);
+    auto& sub = subs_[name];
+    sub.channel = channel;
+    sub.handler = std::move(handler);
+    if (!started_ || sub.node) return;
+    sub.node = node_for(name);
+    if (sub.node) sub.node->subscribe(name);
+}
+
+void Engine::unsubscribe(const Value& channel) {
+    auto it = subs_.find(redis_channel(bus_.prefix, channel));
+    if (it == subs_.end()) return;
+    if (it->second.node) it->second.node->unsubscribe(it->first);
+    subs_.erase(it);
+}
+
+// Encoded once for every channel; each channel goes to the node it lives on,
+// or waits (bounded, counted) for the cluster map.
+void Engine::publish(const std::vector<Value>& channels, const Value& data) {
+    if (!started_) connect();
+    std::string payload = encode_payload(data);
+    for (const Value& ch : channels) {
+        std::string name = redis_channel(bus_.prefix, ch);
+        if (closed_) {
+            runtime::bump(loop_.stats().bus_dropped);
+            continue;
+        }
+        Node* node = unplaced_.empty() ? node_for(name) : nullptr;
+        if (node) {
+            node->publish(name, payload);
+        } else if (backlog_.queued >= backlog_.cap) {
+            runtime::bump(loop_.stats().bus_dropped);
+        } else {
+            unplaced_.push_back({std::move(name), payload});
+            ++backlog_.queued;
+        }
+    }
+}
+
+// ---- Node::Events ---------------------------------------------------------------
+
+void Engine::node_message(std::string_view channel, std::string_view payload) {
+    auto it = subs_.find(std::string(channel));
+    if (it == subs_.end() || !it->second.handler) {
+        runtime::log_peer("redis: event on '" + std::string(channel) + "' has no handler");
+        return;
+    }
+    Value data;
+    std::string error;
+    if (!decode_payload(payload, &data, &error)) {
+        runtime::log_peer("redis: bad payload on '" + std::string(channel) + "': " + error);
+        return;
+    }
+    Handler h = it->second.handler;  // a copy: the handler may unsubscribe
+    h(it->second.channel, data);
+}
+
+void Engine::node_read_end() {
+    if (batch_end_) batch_end_();
+}
+
+void Engine::node_moved(Node&) {
+    if (cluster_) cluster_->refresh();
+}
+
+void Engine::node_changed(Node& n) {
+    // A lost link in a cluster may be a failover: look at the map again.
+    if (cluster_ && !n.healthy()) cluster_->refresh();
+    update_health();
+}
+
+// Healthy: every node answers and proves its subscriptions, and (cluster) the
+// map covers every slot.
+void Engine::update_health() {
+    bool ok = started_ && !closed_ && !nodes_.empty() && (!cluster_ || cluster_->known());
+    for (auto& node : nodes_) ok = ok && node->healthy();
+    healthy_ = ok;
+    loop_.stats().channel_connected.store(ok ? 1 : 0, std::memory_order_relaxed);
+}
+
+// ---- the cluster map changed ----------------------------------------------------
+
+// Nodes follow the masters: a master still there keeps its node (and links);
+// a new one gets a node whose first link waits the resubscribe grace (its
+// subscribers are moving too); a gone one is stopped and what it queued is
+// routed again, in order. Then every subscription moves to its slot's master.
+void Engine::topology_changed() {
+    const Topology& t = cluster_->topology();
+    bool first = nodes_.empty();
+    std::vector<std::unique_ptr<Node>> old;
+    old.swap(nodes_);
+    for (size_t m = 0; m < t.masters.size(); ++m) {
+        const ClusterNode& cn = t.masters[m];
+        std::string probe = probe_channel_for_slots(probe_base_, t.slots_of(static_cast<int>(m)));
+        std::unique_ptr<Node> node;
+        for (auto& o : old)
+            if (o && o->address() == cn.host + ":" + std::to_string(cn.port) &&
+                o->probe_channel() == probe)
+                node = std::move(o);
+        if (!node) node.reset(make_node({cn.host, cn.port}, probe, !first));
+        nodes_.push_back(std::move(node));
+    }
+    for (auto& [name, sub] : subs_) {  // off the nodes that go
+        for (auto& o : old)
+            if (o && sub.node == o.get()) sub.node = nullptr;
+    }
+    std::deque<Node::Pending> again;
+    for (auto& o : old) {
+        if (!o) continue;
+        auto q = o->stop();
+        for (auto& p : q) again.push_back(std::move(p));
+    }
+    old.clear();
+    place_nodes();
+    for (auto& node : nodes_) node->start();  // a running node ignores it
+    for (auto& p : unplaced_) again.push_back(std::move(p));
+    backlog_.queued -= unplaced_.size();
+    unplaced_.clear();
+    for (auto& p : again) {
+        Node* node = node_for(p.channel);
+        if (node) {
+            node->publish(p.channel, p.payload);
+        } else {
+            runtime::bump(loop_.stats().bus_dropped);
+        }
+    }
+    update_health();
+}
+
+}  // namespace pusher::redis
