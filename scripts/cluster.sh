@@ -2,6 +2,9 @@
 # Starts, stops or reports a multi-instance deployment described by a list of
 # config files, in order (so the channel host goes first and stops last).
 #   scripts/cluster.sh start|stop|restart|status config/cluster/{channel,ws1,ws2,http1,http2}.json
+# On a Redis bus there is no channel host; start the redis-server(s) first
+# (config/cluster-redis/README.md, config/cluster-redis-sharded/README.md):
+#   scripts/cluster.sh start config/cluster-redis/{ws1,ws2,http1,http2}.json
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${PUSHER_BIN:-$here/pusher}

@@ -25,11 +25,11 @@ std::string pusher_bin() {
     return b ? b : "./pusher";
 }
 
-bool eventually(const std::function<bool()>& f, int ms) {
+bool eventually(const std::function<bool()>& f, int ms, int every_ms) {
     auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     while (!f()) {
         if (std::chrono::steady_clock::now() > end) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling other processes
+        std::this_thread::sleep_for(std::chrono::milliseconds(every_ms));  // polling other processes
     }
     return true;
 }

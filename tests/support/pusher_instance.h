@@ -53,8 +53,9 @@ class PusherInstance {
     bool any_deaths_ = false;
 };
 
-// Polls f (another process's state: no event to await) until it holds or ms pass.
-bool eventually(const std::function<bool()>& f, int ms = 5000);
+// Polls f (another process's state: no event to await) until it holds or ms pass,
+// every every_ms (longer where each poll is itself costly, e.g. many round trips).
+bool eventually(const std::function<bool()>& f, int ms = 5000, int every_ms = 10);
 
 // A raw HTTP/1.1 exchange on a new connection; returns the whole response.
 std::string http_request(const std::string& host, int port, const std::string& raw);
