@@ -268,7 +268,7 @@ bool read_bus(const Json::Value& v, Config* c, std::string* error) {
     b.redis.clear();
     std::map<std::pair<std::string, int>, size_t> seen;  // lower-case host, port -> index
     for (size_t i = 0; i < servers.size(); ++i) {
-        runtime::RedisServer s;
+        runtime::RedisAddress s;
         // The index names it, never the text: a URL there may hold a password.
         std::string at = "servers[" + std::to_string(i) + "]";
         if (!parse_server(servers[i], &s.host, &s.port))

@@ -122,7 +122,7 @@ void ClusterMap::learn(Topology t) {
     listener_.topology_changed();
 }
 
-void ClusterMap::remember(const runtime::RedisServer& s) {
+void ClusterMap::remember(const runtime::RedisAddress& s) {
     for (auto& c : candidates_)
         if (c.host == s.host && c.port == s.port) return;
     candidates_.push_back(s);

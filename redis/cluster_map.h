@@ -48,14 +48,14 @@ class ClusterMap : public Link::Owner {
     void ask();
     void next_candidate();
     void learn(Topology t);
-    void remember(const runtime::RedisServer& s);
+    void remember(const runtime::RedisAddress& s);
 
     runtime::Loop& loop_;
     const runtime::BusConfig& bus_;
     Listener& listener_;
-    std::vector<runtime::RedisServer> candidates_;  // seeds, then every node seen
+    std::vector<runtime::RedisAddress> candidates_;  // seeds, then every node seen
     size_t next_ = 0;
-    runtime::RedisServer asked_;  // where link_ goes
+    runtime::RedisAddress asked_;  // where link_ goes
     std::unique_ptr<Link> link_;
     bool asking_ = false, again_ = false, known_ = false, stopped_ = false, slots_fallback_ = false;
     Topology topo_;

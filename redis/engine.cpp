@@ -16,7 +16,7 @@ Engine::~Engine() {
     close();
 }
 
-Node* Engine::make_node(const runtime::RedisServer& server, std::string probe, bool grace) {
+Node* Engine::make_node(const runtime::RedisAddress& server, std::string probe, bool grace) {
     return new Node(loop_, server, bus_, cluster(), std::move(probe), grace, backlog_, *this);
 }
 

@@ -48,7 +48,7 @@ class Engine : public runtime::Bus, public Node::Events, public ClusterMap::List
   private:
     bool cluster() const { return bus_.mode == runtime::RedisMode::Cluster; }
     Node* node_for(const std::string& channel);
-    Node* make_node(const runtime::RedisServer& server, std::string probe, bool grace);
+    Node* make_node(const runtime::RedisAddress& server, std::string probe, bool grace);
     void place_nodes();
     void update_health();
 

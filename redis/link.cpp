@@ -5,7 +5,7 @@
 
 namespace pusher::redis {
 
-Link::Link(runtime::Loop& loop, const runtime::RedisServer& server, const runtime::BusConfig& bus,
+Link::Link(runtime::Loop& loop, const runtime::RedisAddress& server, const runtime::BusConfig& bus,
            std::string what, Owner& owner)
     : loop_(loop),
       bus_(bus),

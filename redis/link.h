@@ -31,7 +31,7 @@ class Link : public runtime::ConnectionHandler {
         virtual void link_read_end(Link&) {}
     };
 
-    Link(runtime::Loop& loop, const runtime::RedisServer& server, const runtime::BusConfig& bus,
+    Link(runtime::Loop& loop, const runtime::RedisAddress& server, const runtime::BusConfig& bus,
          std::string what, Owner& owner);
     ~Link() override;
     Link(const Link&) = delete;

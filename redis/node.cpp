@@ -26,7 +26,7 @@ std::string text(const redisReply* r) {
 
 }  // namespace
 
-Node::Node(runtime::Loop& loop, const runtime::RedisServer& server, const runtime::BusConfig& bus,
+Node::Node(runtime::Loop& loop, const runtime::RedisAddress& server, const runtime::BusConfig& bus,
            bool cluster, std::string probe_channel, bool grace_first_up, Backlog& backlog,
            Events& events)
     : loop_(loop),

@@ -50,7 +50,7 @@ class Node : public Link::Owner {
 
     // cluster: SPUBLISH/SSUBSCRIBE. grace_first_up: this node replaces one
     // (a failover): its first link also waits for subscribers to move.
-    Node(runtime::Loop& loop, const runtime::RedisServer& server, const runtime::BusConfig& bus,
+    Node(runtime::Loop& loop, const runtime::RedisAddress& server, const runtime::BusConfig& bus,
          bool cluster, std::string probe_channel, bool grace_first_up, Backlog& backlog,
          Events& events);
     ~Node() override;
@@ -88,7 +88,7 @@ class Node : public Link::Owner {
     void set_probe_ok(bool ok);
 
     runtime::Loop& loop_;
-    runtime::RedisServer server_;
+    runtime::RedisAddress server_;
     const runtime::BusConfig& bus_;
     bool cluster_;
     Backlog& backlog_;

@@ -43,7 +43,7 @@ struct ServiceConfig {
 enum class BusEngine { Channel, Redis };
 enum class RedisMode { Single, Sharded, Cluster };
 
-struct RedisServer {
+struct RedisAddress {
     std::string host;
     int port = 6379;
 };
@@ -53,7 +53,7 @@ struct BusConfig {
     RedisMode mode = RedisMode::Single;
     // single: one; sharded: every shard, in order (the order is the hash's);
     // cluster: seed nodes, the rest is discovered.
-    std::vector<RedisServer> redis;
+    std::vector<RedisAddress> redis;
     std::string prefix = "pusher";  // Redis channel of event E: "<prefix>:E"
     std::string username, password;  // AUTH, when the server asks for it
     double probe_interval = 1.0;     // seconds between liveness probes per subscription
