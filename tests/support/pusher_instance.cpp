@@ -46,23 +46,28 @@ CmdResult run(const std::string& cmd) {
     return r;
 }
 
-PusherInstance::PusherInstance(const std::string& extra, int ws_count, const std::string& h)
+PusherInstance::PusherInstance(const std::string& extra, int ws_count, const std::string& h,
+                               const std::string& bus_json)
     : host(h) {
     char tmpl[] = "/tmp/pusher-test-XXXXXX";
     dir = mkdtemp(tmpl);
     ws_port = free_port();
     http_port = free_port();
-    channel_port = free_port();
+    channel_port = bus_json.empty() ? free_port() : 0;
     config = dir + "/test.json";
     std::ofstream f(config);
     f << "{" << extra << "\n"
-      << "\"node_name\": \"test-" << ws_port << "\",\n"
-      << "\"channel\": \"127.0.0.1:" << channel_port << "\",\n"
-      << "\"pid_file\": \"" << dir << "/pusher.pid\", \"log_file\": \"" << dir << "/pusher.log\",\n"
+      << "\"node_name\": \"test-" << ws_port << "\",\n";
+    if (bus_json.empty())
+        f << "\"channel\": \"127.0.0.1:" << channel_port << "\",\n";
+    else
+        f << "\"bus\": " << bus_json << ",\n";
+    f << "\"pid_file\": \"" << dir << "/pusher.pid\", \"log_file\": \"" << dir << "/pusher.log\",\n"
       << "\"stats_file\": \"" << dir << "/pusher.stats\", \"graceful_timeout\": 3,\n"
-      << "\"services\": [\n"
-      << " {\"type\": \"channel\", \"listen\": \"127.0.0.1:" << channel_port << "\"},\n"
-      << " {\"type\": \"websocket\", \"listen\": \"" << host << ":" << ws_port
+      << "\"services\": [\n";
+    if (bus_json.empty())
+        f << " {\"type\": \"channel\", \"listen\": \"127.0.0.1:" << channel_port << "\"},\n";
+    f << " {\"type\": \"websocket\", \"listen\": \"" << host << ":" << ws_port
       << "\", \"count\": " << ws_count << "},\n"
       << " {\"type\": \"http\", \"listen\": \"" << host << ":" << http_port << "\"}]}\n";
 }

@@ -23,8 +23,11 @@ std::string pusher_bin();
 class PusherInstance {
   public:
     // extra_json: more top-level config keys, e.g. "\"welcome\": \"json\",".
+    // bus_json: a "bus" object (e.g. the Redis engine) in place of the
+    // instance's own channel service; channel_port is then 0.
     explicit PusherInstance(const std::string& extra_json = "", int ws_count = 2,
-                            const std::string& host = "127.0.0.1");
+                            const std::string& host = "127.0.0.1",
+                            const std::string& bus_json = "");
     ~PusherInstance();
     CmdResult start();                       // start -d
     CmdResult cli(const std::string& args);  // e.g. "status --json"
