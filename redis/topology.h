@@ -26,8 +26,10 @@ struct ClusterNode {
     // not know its own IP yet, or its endpoint is "?" and no IP came with it):
     // Redis then means "the address you sent this command to".
     std::string host;
-    int port = 0;    // 1..65535, the plaintext port
-    std::string id;  // 40 hex characters; "" only from CLUSTER SLOTS of Redis < 4
+    int port = 0;  // 1..65535, the plaintext port
+    // As sent (40 hex characters from real servers). Never "" from SHARDS;
+    // "" from the SLOTS reply of Redis < 4, which has no ids.
+    std::string id;
 };
 bool operator==(const ClusterNode& a, const ClusterNode& b);
 inline bool operator!=(const ClusterNode& a, const ClusterNode& b) {
