@@ -147,7 +147,7 @@ void Engine::node_moved(Node&) {
 
 void Engine::node_changed(Node& n) {
     // A lost link in a cluster may be a failover: look at the map again.
-    if (cluster_ && !n.healthy()) cluster_->refresh();
+    if (cluster_ && !n.links_up()) cluster_->refresh();
     update_health();
 }
 

@@ -62,10 +62,10 @@ class Engine : public runtime::Bus, public Node::Events, public ClusterMap::List
         Node* node = nullptr;  // where it is subscribed now
     };
     std::unordered_map<std::string, Subscription> subs_;  // by Redis channel name
+    Node::Backlog backlog_;  // before the nodes: they count in it until they are gone
     std::vector<std::unique_ptr<Node>> nodes_;  // single/sharded: by shard; cluster: by master
     std::unique_ptr<ClusterMap> cluster_;
     std::deque<Node::Pending> unplaced_;  // published before the cluster map was known
-    Node::Backlog backlog_;
     std::function<void()> batch_end_;
 };
 

@@ -135,9 +135,10 @@ void Node::subscribe(const std::string& channel) {
     if (!sub_) {
         sub_ = std::make_unique<Link>(loop_, server_, bus_, "redis subscriber", *this);
         if (started_) sub_->start();
-        return;
+    } else if (sub_->up()) {
+        send_subscribe(channel);
     }
-    if (sub_->up()) send_subscribe(channel);
+    events_.node_changed(*this);  // unhealthy until it is confirmed
 }
 
 void Node::unsubscribe(const std::string& channel) {
@@ -159,7 +160,10 @@ void Node::sub_reply(redisReply* r) {
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return;
     const redisReply* kind = r->element[0];
     if (is(kind, "subscribe") || is(kind, "ssubscribe")) {
-        if (unconfirmed_ > 0 && --unconfirmed_ == 0) probe_tick();  // prove it at once
+        if (unconfirmed_ > 0 && --unconfirmed_ == 0) {
+            events_.node_changed(*this);
+            probe_tick();  // prove it at once
+        }
         return;
     }
     if (r->elements < 3 || r->element[1]->type != REDIS_REPLY_STRING) return;
@@ -253,7 +257,6 @@ void Node::probe_tick() {
 
 void Node::probe_back() {
     probe_pending_ = false;
-    if (probe_ok_) return;
     probe_ok_ = true;
     events_.node_changed(*this);
 }

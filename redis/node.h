@@ -63,6 +63,7 @@ class Node : public Link::Owner {
     void subscribe(const std::string& channel);
     void unsubscribe(const std::string& channel);
     bool healthy() const;
+    bool links_up() const { return pub_.up() && (!sub_ || sub_->up()); }
     bool idle() const;  // nothing queued, unsent or unconfirmed
     std::string address() const { return pub_.address(); }
     bool has_subscriptions() const { return !channels_.empty(); }
