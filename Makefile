@@ -120,7 +120,7 @@ $(B)/bench/%: tests/bench/%.cpp $(B)/libprotocol.a $(B)/libllhttp.a
 	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -o $@ $< $(B)/libprotocol.a $(B)/libllhttp.a $(LDLIBS)
 
 # libFuzzer targets (clang): each runs FUZZ_SECONDS on a copy of its seed corpus.
-FUZZ_TARGETS := php_serialize frame http_request ws_frame services
+FUZZ_TARGETS := php_serialize frame http_request ws_frame services redis_topology
 FUZZ_SECONDS ?= 30
 $(B)/fuzz/%: tests/fuzz/%_fuzz.cpp $(B)/libprotocol.a $(B)/libllhttp.a
 	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libprotocol.a $(B)/libllhttp.a $(LDLIBS)
@@ -128,6 +128,9 @@ $(B)/fuzz/%: tests/fuzz/%_fuzz.cpp $(B)/libprotocol.a $(B)/libllhttp.a
 FUZZ_SERVICE_LIBS := $(B)/libworker.a $(B)/libchannel.a $(B)/libredis.a $(B)/libruntime.a $(B)/libprotocol.a $(B)/libllhttp.a
 $(B)/fuzz/services: tests/fuzz/services_fuzz.cpp $(FUZZ_SERVICE_LIBS)
 	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_SERVICE_LIBS) $(LDLIBS)
+# Cluster topology replies from the network, through hiredis's reader into redis/.
+$(B)/fuzz/redis_topology: tests/fuzz/redis_topology_fuzz.cpp $(B)/libredis.a
+	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libredis.a $(LDLIBS)
 # Its services log every misbehaving peer: their stderr is closed (reports still show).
 # Scripts need some length from the start; longer ones only repeat events.
 FUZZ_FLAGS_services := -close_fd_mask=2 -max_len=2048 -len_control=0

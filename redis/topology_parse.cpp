@@ -157,7 +157,7 @@ bool slots_node(const redisReply* r, ClusterNode* node, const std::string& where
         const redisReply* meta = reply_at(r, 3);
         if (!reply_is_map(meta)) return fail(error, where + ": metadata is not a map");
         for (size_t k = 0; k < reply_size(meta); k += 2) {
-            std::string_view key, value;
+            std::string_view key;
             if (!reply_string(reply_at(meta, k), &key))
                 return fail(error, where + ": a metadata key is not a string");
             if (key == "ip" && !reply_string(reply_at(meta, k + 1), &ip))
