@@ -189,7 +189,9 @@ void Node::sub_reply(redisReply* r) {
 
 void Node::link_up(Link& l) {
     if (&l == &pub_) {
-        if (grace_next_up_) {
+        // Publishes queued before even the first link (Redis was down when
+        // this worker started) are an outage's too: subscribers need the time.
+        if (grace_next_up_ || !queue_.empty()) {
             grace_timer_.start(kResubscribeGrace, false);
         } else {
             writable();
