@@ -35,10 +35,10 @@ std::unique_ptr<runtime::Service> make_http_service(Loop& loop, const WorkerCont
 // processes of the cluster share one.
 std::unique_ptr<runtime::Bus> make_bus(Loop& loop, const WorkerContext& ctx) {
     const runtime::Config& c = *ctx.config;
-    if (c.bus.engine == runtime::BusEngine::Redis)
+    if (c.bus.engine == runtime::BusEngine::Redis) {
         return std::make_unique<redis::Engine>(
-            loop, c.bus,
-            c.bus.prefix + ":probe:" + c.node_name + ":" + std::to_string(getpid()));
+            loop, c.bus, c.bus.prefix + ":probe:" + c.node_name + ":" + std::to_string(getpid()));
+    }
     return std::make_unique<channel::Client>(loop, c.channel_host, c.channel_port);
 }
 

@@ -13,7 +13,12 @@ ClusterMap::ClusterMap(runtime::Loop& loop, const runtime::BusConfig& bus, Liste
       listener_(listener),
       candidates_(bus.redis),
       deadline_(loop, [this] { next_candidate(); }),
-      retry_(loop, [this] { refresh(); }),
+      retry_(loop,
+             [this] {
+                 if (!rotate_) return refresh();
+                 rotate_ = false;
+                 next_candidate();
+             }),
       periodic_(loop, [this] { refresh(); }) {}
 
 ClusterMap::~ClusterMap() {
@@ -72,6 +77,7 @@ void ClusterMap::next_candidate() {
     if (link_) link_->stop();
     link_.reset();
     ++next_;
+    slots_fallback_ = false;  // the next one may have CLUSTER SHARDS
     refresh();
 }
 
@@ -85,39 +91,46 @@ void ClusterMap::link_down(Link&) {
 
 void ClusterMap::link_reply(Link&, redisReply* r) {
     if (!asking_) return;
-    Topology t;
-    std::string error;
-    bool ok = false;
-    if (r->type == REDIS_REPLY_ERROR && !slots_fallback_) {
-        // A Redis before 7 has no CLUSTER SHARDS: CLUSTER SLOTS says the same.
+    // Only a Redis without CLUSTER SHARDS (before 7) gets CLUSTER SLOTS,
+    // which says nothing of health: any other error is this node's problem.
+    if (r->type == REDIS_REPLY_ERROR && !slots_fallback_ && r->str &&
+        strcasestr(r->str, "unknown subcommand")) {
         slots_fallback_ = true;
         return ask();
     }
-    ok = slots_fallback_ ? parse_cluster_slots(r, &t, &error) : parse_cluster_shards(r, &t, &error);
+    Topology t;
+    std::string error;
+    bool ok = slots_fallback_ ? parse_cluster_slots(r, &t, &error)
+                              : parse_cluster_shards(r, &t, &error);
     asking_ = false;
     deadline_.cancel();
-    if (!ok) {
+    if (!ok)
         runtime::log_peer("redis cluster: " + asked_.host + ":" + std::to_string(asked_.port) +
                           ": unusable topology: " + error);
-    } else {
-        learn(std::move(t));
+    else
+        learn(t);
+    // Unusable or with a hole (not a cluster node, a minority side, a
+    // failover under way, a stale view): ask the next candidate soon.
+    if (!ok || !t.covers_all()) {
+        rotate_ = true;
+        retry_.start(kRetry, false);
     }
-    if (!known_ || !topo_.covers_all() || !ok) retry_.start(kRetry, false);
     if (again_) {
         again_ = false;
         refresh();
     }
 }
 
-// A map with a hole (a master failed, no replica promoted yet) is not taken.
+// A map with a hole (a master failed, no replica promoted yet) is not taken:
+// the old one stays, so the dead master's channels wait on its node.
 void ClusterMap::learn(Topology t) {
     for (auto& m : t.masters) {
         if (m.host.empty()) m.host = asked_.host;  // "the address you asked"
         remember({m.host, m.port});
     }
-    if (!t.covers_all()) return retry_.start(kRetry, false);
+    if (!t.covers_all()) return;
     if (known_ && same_routing(t, topo_)) return;
-    topo_ = std::move(t);
+    topo_ = t;
     known_ = true;
     listener_.topology_changed();
 }

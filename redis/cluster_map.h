@@ -24,7 +24,7 @@ class ClusterMap : public Link::Owner {
         virtual void topology_changed() = 0;
     };
     static constexpr double kAnswerTimeout = 2.0;   // then the next candidate is asked
-    static constexpr double kRetry = 0.25;          // after an incomplete map
+    static constexpr double kRetry = 0.25;          // after an unusable or incomplete map
     static constexpr double kPeriodic = 5.0;        // a quiet change is found this late
 
     ClusterMap(runtime::Loop& loop, const runtime::BusConfig& bus, Listener& listener);
@@ -58,6 +58,7 @@ class ClusterMap : public Link::Owner {
     runtime::RedisAddress asked_;  // where link_ goes
     std::unique_ptr<Link> link_;
     bool asking_ = false, again_ = false, known_ = false, stopped_ = false, slots_fallback_ = false;
+    bool rotate_ = false;  // the last answer was of no use: ask another node
     Topology topo_;
     runtime::Timer deadline_, retry_, periodic_;
 };

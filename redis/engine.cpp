@@ -10,6 +10,11 @@ namespace pusher::redis {
 Engine::Engine(runtime::Loop& loop, const runtime::BusConfig& bus, std::string probe_base)
     : loop_(loop), bus_(bus), probe_base_(std::move(probe_base)) {
     backlog_.cap = loop.limits().channel_pending_publishes;
+    // A brace (a node name "web{1}") would make a cluster hash tag of the
+    // base and pin every probe to one slot: the probe places itself with a
+    // tag of its own.
+    for (char& ch : probe_base_)
+        if (ch == '{' || ch == '}') ch = '_';
 }
 
 Engine::~Engine() {
@@ -122,19 +127,22 @@ void Engine::publish(const std::vector<Value>& channels, const Value& data) {
 // ---- Node::Events ---------------------------------------------------------------
 
 void Engine::node_message(std::string_view channel, std::string_view payload) {
-    auto it = subs_.find(std::string(channel));
+    lookup_.assign(channel.data(), channel.size());  // no allocation per message
+    auto it = subs_.find(lookup_);
     if (it == subs_.end() || !it->second.handler) {
-        runtime::log_peer("redis: event on '" + std::string(channel) + "' has no handler");
+        runtime::log_peer("redis: event on '" + lookup_ + "' has no handler");
         return;
     }
     Value data;
     std::string error;
     if (!decode_payload(payload, &data, &error)) {
-        runtime::log_peer("redis: bad payload on '" + std::string(channel) + "': " + error);
+        runtime::log_peer("redis: bad payload on '" + lookup_ + "': " + error);
         return;
     }
-    Handler h = it->second.handler;  // a copy: the handler may unsubscribe
-    h(it->second.channel, data);
+    // Copies: the handler may unsubscribe, which erases the entry.
+    Handler h = it->second.handler;
+    Value ch = it->second.channel;
+    h(ch, data);
 }
 
 void Engine::node_read_end() {
@@ -186,25 +194,29 @@ void Engine::topology_changed() {
         for (auto& o : old)
             if (o && sub.node == o.get()) sub.node = nullptr;
     }
+    // Everything queued anywhere is routed again, in order: a channel's
+    // publishes all sit in one queue, so their order is kept.
     std::deque<Node::Pending> again;
-    for (auto& o : old) {
-        if (!o) continue;
-        auto q = o->stop();
+    auto take = [&again](std::deque<Node::Pending>&& q) {
         for (auto& p : q) again.push_back(std::move(p));
-    }
+    };
+    for (auto& o : old)
+        if (o) take(o->stop());
     old.clear();
+    for (auto& node : nodes_) take(node->take_queue());
+    backlog_.queued -= unplaced_.size();
+    take(std::move(unplaced_));
+    unplaced_.clear();
     place_nodes();
     for (auto& node : nodes_) node->start();  // a running node ignores it
-    for (auto& p : unplaced_) again.push_back(std::move(p));
-    backlog_.queued -= unplaced_.size();
-    unplaced_.clear();
     for (auto& p : again) {
         Node* node = node_for(p.channel);
-        if (node) {
-            node->publish(p.channel, p.payload);
-        } else {
+        if (!node) {
             runtime::bump(loop_.stats().bus_dropped);
+            continue;
         }
+        node->hold();  // its channels' subscribers elsewhere move too
+        node->publish(p.channel, p.payload);
     }
     update_health();
 }

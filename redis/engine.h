@@ -67,6 +67,7 @@ class Engine : public runtime::Bus, public Node::Events, public ClusterMap::List
     std::unique_ptr<ClusterMap> cluster_;
     std::deque<Node::Pending> unplaced_;  // published before the cluster map was known
     std::function<void()> batch_end_;
+    std::string lookup_;  // a message's channel, to find its subscription
 };
 
 }  // namespace pusher::redis

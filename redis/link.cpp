@@ -1,5 +1,7 @@
 #include "redis/link.h"
 
+#include <memory>
+
 #include "runtime/log.h"
 #include "runtime/stats.h"
 
@@ -21,6 +23,7 @@ Link::~Link() {
 }
 
 void Link::stop() {
+    flush();  // what this turn sent still goes out
     dialer_.stop();  // abandons the connection: no close event
     conn_ = nullptr;
     up_ = false;
@@ -44,6 +47,8 @@ void Link::on_connect(runtime::Connection& c) {
     if (reader_) redisReaderFree(reader_);
     reader_ = redisReaderCreate();
     handshake_owed_ = 0;
+    command_ends_.clear();
+    stream_end_ = 0;
     if (!bus_.password.empty()) {
         if (bus_.username.empty())
             command({"AUTH", bus_.password});
@@ -66,10 +71,18 @@ bool Link::handshake_reply(redisReply* r) {
     }
     if (--handshake_owed_ > 0) return true;
     up_ = true;
+    came_back_ = failed_since_up_;
+    failed_since_up_ = false;
     dialer_.established();
     owner_.link_up(*this);
     return true;
 }
+
+namespace {
+struct ReplyFree {
+    void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+}  // namespace
 
 void Link::on_data(runtime::Connection& c, const char* data, size_t len) {
     if (redisReaderFeed(reader_, data, len) != REDIS_OK) return c.close_now();
@@ -79,30 +92,36 @@ void Link::on_data(runtime::Connection& c, const char* data, size_t len) {
         runtime::log_peer(what_ + ": " + address() + " sent an oversized reply");
         return c.close_now();
     }
-    last_reply_at_ = loop_.now();
-    void* reply = nullptr;
+    bool delivered = false;
     while (c.is_open()) {
+        void* reply = nullptr;
         if (redisReaderGetReply(reader_, &reply) != REDIS_OK) {
             runtime::log_peer(what_ + ": " + address() + ": " + reader_->errstr);
-            return c.close_now();
+            c.close_now();
+            break;
         }
         if (!reply) break;
-        auto* r = static_cast<redisReply*>(reply);
+        std::unique_ptr<redisReply, ReplyFree> r(static_cast<redisReply*>(reply));
         if (!up_) {
-            if (!handshake_reply(r)) c.close_now();
+            if (!handshake_reply(r.get())) c.close_now();
         } else {
-            owner_.link_reply(*this, r);
+            owner_.link_reply(*this, r.get());
+            delivered = true;
         }
-        freeReplyObject(r);
     }
-    if (up_ && c.is_open()) owner_.link_read_end(*this);
+    // Also when the link closed mid-read: what was handed over is flushed.
+    if (delivered) owner_.link_read_end(*this);
 }
 
 void Link::on_close(runtime::Connection& c) {
     bool was_up = up_;
     conn_ = nullptr;
     up_ = false;
+    unwritten_ = 0;
+    for (uint64_t end : command_ends_) unwritten_ += end > c.bytes_out();
+    command_ends_.clear();
     outbox_.clear();  // commands of a dead link: the owner re-sends what it must
+    if (!was_up) failed_since_up_ = true;
     bool lost = !dialer_.closed(c);
     if (lost) runtime::bump(loop_.stats().channel_reconnects);
     if (was_up) owner_.link_down(*this);
@@ -125,24 +144,41 @@ void Link::command(std::initializer_list<std::string_view> args) {
     if (outbox_.empty()) event_active(flush_ev_, 0, 0);
     outbox_.append(cmd, static_cast<size_t>(len));
     redisFreeCommand(cmd);
+    stream_end_ += static_cast<uint64_t>(len);
+    command_ends_.push_back(stream_end_);
+}
+
+bool Link::busy() const {
+    return conn_ && outbox_.size() + conn_->queued() >= loop_.limits().max_send_queue;
+}
+
+void Link::on_buffer_drain(runtime::Connection&) {
+    flush();
+    if (up() && !busy()) owner_.link_drained(*this);
 }
 
 void Link::on_flush(evutil_socket_t, short, void* arg) {
     static_cast<Link*>(arg)->flush();
 }
 
+// Hands the turn's commands to the socket, unless it still has some of an
+// earlier write: they wait here (the owner stops adding once busy()) and go
+// out on the drain. A slow Redis is not a dead one; a dead one is found by
+// the owner's probe, by time.
 void Link::flush() {
-    if (outbox_.empty() || !conn_ || !conn_->is_open()) return;
+    if (!conn_ || !conn_->is_open()) return;
+    while (!command_ends_.empty() && command_ends_.front() <= conn_->bytes_out())
+        command_ends_.pop_front();
+    if (outbox_.empty() || conn_->queued() > 0) return;
     std::string out;
     out.swap(outbox_);
-    // 1 MiB owed to a server that does not read is a stalled server: the
-    // link is dropped and the owner counts what it owed, as for a lost link.
-    if (!conn_->send(out.data(), out.size()) && conn_ && conn_->is_open())
-        return restart("does not read what it is sent");
+    conn_->send(out.data(), out.size());  // a failed write closes it: on_close counts
     if (outbox_.empty()) {
         out.clear();
         out.swap(outbox_);  // keep the capacity for the next turn
     }
+    // The kernel took it all: no drain event will come, so say it now.
+    if (up() && conn_->queued() == 0) owner_.link_drained(*this);
 }
 
 }  // namespace pusher::redis

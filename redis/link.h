@@ -8,6 +8,7 @@
 #pragma once
 #include <hiredis/hiredis.h>
 
+#include <deque>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,8 @@ class Link : public runtime::ConnectionHandler {
         virtual void link_reply(Link& l, redisReply* r) = 0;
         // All replies of one read were handled: lets the bus batch them.
         virtual void link_read_end(Link&) {}
+        // Everything handed over is written: a busy link takes commands again.
+        virtual void link_drained(Link&) {}
     };
 
     Link(runtime::Loop& loop, const runtime::RedisAddress& server, const runtime::BusConfig& bus,
@@ -43,19 +46,28 @@ class Link : public runtime::ConnectionHandler {
     // Found dead while open (a probe lost, replies overdue): drop it and
     // reconnect after a back-off, as if the server had closed it.
     void restart(const std::string& why);
-    bool up() const { return up_; }
+    bool up() const { return up_ && conn_ && conn_->is_open(); }
     // Appends one command to this turn's write (while connected; the owner
     // sends only once up, the handshake before).
     static constexpr size_t kMaxArgs = 4;
     void command(std::initializer_list<std::string_view> args);
     std::string address() const { return dialer_.address(); }
     bool idle() const { return outbox_.empty() && (!conn_ || conn_->queued() == 0); }
-    double last_reply_at() const { return last_reply_at_; }
+    // The socket does not keep up (a burst, a slow Redis): the owner holds
+    // further commands in its own bounded queue until link_drained.
+    bool busy() const;
+    // In link_down: how many of the last commands never reached the socket
+    // (Redis never saw them: the owner may send them again).
+    size_t unwritten() const { return unwritten_; }
+    // In link_up: attempts failed before this one (the server was away).
+    bool came_back() const { return came_back_; }
 
     // ConnectionHandler
     void on_connect(runtime::Connection& c) override;
     void on_data(runtime::Connection& c, const char* data, size_t len) override;
     void on_close(runtime::Connection& c) override;
+
+    void on_buffer_drain(runtime::Connection& c) override;
 
   private:
     bool handshake_reply(redisReply* r);
@@ -70,9 +82,13 @@ class Link : public runtime::ConnectionHandler {
     runtime::Connection* conn_ = nullptr;
     redisReader* reader_ = nullptr;
     int handshake_owed_ = 0;
-    bool up_ = false;
-    double last_reply_at_ = 0;
+    bool up_ = false, failed_since_up_ = false, came_back_ = false;
     std::string outbox_;
+    // Where each command not yet known written ends in this connection's
+    // byte stream (bytes_out counts what the socket took).
+    std::deque<uint64_t> command_ends_;
+    uint64_t stream_end_ = 0;
+    size_t unwritten_ = 0;
     event* flush_ev_ = nullptr;
 };
 

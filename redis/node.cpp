@@ -16,7 +16,7 @@ bool is(const redisReply* r, const char* word) {
 }
 
 bool moved(const redisReply* r) {
-    return r->type == REDIS_REPLY_ERROR && r->len >= 5 &&
+    return r->type == REDIS_REPLY_ERROR && r->len >= 4 &&
            (strncmp(r->str, "MOVED", 5) == 0 || strncmp(r->str, "ASK ", 4) == 0);
 }
 
@@ -37,7 +37,7 @@ Node::Node(runtime::Loop& loop, const runtime::RedisAddress& server, const runti
       events_(events),
       pub_(loop, server, bus, "redis publisher", *this),
       grace_next_up_(grace_first_up),
-      grace_timer_(loop, [this] { writable(); }),
+      grace_timer_(loop, [this] { grace_over(); }),
       probe_timer_(loop, [this] { probe_tick(); }),
       probe_channel_(std::move(probe_channel)) {}
 
@@ -49,38 +49,36 @@ void Node::start() {
     started_ = true;
     pub_.start();
     if (sub_) sub_->start();
-    probe_timer_.start(bus_.probe_interval, true);
+    if (!probe_timer_.armed()) probe_timer_.start(bus_.probe_interval, true);
 }
 
 std::deque<Node::Pending> Node::stop() {
     started_ = false;
     probe_timer_.cancel();
     grace_timer_.cancel();
-    for (auto& o : owed_)
-        if (o.first == Owed::Publish) runtime::bump(loop_.stats().bus_dropped, o.second);
-    owed_.clear();
-    pub_.stop();
+    pub_.stop();  // writes this turn's commands first: still unconfirmed
     if (sub_) sub_->stop();
+    runtime::bump(loop_.stats().bus_dropped, sent_.size());
+    sent_.clear();
+    owed_.clear();
     ready_ = false;
     backlog_.queued -= queue_.size();
     return std::move(queue_);
 }
 
 bool Node::healthy() const {
-    return pub_.up() && probe_ok_ && (!sub_ || (sub_->up() && unconfirmed_ == 0));
+    return pub_.up() && probe_ok_ &&
+           (!sub_ || (sub_->up() && subscribing_.empty() && lost_.empty()));
 }
 
 bool Node::idle() const {
-    if (!queue_.empty() || !pub_.idle()) return false;
-    for (auto& o : owed_)
-        if (o.first == Owed::Publish) return false;
-    return true;
+    return queue_.empty() && sent_.empty() && pub_.idle();
 }
 
 // ---- publishing ---------------------------------------------------------------
 
 void Node::publish(const std::string& channel, const std::string& payload) {
-    if (ready_ && pub_.up() && queue_.empty()) return send(channel, payload);
+    if (ready_ && pub_.up() && queue_.empty() && !pub_.busy()) return send({channel, payload});
     if (backlog_.queued >= backlog_.cap) {
         runtime::bump(loop_.stats().bus_dropped);  // the bound: counted, never silent
         return;
@@ -89,49 +87,89 @@ void Node::publish(const std::string& channel, const std::string& payload) {
     ++backlog_.queued;
 }
 
-void Node::send(const std::string& channel, const std::string& payload) {
-    pub_.command({cluster_ ? "SPUBLISH" : "PUBLISH", channel, payload});
-    if (!owed_.empty() && owed_.back().first == Owed::Publish)
-        ++owed_.back().second;
-    else
-        owed_.emplace_back(Owed::Publish, 1);
+void Node::send(Pending p) {
+    pub_.command({cluster_ ? "SPUBLISH" : "PUBLISH", p.channel, p.payload});
+    owed_.push_back({Owed::Publish, 0});
+    sent_.push_back(std::move(p));
 }
 
-// The link is up and subscribers had time to come back: the queue goes out,
-// in order, ahead of anything published from now on.
-void Node::writable() {
+void Node::hold() {
+    ready_ = false;
+    if (!grace_timer_.armed()) grace_timer_.start(kResubscribeGrace, false);
+}
+
+std::deque<Node::Pending> Node::take_queue() {
+    backlog_.queued -= queue_.size();
+    return std::move(queue_);
+}
+
+// The link is up and subscribers had time to come back.
+void Node::grace_over() {
     ready_ = pub_.up();
-    while (ready_ && pub_.up() && !queue_.empty()) {
-        send(queue_.front().channel, queue_.front().payload);
+    drain();
+}
+
+// The queue goes out in order, ahead of anything published from now on, as
+// far as the socket keeps up; the rest on link_drained.
+void Node::drain() {
+    while (ready_ && pub_.up() && !pub_.busy() && !queue_.empty()) {
+        send(std::move(queue_.front()));
         queue_.pop_front();
         --backlog_.queued;
     }
 }
 
+void Node::link_drained(Link& l) {
+    if (&l == &pub_) drain();
+}
+
 void Node::pub_reply(redisReply* r) {
     if (owed_.empty()) return pub_.restart("sent a reply nobody asked for");
-    auto& front = owed_.front();
-    Owed what = front.first;
-    uint32_t seq = front.second;
-    if (what != Owed::Publish || --front.second == 0) owed_.pop_front();
+    Command c = owed_.front();
+    owed_.pop_front();
+    if (c.what == Owed::Publish) sent_.pop_front();
     if (r->type == REDIS_REPLY_ERROR) {
-        if (what == Owed::Publish) runtime::bump(loop_.stats().bus_dropped);
+        if (c.what == Owed::Publish) runtime::bump(loop_.stats().bus_dropped);
         runtime::log_peer("redis: " + pub_.address() + " refused a publish: " + text(r));
         if (moved(r)) events_.node_moved(*this);
         return;
     }
-    if (what == Owed::Ping) return probe_back();
+    if (c.what == Owed::Ping) return probe_back();
     // A probe that reached no subscriber: ours is not on the server that
     // takes the publishes (it died quietly, or a failover moved the channel).
-    if (what == Owed::Probe && seq == static_cast<uint32_t>(probe_seq_) && probe_pending_ &&
+    if (c.what == Owed::Probe && c.seq == static_cast<uint32_t>(probe_seq_) && probe_pending_ &&
         r->type == REDIS_REPLY_INTEGER && r->integer == 0 && sub_)
         probe_failed(*sub_, "lost its subscription (a probe reached no subscriber)");
+}
+
+// A dead publishing link: what its socket never took goes back to the head
+// of the queue, in order (Redis never saw it); what it took and never
+// confirmed is counted as dropped (Redis may or may not have delivered it).
+void Node::requeue_unwritten() {
+    size_t unwritten = std::min(pub_.unwritten(), owed_.size());
+    size_t resend = 0;
+    for (size_t i = owed_.size() - unwritten; i < owed_.size(); ++i)
+        resend += owed_[i].what == Owed::Publish;
+    runtime::bump(loop_.stats().bus_dropped, sent_.size() - resend);
+    for (size_t i = 0; i < resend; ++i) {
+        queue_.push_front(std::move(sent_.back()));
+        sent_.pop_back();
+        ++backlog_.queued;
+    }
+    sent_.clear();
+    owed_.clear();
+    while (backlog_.queued > backlog_.cap && !queue_.empty()) {
+        queue_.pop_back();  // the newest beyond the bound: counted
+        --backlog_.queued;
+        runtime::bump(loop_.stats().bus_dropped);
+    }
 }
 
 // ---- subscribing --------------------------------------------------------------
 
 void Node::subscribe(const std::string& channel) {
     if (!channels_.insert(channel).second) return;
+    unsubscribing_.erase(channel);
     if (!sub_) {
         sub_ = std::make_unique<Link>(loop_, server_, bus_, "redis subscriber", *this);
         if (started_) sub_->start();
@@ -142,31 +180,39 @@ void Node::subscribe(const std::string& channel) {
 }
 
 void Node::unsubscribe(const std::string& channel) {
+    lost_.erase(channel);
     if (!channels_.erase(channel) || !sub_ || !sub_->up()) return;
+    unsubscribing_.insert(channel);
     sub_->command({cluster_ ? "SUNSUBSCRIBE" : "UNSUBSCRIBE", channel});
 }
 
 void Node::send_subscribe(const std::string& channel) {
     sub_->command({cluster_ ? "SSUBSCRIBE" : "SUBSCRIBE", channel});
-    ++unconfirmed_;
+    subscribing_.push_back(channel);
+}
+
+// Refused (MOVED: the map is stale) or revoked by the server (slot
+// migration, failover): that channel only is missing; the node is unhealthy,
+// the map is asked again and the channel subscribed again at the next probe
+// tick, here or, if the map moved it, on its new node.
+void Node::subscription_lost(const std::string& channel, const std::string& why) {
+    runtime::log_peer("redis: " + sub_->address() + " " + why + " '" + channel + "'");
+    if (channels_.count(channel)) lost_.insert(channel);
+    events_.node_moved(*this);
+    events_.node_changed(*this);
 }
 
 void Node::sub_reply(redisReply* r) {
     if (r->type == REDIS_REPLY_ERROR) {
-        runtime::log_peer("redis: " + sub_->address() + " refused a subscription: " + text(r));
-        if (moved(r)) events_.node_moved(*this);
-        return sub_->restart("refused a subscription");  // health stays red meanwhile
+        // Only subscribe commands get answers here: the oldest one failed.
+        std::string channel = subscribing_.empty() ? "" : subscribing_.front();
+        if (!subscribing_.empty()) subscribing_.pop_front();
+        return subscription_lost(channel, "refused a subscription (" + text(r) + ") to");
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) return;
-    const redisReply* kind = r->element[0];
-    if (is(kind, "subscribe") || is(kind, "ssubscribe")) {
-        if (unconfirmed_ > 0 && --unconfirmed_ == 0) {
-            events_.node_changed(*this);
-            probe_tick();  // prove it at once
-        }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+        r->element[1]->type != REDIS_REPLY_STRING)
         return;
-    }
-    if (r->elements < 3 || r->element[1]->type != REDIS_REPLY_STRING) return;
+    const redisReply* kind = r->element[0];
     std::string_view channel(r->element[1]->str, r->element[1]->len);
     if (is(kind, "message") || is(kind, "smessage")) {
         const redisReply* p = r->element[2];
@@ -178,27 +224,40 @@ void Node::sub_reply(redisReply* r) {
         }
         return events_.node_message(channel, payload);
     }
-    // An unsubscribe we did not ask for: the server moved the channel away
-    // (slot migration, failover).
-    if ((is(kind, "unsubscribe") || is(kind, "sunsubscribe")) &&
-        (channels_.count(std::string(channel)) || channel == probe_channel_))
-        events_.node_moved(*this);
+    if (is(kind, "subscribe") || is(kind, "ssubscribe")) {
+        if (!subscribing_.empty()) subscribing_.pop_front();
+        if (subscribing_.empty()) {
+            events_.node_changed(*this);
+            probe_tick();  // prove it at once
+        }
+        return;
+    }
+    if (is(kind, "unsubscribe") || is(kind, "sunsubscribe")) {
+        std::string ch(channel);
+        if (unsubscribing_.erase(ch)) return;  // ours
+        if (channels_.count(ch) || ch == probe_channel_)
+            subscription_lost(ch, "took away the subscription to");
+    }
 }
 
 // ---- links --------------------------------------------------------------------
 
 void Node::link_up(Link& l) {
     if (&l == &pub_) {
-        // Publishes queued before even the first link (Redis was down when
-        // this worker started) are an outage's too: subscribers need the time.
-        if (grace_next_up_ || !queue_.empty()) {
+        // After an outage, also one before the first link (Redis was down
+        // when this worker started, publishes queued), subscribers need the
+        // time to come back.
+        if (grace_next_up_ || (pub_.came_back() && !queue_.empty())) {
             grace_timer_.start(kResubscribeGrace, false);
         } else {
-            writable();
+            grace_over();
         }
         grace_next_up_ = true;  // every later reconnect is an outage's end
     } else {
-        unconfirmed_ = 0;
+        subscribing_.clear();
+        unsubscribing_.clear();
+        lost_.clear();
+        probe_ok_ = false;  // proven again end to end, not by the PING alone
         send_subscribe(probe_channel_);
         for (const auto& c : channels_) send_subscribe(c);
     }
@@ -208,14 +267,12 @@ void Node::link_up(Link& l) {
 
 void Node::link_down(Link& l) {
     if (&l == &pub_) {
-        // Sent, never confirmed: Redis may or may not have taken them.
-        for (auto& o : owed_)
-            if (o.first == Owed::Publish) runtime::bump(loop_.stats().bus_dropped, o.second);
-        owed_.clear();
+        requeue_unwritten();
         ready_ = false;
         grace_timer_.cancel();
     } else {
-        unconfirmed_ = 0;
+        subscribing_.clear();
+        unsubscribing_.clear();
     }
     probe_pending_ = false;
     probe_ok_ = false;  // proven again once both links are back
@@ -235,23 +292,28 @@ void Node::link_read_end(Link& l) {
 
 void Node::probe_tick() {
     if (!started_) return;
+    if (sub_ && sub_->up() && subscribing_.empty()) {  // lost ones: try again
+        std::set<std::string> again;
+        again.swap(lost_);
+        for (const auto& c : again)
+            if (channels_.count(c)) send_subscribe(c);
+    }
     if (probe_pending_) {
         if (loop_.now() - probe_sent_at_ < bus_.probe_timeout) return;
         bool pub_owes = false;
-        for (auto& o : owed_) pub_owes |= o.first != Owed::Publish;
-        if (pub_owes || !sub_)
-            return probe_failed(pub_, "did not answer in time (probe_timeout)");
+        for (auto& o : owed_) pub_owes |= o.what != Owed::Publish;
+        if (pub_owes || !sub_) return probe_failed(pub_, "did not answer in time (probe_timeout)");
         return probe_failed(*sub_, "lost the probe (subscription dead while open)");
     }
     if (!pub_.up()) return;
     if (!sub_) {
         pub_.command({"PING"});
-        owed_.emplace_back(Owed::Ping, 0);
+        owed_.push_back({Owed::Ping, 0});
     } else {
-        if (!sub_->up() || unconfirmed_ > 0) return;
+        if (!sub_->up() || !subscribing_.empty()) return;
         ++probe_seq_;
         pub_.command({cluster_ ? "SPUBLISH" : "PUBLISH", probe_channel_, std::to_string(probe_seq_)});
-        owed_.emplace_back(Owed::Probe, static_cast<uint32_t>(probe_seq_));
+        owed_.push_back({Owed::Probe, static_cast<uint32_t>(probe_seq_)});
     }
     probe_pending_ = true;
     probe_sent_at_ = loop_.now();
@@ -266,10 +328,9 @@ void Node::probe_back() {
 void Node::probe_failed(Link& culprit, const std::string& why) {
     runtime::bump(loop_.stats().bus_probe_failures);
     probe_pending_ = false;
-    bool was_ok = probe_ok_;
     probe_ok_ = false;
     culprit.restart(why);
-    if (was_ok) events_.node_changed(*this);
+    events_.node_changed(*this);
 }
 
 }  // namespace pusher::redis

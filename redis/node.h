@@ -57,9 +57,15 @@ class Node : public Link::Owner {
 
     void start();  // again: nothing happens
     // For good. Publishes sent and unconfirmed are counted as dropped; the
-    // queued ones are handed back (the engine routes or counts them).
+    // queued ones (and those never written) are handed back: the engine
+    // routes them again or counts them.
     std::deque<Pending> stop();
     void publish(const std::string& channel, const std::string& payload);
+    // Publishes from now on wait the resubscribe grace (channels moved here
+    // from another node: their subscribers elsewhere are moving too).
+    void hold();
+    // The queue, handed back to be routed again (the cluster map changed).
+    std::deque<Pending> take_queue();
     void subscribe(const std::string& channel);
     void unsubscribe(const std::string& channel);
     bool healthy() const;
@@ -74,19 +80,25 @@ class Node : public Link::Owner {
     void link_down(Link& l) override;
     void link_reply(Link& l, redisReply* r) override;
     void link_read_end(Link& l) override;
+    void link_drained(Link& l) override;
 
   private:
     enum class Owed : uint8_t { Publish, Probe, Ping };
-    void writable();
-    void send(const std::string& channel, const std::string& payload);
+    struct Command {
+        Owed what;
+        uint32_t seq;  // a probe's token
+    };
+    void grace_over();
+    void drain();
+    void send(Pending p);
+    void requeue_unwritten();
     void pub_reply(redisReply* r);
     void sub_reply(redisReply* r);
+    void subscription_lost(const std::string& channel, const std::string& why);
     void send_subscribe(const std::string& channel);
     void probe_tick();
-    void probe_sent();
     void probe_back();
     void probe_failed(Link& culprit, const std::string& why);
-    void set_probe_ok(bool ok);
 
     runtime::Loop& loop_;
     runtime::RedisAddress server_;
@@ -99,11 +111,16 @@ class Node : public Link::Owner {
     bool started_ = false, ready_ = false, grace_next_up_;
     runtime::Timer grace_timer_, probe_timer_;
     std::deque<Pending> queue_;  // waiting for the publishing link
-    // What the publishing link owes replies for, in order (runs of publishes
-    // as one entry with a count).
-    std::deque<std::pair<Owed, uint32_t>> owed_;
-    std::set<std::string> channels_;  // subscribed here
-    size_t unconfirmed_ = 0;          // subscribe commands not yet confirmed
+    // What the publishing link owes replies for, one entry per command, and
+    // the publishes among them (kept: one the socket never took is sent again).
+    std::deque<Command> owed_;
+    std::deque<Pending> sent_;
+    std::set<std::string> channels_;     // subscribed here
+    std::deque<std::string> subscribing_;  // subscribe commands awaiting their answer
+    std::set<std::string> unsubscribing_;  // ours: their confirmation is no news
+    // Refused (MOVED...) or taken away by the server (a sunsubscribe it sent):
+    // the node is unhealthy until they are subscribed again (each probe tick).
+    std::set<std::string> lost_;
     std::string probe_channel_;
     uint64_t probe_seq_ = 0;
     bool probe_pending_ = false, probe_ok_ = false;
