@@ -9,61 +9,19 @@
 #include <string>
 #include <vector>
 
-#include "redis/engine.h"
 #include "redis/sharding.h"
-#include "runtime/loop.h"
-#include "tests/support/pump.h"
-#include "tests/support/redis_server.h"
+#include "tests/redis/engine_fixture.h"
 
 using namespace pusher;
 using protocol::php::Key;
 using protocol::php::Value;
-using pusher::testing::pump_until;
 using pusher::testing::RedisCluster;
 using pusher::testing::RedisClusterOptions;
 using RedisServer = pusher::testing::RedisServer;
 
 namespace {
 
-class EngineEdgeTest : public ::testing::Test {
-  protected:
-    runtime::Limits limits;
-    std::unique_ptr<runtime::Loop> loop;
-    std::vector<std::unique_ptr<runtime::BusConfig>> configs;
-    std::vector<std::unique_ptr<redis::Engine>> engines;
-
-    void SetUp() override { loop = std::make_unique<runtime::Loop>(nullptr, limits); }
-    void TearDown() override {
-        engines.clear();
-        loop.reset();
-    }
-    runtime::BusConfig& bus(const std::vector<std::pair<std::string, int>>& servers,
-                            runtime::RedisMode mode = runtime::RedisMode::Single) {
-        auto b = std::make_unique<runtime::BusConfig>();
-        b->engine = runtime::BusEngine::Redis;
-        b->mode = mode;
-        for (auto& s : servers) b->redis.push_back({s.first, s.second});
-        b->probe_interval = 0.2;
-        b->probe_timeout = 0.8;
-        configs.push_back(std::move(b));
-        return *configs.back();
-    }
-    redis::Engine& engine(const runtime::BusConfig& b, std::string probe = "") {
-        if (probe.empty()) probe = "pusher:probe:test:" + std::to_string(engines.size());
-        engines.push_back(std::make_unique<redis::Engine>(*loop, b, probe));
-        return *engines.back();
-    }
-    bool pump(const std::function<bool()>& f, int ms = 5000) {
-        return pump_until(loop->base(), f, ms);
-    }
-    uint64_t dropped() { return loop->stats().bus_dropped.load(); }
-    static Value data(const std::string& content) {
-        Value d = Value::array();
-        d.set(Key::from_string("content"), Value::string(content));
-        return d;
-    }
-    static std::pair<std::string, int> at(const RedisServer& s) { return {s.host(), s.port()}; }
-};
+class EngineEdgeTest : public pusher::testing::EngineFixture {};
 
 // A seed that answers, but not with a usable map (a non-cluster Redis, a
 // node on the minority side of a partition, a LOADING node), is left for the

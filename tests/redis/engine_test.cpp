@@ -8,58 +8,18 @@
 #include <string>
 #include <vector>
 
-#include "redis/engine.h"
 #include "redis/sharding.h"
-#include "runtime/loop.h"
-#include "tests/support/pump.h"
-#include "tests/support/redis_server.h"
+#include "tests/redis/engine_fixture.h"
 
 using namespace pusher;
 using protocol::php::Key;
 using protocol::php::Value;
-using pusher::testing::pump_until;
 using RedisServer = pusher::testing::RedisServer;
 
 namespace {
 
-class EngineTest : public ::testing::Test {
+class EngineTest : public pusher::testing::EngineFixture {
   protected:
-    runtime::Limits limits;
-    std::unique_ptr<runtime::Loop> loop;
-    std::vector<std::unique_ptr<runtime::BusConfig>> configs;
-    std::vector<std::unique_ptr<redis::Engine>> engines;
-
-    void SetUp() override { loop = std::make_unique<runtime::Loop>(nullptr, limits); }
-    void TearDown() override {
-        engines.clear();
-        loop.reset();
-    }
-    runtime::BusConfig& bus(const std::vector<const RedisServer*>& servers,
-                            runtime::RedisMode mode = runtime::RedisMode::Single) {
-        auto b = std::make_unique<runtime::BusConfig>();
-        b->engine = runtime::BusEngine::Redis;
-        b->mode = mode;
-        for (auto* s : servers) b->redis.push_back({s->host(), s->port()});
-        b->probe_interval = 0.2;
-        b->probe_timeout = 0.8;
-        configs.push_back(std::move(b));
-        return *configs.back();
-    }
-    redis::Engine& engine(const runtime::BusConfig& b) {
-        std::string probe = "pusher:probe:test:" + std::to_string(engines.size());
-        engines.push_back(std::make_unique<redis::Engine>(*loop, b, probe));
-        return *engines.back();
-    }
-    bool pump(const std::function<bool()>& f, int ms = 5000) {
-        return pump_until(loop->base(), f, ms);
-    }
-    uint64_t dropped() { return loop->stats().bus_dropped.load(); }
-    uint64_t probe_failures() { return loop->stats().bus_probe_failures.load(); }
-    static Value data(const std::string& content) {
-        Value d = Value::array();
-        d.set(Key::from_string("content"), Value::string(content));
-        return d;
-    }
     // A subscriber to "broadcast" collecting contents, connected and proven.
     redis::Engine& subscriber(const runtime::BusConfig& b, std::vector<std::string>* got) {
         auto& e = engine(b);
@@ -75,7 +35,7 @@ class EngineTest : public ::testing::Test {
 
 TEST_F(EngineTest, DeliversEveryPublishInOrderAndPlainTextAsContent) {
     RedisServer r;
-    auto& b = bus({&r});
+    auto& b = bus({at(r)});
     std::vector<std::string> got;
     subscriber(b, &got);
     auto& pub = engine(b);
@@ -96,7 +56,7 @@ TEST_F(EngineTest, DeliversEveryPublishInOrderAndPlainTextAsContent) {
 
 TEST_F(EngineTest, IntegerAndStringEventsAreOneChannel) {
     RedisServer r;
-    auto& b = bus({&r});
+    auto& b = bus({at(r)});
     int n = 0;
     auto& sub = engine(b);
     sub.on(Value::integer(3), [&](const Value&, const Value&) { ++n; });
@@ -114,7 +74,7 @@ TEST_F(EngineTest, IntegerAndStringEventsAreOneChannel) {
 // once Redis is back (after the resubscribe grace).
 TEST_F(EngineTest, AStoppedRedisIsFoundByTheProbeAndNothingIsLost) {
     RedisServer r;
-    auto& b = bus({&r});
+    auto& b = bus({at(r)});
     std::vector<std::string> got;
     auto& sub = subscriber(b, &got);
     auto& pub = engine(b);
@@ -137,7 +97,7 @@ TEST_F(EngineTest, AStoppedRedisIsFoundByTheProbeAndNothingIsLost) {
 // Redis may or may not have delivered them, so they are counted as dropped.
 TEST_F(EngineTest, PublishesNeverConfirmedAreCountedWhenTheLinkDies) {
     RedisServer r;
-    auto& b = bus({&r});
+    auto& b = bus({at(r)});
     b.probe_timeout = 30;  // the kill, not the probe, ends the link here
     auto& pub = engine(b);
     pub.connect();
@@ -169,12 +129,12 @@ TEST_F(EngineTest, TheQueueWhileRedisIsDownIsBoundedAndTheRestCounted) {
 
 TEST_F(EngineTest, AWrongPasswordNeverCountsAsUp) {
     RedisServer r({"--requirepass", "s3cret"});
-    auto& wrong = bus({&r});
+    auto& wrong = bus({at(r)});
     wrong.password = "nope";
     auto& e = engine(wrong);
     e.connect();
     EXPECT_FALSE(pump([&] { return e.connected(); }, 1500));
-    auto& right = bus({&r});
+    auto& right = bus({at(r)});
     right.password = "s3cret";
     auto& ok = engine(right);
     ok.connect();
@@ -186,7 +146,7 @@ TEST_F(EngineTest, AWrongPasswordNeverCountsAsUp) {
 TEST_F(EngineTest, ShardedPlacesEachChannelOnItsShardOnly) {
     RedisServer s0, s1, s2;
     std::vector<RedisServer*> shards = {&s0, &s1, &s2};
-    auto& b = bus({&s0, &s1, &s2}, runtime::RedisMode::Sharded);
+    auto& b = bus({at(s0), at(s1), at(s2)}, runtime::RedisMode::Sharded);
     auto& sub = engine(b);
     std::vector<std::string> names;
     for (int i = 0; i < 12; ++i) {
