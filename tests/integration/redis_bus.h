@@ -54,10 +54,13 @@ inline Json::Value status_json(PusherInstance& p) {
     return root;
 }
 
-// A numeric field summed over every live worker (e.g. "bus_dropped").
+// A numeric field summed over every live worker (e.g. "bus_dropped"); -1 if
+// status --json named no worker.
 inline long sum_workers(PusherInstance& p, const std::string& field) {
     long sum = 0;
-    for (const Json::Value& w : status_json(p)["workers"])
+    Json::Value st = status_json(p);  // kept: a range-for over a temporary's member dangles
+    if (st["workers"].empty()) return -1;
+    for (const Json::Value& w : st["workers"])
         if (w[field].isNumeric()) sum += static_cast<long>(w[field].asInt64());
     return sum;
 }
@@ -65,9 +68,11 @@ inline long sum_workers(PusherInstance& p, const std::string& field) {
 // A field per worker, as "name[id]=value ...", for failure messages.
 inline std::string per_worker(PusherInstance& p, const std::string& field) {
     std::string s;
-    for (const Json::Value& w : status_json(p)["workers"])
+    Json::Value st = status_json(p);
+    for (const Json::Value& w : st["workers"])
         s += w["name"].asString() + "[" + w["worker_id"].asString() + "]=" +
-             w[field].toStyledString().substr(0, w[field].toStyledString().find('\n')) + " ";
+             (w[field].isNumeric() ? std::to_string(w[field].asInt64()) : w[field].asString()) +
+             " ";
     return s;
 }
 
