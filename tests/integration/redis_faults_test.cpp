@@ -230,6 +230,33 @@ TEST_F(RedisFaults, ClusterMasterKilledReplicaPromotedDeliveryResumes) {
     check_accounting("cluster failover");
 }
 
+// Redis is not there yet when pusher starts (a common boot order). Publishes
+// accepted meanwhile wait in the queue; when Redis comes, the ws workers'
+// subscriptions come back on their own back-off, so that queue must wait the
+// resubscribe grace as after any outage: delivered, or counted.
+TEST_F(RedisFaults, RedisStartedAfterPusherQueuedPublishesAreDeliveredOrCounted) {
+    RedisServer redis;
+    redis.kill();  // the address is known; nothing answers there until restart()
+    p = std::make_unique<PusherInstance>("", 4, "127.0.0.1", bus("single", {redis.address()}));
+    CmdResult r = p->start();
+    ASSERT_EQ(r.code, 0) << r.out;
+    clients = connect_spread("127.0.0.1", p->ws_port, 8);  // served while the bus is away
+    for (auto& c : clients) collectors.push_back(std::make_unique<Collector>(*c->ws));
+    EXPECT_EQ(health(*p), 503);
+    publish_gap(20, 100);  // 2 s: the links' back-offs grow meanwhile, each its own
+
+    auto up = Clock::now();
+    redis.restart();
+    long green = wait_health(200, up, kGreenMs);
+    EXPECT_GE(green, 0) << "/healthz not green " << kGreenMs << " ms after Redis came\n"
+                        << p->log_lines("redis");
+    long resumed = publish_until_delivered(up, kDeliveryMs);
+    EXPECT_GE(resumed, 0) << "nothing delivered " << kDeliveryMs << " ms after Redis came";
+    fprintf(stderr, "[ redis after pusher ] green %ld ms, delivery %ld ms after Redis came\n",
+            green, resumed);
+    check_accounting("redis after pusher");
+}
+
 // A Redis with --requirepass: the right password works; a wrong one keeps
 // /healthz red and the log says why, without the password.
 TEST(RedisAuth, RightPasswordWorksWrongOneStaysRedAndIsNeverLogged) {
