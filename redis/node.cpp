@@ -185,9 +185,9 @@ void Node::sub_reply(redisReply* r) {
 
 void Node::link_up(Link& l) {
     if (&l == &pub_) {
-        // Publishes that had to wait (Redis unreachable since the start, a
-        // map learned late) wait the grace too: subscribers are coming back
-        // on their own back-off, as after any outage.
+        // Publishes that waited for a first link-up (Redis unreachable since
+        // the start) wait the grace too: the subscribers are coming back on
+        // their own back-off, as after any outage.
         if (grace_next_up_ || !queue_.empty()) {
             grace_timer_.start(kResubscribeGrace, false);
         } else {
