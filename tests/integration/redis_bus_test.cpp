@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -51,16 +52,35 @@ void expect_nothing_more(std::vector<std::unique_ptr<Client>>& clients, size_t s
 
 class RedisModes : public ::testing::TestWithParam<const char*> {
   protected:
+    // The Redis servers of each mode are shared by the suite's tests (a
+    // cluster takes seconds to form); each test has its own pusher instance.
+    static std::vector<std::unique_ptr<RedisServer>>& shared_servers(const std::string& mode) {
+        static std::map<std::string, std::vector<std::unique_ptr<RedisServer>>> by_mode;
+        return by_mode[mode];
+    }
+    static std::unique_ptr<RedisCluster>& shared_cluster() {
+        static std::unique_ptr<RedisCluster> c;
+        return c;
+    }
+    static void TearDownTestSuite() {
+        shared_cluster().reset();
+        for (const char* m : {"single", "sharded"}) shared_servers(m).clear();
+    }
+
     void SetUp() override {
         mode = GetParam();
         std::vector<std::string> addresses;
         if (mode == "cluster") {
-            cluster = std::make_unique<RedisCluster>();
+            if (!shared_cluster()) shared_cluster() = std::make_unique<RedisCluster>();
+            cluster = shared_cluster().get();
             addresses = cluster->seeds();
         } else {
-            for (int i = 0; i < (mode == "sharded" ? 3 : 1); ++i) {
-                servers.push_back(std::make_unique<RedisServer>());
-                addresses.push_back(servers.back()->address());
+            auto& list = shared_servers(mode);
+            while (list.size() < (mode == "sharded" ? 3u : 1u))
+                list.push_back(std::make_unique<RedisServer>());
+            for (auto& s : list) {
+                servers.push_back(s.get());
+                addresses.push_back(s->address());
             }
         }
         p = std::make_unique<PusherInstance>("\"welcome\": \"json\",", 2, "127.0.0.1",
@@ -86,8 +106,8 @@ class RedisModes : public ::testing::TestWithParam<const char*> {
     }
 
     std::string mode;
-    std::vector<std::unique_ptr<RedisServer>> servers;
-    std::unique_ptr<RedisCluster> cluster;
+    std::vector<RedisServer*> servers;
+    RedisCluster* cluster = nullptr;
     std::unique_ptr<PusherInstance> p;
 };
 
