@@ -145,7 +145,7 @@ class Collector {
             if (g == m) return true;
         return false;
     }
-    // When the first frame whose text starts with prefix arrived (-1: none yet).
+    // When the first frame whose text starts with prefix arrived (*found: whether one did).
     std::chrono::steady_clock::time_point first_at(const std::string& prefix, bool* found) const {
         std::lock_guard<std::mutex> l(m_);
         for (size_t i = 0; i < got_.size(); ++i)

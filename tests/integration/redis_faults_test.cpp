@@ -1,6 +1,7 @@
 // Faults of the Redis bus with real redis-servers: a shard killed and
 // restarted, a Redis stopped (SIGSTOP) and continued, a Redis Cluster master
-// killed and its replica promoted, and a Redis that wants a password.
+// killed and its replica promoted, a Redis that is not there yet when pusher
+// starts, and a Redis that wants a password.
 //
 // Each fault test keeps WebSocket clients on both ws workers, each read by a
 // Collector thread, and publishes through the http worker before, during and
