@@ -33,8 +33,8 @@ inline std::string bus(const std::string& mode, const std::vector<std::string>& 
     std::string s = "{\"engine\": \"redis\", \"mode\": \"" + mode + "\", \"servers\": [";
     for (size_t i = 0; i < servers.size(); ++i) s += (i ? ", \"" : "\"") + servers[i] + "\"";
     char probe[96];
-    snprintf(probe, sizeof probe, "], \"probe_interval\": %g, \"probe_timeout\": %g", kProbeInterval,
-             kProbeTimeout);
+    snprintf(probe, sizeof probe, "], \"probe_interval\": %g, \"probe_timeout\": %g",
+             kProbeInterval, kProbeTimeout);
     return s + probe + extra + "}";
 }
 
@@ -77,9 +77,9 @@ inline std::string per_worker(PusherInstance& p, const std::string& field) {
 }
 
 inline long ms_since(std::chrono::steady_clock::time_point t0) {
-    return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::steady_clock::now() - t0)
-                                 .count());
+    return static_cast<long>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count());
 }
 
 // A WebSocket client with what its welcome said (text or JSON welcome).

@@ -6,6 +6,8 @@
 // worker exactly once, legacy and client-id targeted pushes to exactly their
 // client; and what only Redis allows: an application publishing with its own
 // Redis client (redis-cli), PHP-serialized or plain text.
+#include "tests/integration/redis_bus.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -16,7 +18,6 @@
 #include <vector>
 
 #include "redis/sharding.h"
-#include "tests/integration/redis_bus.h"
 #include "tests/support/php.h"
 #include "tests/support/pusher_instance.h"
 #include "tests/support/redis_server.h"
@@ -114,10 +115,9 @@ class RedisModes : public ::testing::TestWithParam<const char*> {
 TEST_P(RedisModes, PushesReachExactlyTheirClients) {
     auto clients = connect_spread("127.0.0.1", p->ws_port, 8);
     for (auto& c : clients)
-        EXPECT_EQ(c->welcome, "{\"client_id\":\"" + c->id +
-                                  "\",\"connection_id\":" + std::to_string(c->conn) +
-                                  ",\"type\":\"welcome\",\"worker_id\":" +
-                                  std::to_string(c->worker) + "}");
+        EXPECT_EQ(c->welcome,
+                  "{\"client_id\":\"" + c->id + "\",\"connection_id\":" + std::to_string(c->conn) +
+                      ",\"type\":\"welcome\",\"worker_id\":" + std::to_string(c->worker) + "}");
 
     // Broadcast: every client of every worker, exactly once.
     EXPECT_EQ(p->http_get("/?content=hello%20all"), "ok");

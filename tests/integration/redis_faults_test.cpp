@@ -79,8 +79,8 @@ class RedisFaults : public ::testing::Test {
     }
     // ms from t0 until /healthz answers want (polled right away); -1 past bound_ms.
     long wait_health(int want, Clock::time_point t0, int bound_ms) {
-        if (!eventually([&] { return health(*p) == want; }, bound_ms - static_cast<int>(ms_since(t0)),
-                        10))
+        if (!eventually([&] { return health(*p) == want; },
+                        bound_ms - static_cast<int>(ms_since(t0)), 10))
             return -1;
         return ms_since(t0);
     }
@@ -159,7 +159,9 @@ TEST_F(RedisFaults, ShardKilledAndRestartedHealthRedThenDeliveryResumes) {
                         << p->log_lines("redis");
     long resumed = publish_until_delivered(restarted, kDeliveryMs);
     EXPECT_GE(resumed, 0) << "nothing delivered " << kDeliveryMs << " ms after the restart";
-    fprintf(stderr, "[ shard kill ] red %ld ms after the kill; green %ld ms, delivery %ld ms after the restart\n",
+    fprintf(stderr,
+            "[ shard kill ] red %ld ms after the kill; green %ld ms, delivery %ld ms after the "
+            "restart\n",
             red, green, resumed);
     check_accounting("shard kill");
 }
@@ -179,9 +181,8 @@ TEST_F(RedisFaults, StoppedRedisIsFoundByTheProbeAndTheGapIsDeliveredOrCounted) 
     // Every worker on the bus (both ws workers, the http worker) found it by its probe.
     EXPECT_TRUE(eventually(
         [&] {
-            for (auto [name, id] : {std::pair<const char*, int>{"pusher", 0},
-                                    {"pusher", 1},
-                                    {"publisher", 0}})
+            for (auto [name, id] :
+                 {std::pair<const char*, int>{"pusher", 0}, {"pusher", 1}, {"publisher", 0}})
                 if (p->worker_stat(name, id, "bus_probe_failures") <= 0) return false;
             return true;
         },
@@ -198,7 +199,8 @@ TEST_F(RedisFaults, StoppedRedisIsFoundByTheProbeAndTheGapIsDeliveredOrCounted) 
                         << p->log_lines("redis");
     long resumed = publish_until_delivered(resumed_at, kDeliveryMs);
     EXPECT_GE(resumed, 0) << "nothing delivered " << kDeliveryMs << " ms after SIGCONT";
-    fprintf(stderr, "[ sigstop ] red %ld ms after SIGSTOP; green %ld ms, delivery %ld ms after SIGCONT\n",
+    fprintf(stderr,
+            "[ sigstop ] red %ld ms after SIGSTOP; green %ld ms, delivery %ld ms after SIGCONT\n",
             red, green, resumed);
     check_accounting("sigstop");
 }

@@ -58,8 +58,8 @@ class RedisLayout : public ::testing::Test {
                 size_t pos = text.find("\"" + rewrite[i].first + "\"");
                 bool listen = i >= rewrite.size() - 4;  // one of them, in its own host's file
                 if (listen && pos == std::string::npos) continue;
-                ASSERT_NE(pos, std::string::npos) << layout << "/" << host << ": no "
-                                                  << rewrite[i].first;
+                ASSERT_NE(pos, std::string::npos)
+                    << layout << "/" << host << ": no " << rewrite[i].first;
                 listens += listen;
                 at.emplace_back(pos + 1, i);
             }
