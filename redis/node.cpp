@@ -244,10 +244,10 @@ void Node::sub_reply(redisReply* r) {
 
 void Node::link_up(Link& l) {
     if (&l == &pub_) {
-        // After an outage, also one before the first link (Redis was down
-        // when this worker started, publishes queued), subscribers need the
-        // time to come back.
-        if (grace_next_up_ || (pub_.came_back() && !queue_.empty())) {
+        // After an outage, also one before the first link (Redis was not
+        // there when this worker started), subscribers need the time to
+        // come back: what is published meanwhile waits with the queue.
+        if (grace_next_up_ || pub_.came_back()) {
             grace_timer_.start(kResubscribeGrace, false);
         } else {
             grace_over();
