@@ -205,18 +205,27 @@ redis_publishes() {
 }
 
 # The pusher-redis* targets add to a row's result line what the redis-servers did over the row
-# (since redis_mark): their CPU (already part of server_cpu_s) and PUBLISH commands per shard.
+# (since redis_mark): their CPU (already part of server_cpu_s) and PUBLISH commands, in all and
+# per shard ("shard0/shard1/...").
+redis_cpu_each() {  # "cpu0/cpu1/..." of the row's redis-servers
+  local p out=""
+  for p in $REDIS_PIDS; do out="$out${out:+/}$(cpu_seconds "$p")"; done
+  echo "$out"
+}
 redis_mark() {
   [ -n "$REDIS_PIDS" ] || return 0
-  REDIS_CPU0="$(cpu_seconds $REDIS_PIDS)"; REDIS_PUB0="$(redis_publishes)"
+  REDIS_CPU0="$(redis_cpu_each)"; REDIS_PUB0="$(redis_publishes)"
 }
 redis_fields() {
   [ -n "$REDIS_PIDS" ] || return 0
-  local cpu1 pub1; cpu1="$(cpu_seconds $REDIS_PIDS)"; pub1="$(redis_publishes)"
-  awk -v a="$cpu1" -v b="$REDIS_CPU0" -v p0="$REDIS_PUB0" -v p1="$pub1" -v n="$(echo $REDIS_PIDS | wc -w)" 'BEGIN {
-    k = split(p0, x, "/"); split(p1, y, "/"); s = ""; t = 0
-    for (i = 1; i <= k; i++) { d = y[i] - x[i]; s = s (i > 1 ? "/" : "") d; t += d }
-    printf " redis_servers=%d redis_cpu_s=%.2f redis_publishes=%d redis_publishes_per_shard=%s", n, a - b, t, s }'
+  awk -v c0="$REDIS_CPU0" -v c1="$(redis_cpu_each)" -v p0="$REDIS_PUB0" -v p1="$(redis_publishes)" 'BEGIN {
+    k = split(p0, x, "/"); split(p1, y, "/"); split(c0, a, "/"); split(c1, b, "/")
+    ps = ""; cs = ""; pt = 0; ct = 0
+    for (i = 1; i <= k; i++) {
+      ps = ps (i > 1 ? "/" : "") (y[i] - x[i]); pt += y[i] - x[i]
+      cs = cs (i > 1 ? "/" : "") sprintf("%.2f", b[i] - a[i]); ct += b[i] - a[i]
+    }
+    printf " redis_servers=%d redis_cpu_s=%.2f redis_cpu_s_per_shard=%s redis_publishes=%d redis_publishes_per_shard=%s", k, ct, cs, pt, ps }'
 }
 PUSHER_START_CMD="${PUSHER_START_CMD:-\"\$PUSHER_BIN\" start -d -c \"\$PUSHER_CONFIG\"}"
 PUSHER_STOP_CMD="${PUSHER_STOP_CMD:-\"\$PUSHER_BIN\" stop -c \"\$PUSHER_CONFIG\"}"
