@@ -278,8 +278,9 @@ stop_server() {
 # Descendants of a pid (from /proc/*/stat ppid), then the pid itself.
 tree_pids() {
   local root="$1" all
-  all="$(awk '{ sub(/.*\) /, ""); print FILENAME, $2 }' /proc/[0-9]*/stat 2>/dev/null |
-         sed 's#/proc/\([0-9]*\)/stat#\1#')"
+  # cat, not awk on the files: mawk stops at the first process that exits meanwhile, and every
+  # pid after it (the server's workers too) would be missing from the tree.
+  all="$(cat /proc/[0-9]*/stat 2>/dev/null | awk '{ pid = $1; sub(/.*\) /, ""); print pid, $2 }' || true)"
   local set=" $root " grew=1
   while [ $grew = 1 ]; do
     grew=0
