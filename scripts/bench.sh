@@ -4,12 +4,20 @@
 #   scripts/bench.sh [--targets "pusher node floor"] [--quick] [--big] [--no-wrk]
 #                    [--out docs/BENCHMARKS.md] [--no-report]
 #
-#   --targets  which servers to measure (default: all three; "floor" is the bare-write server
-#              tests/bench/kernel_floor.cpp and only runs the broadcast rows)
+#   --targets  which servers to measure (default: pusher node floor; "floor" is the bare-write
+#              server tests/bench/kernel_floor.cpp and only runs the broadcast rows).
+#              Also: pusher-redis (pusher on the Redis bus engine, one redis-server),
+#              pusher-redis2 / pusher-redis3 (sharded over 2 / 3 independent redis-servers);
+#              each starts its own redis-server(s) on REDIS_PORT_BASE.. (default 6391..6393,
+#              --save '' --appendonly no) for every row and stops them after it; their CPU
+#              counts as server CPU.
 #   --quick    the N=1k rows only, shorter (about 2 min per target); for checking the instrument
 #   --big      add the 100k rows (idle memory, and 10 broadcasts to all; pusher with 8 ws
 #              workers; heavy)
 #   --no-wrk   skip the HTTP publish throughput rows
+#   --route    add the routing rows for pusher and pusher-redis*: route-targeted-4w and
+#              route-wrk-4w, with 4 ws workers, pushes to the worker channels pusher:0..3 (which
+#              the sharded targets spread over their shards); off by default
 #   --rows RE  only the rows whose name matches the extended regex RE (e.g. 'bcast-1k|wrk')
 #   --repeat K run every row K times; the report shows the run with the median cost (the
 #              machine is shared, single runs are noisy)
@@ -30,13 +38,15 @@
 #   PUSHER_STOP_CMD   snippet that stops it (default: "$PUSHER_BIN" stop -c "$PUSHER_CONFIG")
 #   PUSHER_MASTER_CMD snippet printing the master pid (default: cat "$PUSHER_PIDFILE"); the
 #                     master and all its descendants are the server processes whose CPU counts.
+#   PUSHER_REDIS_CONFIG_CMD  the config snippet of the pusher-redis* targets (default:
+#                     write_pusher_redis_config: the bus object over "$REDIS_PORTS")
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 TARGETS="pusher node floor"
-QUICK=0 BIG=0 WRK=1 REPORT=1 ROWS='.*' REPEAT=1 WINDOW=4
+QUICK=0 BIG=0 WRK=1 ROUTE=0 REPORT=1 ROWS='.*' REPEAT=1 WINDOW=4
 OUT="docs/BENCHMARKS.md"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -44,12 +54,13 @@ while [ $# -gt 0 ]; do
     --quick) QUICK=1; shift ;;
     --big) BIG=1; shift ;;
     --no-wrk) WRK=0; shift ;;
+    --route) ROUTE=1; shift ;;
     --out) OUT="$2"; shift 2 ;;
     --rows) ROWS="$2"; shift 2 ;;
     --repeat) REPEAT="$2"; shift 2 ;;
     --window) WINDOW="$2"; shift 2 ;;
     --no-report) REPORT=0; shift ;;
-    *) sed -n '2,32p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,42p' "$0" >&2; exit 2 ;;
   esac
 done
 
@@ -63,6 +74,8 @@ RESULTS="$RUN_DIR/results.txt" CMDS="$RUN_DIR/commands.txt"
 export PUSHER_CONFIG="$RUN_DIR/pusher.json" PUSHER_PIDFILE="$RUN_DIR/pusher.pid"
 LOADGEN="$ROOT/build/release/bench/loadgen" FLOOR="$ROOT/build/release/bench/kernel_floor"
 SERVER_PID="" SERVER_ARGS="" SERVER_TARGET="" SERVER_TREE=""
+REDIS_PORT_BASE="${REDIS_PORT_BASE:-6391}"   # never 6379: a real Redis may live there
+REDIS_PIDS="" REDIS_PORTS="" REDIS_CPU0=0 REDIS_PUB0=0   # the redis-server(s) of the current row
 
 log() { echo "[bench $(date -u +%H:%M:%S)] $*" >&2; }
 
@@ -70,9 +83,15 @@ log() { echo "[bench $(date -u +%H:%M:%S)] $*" >&2; }
 setup() {
   "$ROOT/scripts/bench_deps.sh"
   make -s bench-tools
-  case " $TARGETS " in *" pusher "*)
+  case " $TARGETS " in *" pusher-redis"*)
+    if ! command -v redis-server > /dev/null || ! command -v redis-cli > /dev/null; then
+      log "no redis-server/redis-cli (Debian redis-server, redis-tools): dropping the pusher-redis targets"
+      TARGETS="$(for t in $TARGETS; do [ "$(redis_shards "$t")" = 0 ] && echo "$t"; done)"
+    fi ;;
+  esac
+  case " $TARGETS " in *" pusher"*)
     if [ ! -x "$PUSHER_BIN" ]; then
-      log "building pusher"; make -s pusher || { log "pusher does not build: dropping it"; TARGETS="${TARGETS//pusher/}"; }
+      log "building pusher"; make -s pusher || { log "pusher does not build: dropping it"; TARGETS="$(for t in $TARGETS; do is_pusher "$t" || echo "$t"; done)"; }
     fi ;;
   esac
 }
@@ -115,6 +134,99 @@ write_pusher_config() {
 EOF
 }
 PUSHER_CONFIG_CMD="${PUSHER_CONFIG_CMD:-write_pusher_config}"
+
+# The pusher-redis* config: as write_pusher_config, with the bus object in place of the channel
+# service (docs/CONFIG.md "bus"): single on one server, sharded over several.
+write_pusher_redis_config() {
+  local servers="" mode=single p n=0
+  for p in $REDIS_PORTS; do servers="$servers${servers:+, }\"127.0.0.1:$p\""; n=$((n + 1)); done
+  [ $n -gt 1 ] && mode=sharded
+  cat > "$PUSHER_CONFIG" <<EOF
+{
+  "//": "written by scripts/bench.sh (docs/CONFIG.md): Redis bus ($mode), WS_WORKERS ws workers",
+  "bus": {"engine": "redis", "mode": "$mode", "servers": [$servers]},
+  "services": [
+    {"type": "websocket", "listen": "0.0.0.0:$WS_PORT", "count": $WS_WORKERS},
+    {"type": "http", "listen": "127.0.0.1:$HTTP_PORT", "count": 1}
+  ],
+  "pid_file": "$PUSHER_PIDFILE",
+  "log_file": "$RUN_DIR/pusher.log",
+  "stats_file": "$RUN_DIR/pusher.stats",
+  "limits": {"max_connections": 18000}
+}
+EOF
+}
+PUSHER_REDIS_CONFIG_CMD="${PUSHER_REDIS_CONFIG_CMD:-write_pusher_redis_config}"
+
+redis_shards() {  # TARGET -> how many redis-servers it runs on (0: none)
+  case "$1" in pusher-redis) echo 1 ;; pusher-redis[0-9]*) echo "${1#pusher-redis}" ;; *) echo 0 ;; esac
+}
+is_pusher() { case "$1" in pusher|pusher-redis*) return 0 ;; esac; return 1; }
+
+# start_redis N: N fresh redis-servers on REDIS_PORT_BASE.., no persistence; each must answer PING.
+start_redis() {
+  local i port
+  REDIS_PIDS="" REDIS_PORTS=""
+  for i in $(seq 0 $(($1 - 1))); do
+    port=$((REDIS_PORT_BASE + i))
+    if port_open "$port"; then log "redis port $port is busy"; stop_redis; return 1; fi
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+      --logfile "$RUN_DIR/redis-$port.log" > /dev/null 2>&1 &
+    REDIS_PIDS="$REDIS_PIDS${REDIS_PIDS:+ }$!" REDIS_PORTS="$REDIS_PORTS${REDIS_PORTS:+ }$port"
+  done
+  for port in $REDIS_PORTS; do
+    for _ in $(seq 100); do
+      [ "$(timeout 2 redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && continue 2
+      sleep 0.1
+    done
+    log "redis-server on $port does not answer"; stop_redis; return 1
+  done
+}
+
+stop_redis() {
+  local p
+  for p in $REDIS_PIDS; do kill "$p" 2>/dev/null || true; done
+  for p in $REDIS_PIDS; do
+    timeout 10 tail --pid="$p" -f /dev/null 2>/dev/null || kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  REDIS_PIDS="" REDIS_PORTS=""
+}
+
+# PUBLISH commands each redis-server of the row has run so far, "n0/n1/..." (probes included).
+redis_publishes() {
+  local port n out=""
+  for port in $REDIS_PORTS; do
+    n="$(timeout 5 redis-cli -p "$port" info commandstats 2>/dev/null | tr -d '\r' |
+      awk -F'[=,:]' '$1 == "cmdstat_publish" { print $3 }')"
+    out="$out${out:+/}${n:-0}"
+  done
+  echo "${out:-0}"
+}
+
+# The pusher-redis* targets add to a row's result line what the redis-servers did over the row
+# (since redis_mark): their CPU (already part of server_cpu_s) and PUBLISH commands, in all and
+# per shard ("shard0/shard1/...").
+redis_cpu_each() {  # "cpu0/cpu1/..." of the row's redis-servers
+  local p out=""
+  for p in $REDIS_PIDS; do out="$out${out:+/}$(cpu_seconds "$p")"; done
+  echo "$out"
+}
+redis_mark() {
+  [ -n "$REDIS_PIDS" ] || return 0
+  REDIS_CPU0="$(redis_cpu_each)"; REDIS_PUB0="$(redis_publishes)"
+}
+redis_fields() {
+  [ -n "$REDIS_PIDS" ] || return 0
+  awk -v c0="$REDIS_CPU0" -v c1="$(redis_cpu_each)" -v p0="$REDIS_PUB0" -v p1="$(redis_publishes)" 'BEGIN {
+    k = split(p0, x, "/"); split(p1, y, "/"); split(c0, a, "/"); split(c1, b, "/")
+    ps = ""; cs = ""; pt = 0; ct = 0
+    for (i = 1; i <= k; i++) {
+      ps = ps (i > 1 ? "/" : "") (y[i] - x[i]); pt += y[i] - x[i]
+      cs = cs (i > 1 ? "/" : "") sprintf("%.2f", b[i] - a[i]); ct += b[i] - a[i]
+    }
+    printf " redis_servers=%d redis_cpu_s=%.2f redis_cpu_s_per_shard=%s redis_publishes=%d redis_publishes_per_shard=%s", k, ct, cs, pt, ps }'
+}
 PUSHER_START_CMD="${PUSHER_START_CMD:-\"\$PUSHER_BIN\" start -d -c \"\$PUSHER_CONFIG\"}"
 PUSHER_STOP_CMD="${PUSHER_STOP_CMD:-\"\$PUSHER_BIN\" stop -c \"\$PUSHER_CONFIG\"}"
 PUSHER_MASTER_CMD="${PUSHER_MASTER_CMD:-cat \"\$PUSHER_PIDFILE\"}"
@@ -137,6 +249,14 @@ start_server() {
       SERVER_PID="$(eval "$PUSHER_MASTER_CMD" 2>/dev/null | head -1 || true)"
       [ -n "$SERVER_PID" ] || { log "pusher master pid not found"; return 1; }
       SERVER_ARGS="--server-tree $SERVER_PID" ;;
+    pusher-redis*)  # the redis-server(s) first: the workers connect as they start
+      start_redis "$(redis_shards "$1")" || { log "redis-server start failed"; return 1; }
+      eval "$PUSHER_REDIS_CONFIG_CMD"
+      eval "timeout 30 $PUSHER_START_CMD" >> "$RUN_DIR/pusher.start.log" 2>&1 || { log "pusher start failed"; return 1; }
+      SERVER_PID="$(eval "$PUSHER_MASTER_CMD" 2>/dev/null | head -1 || true)"
+      [ -n "$SERVER_PID" ] || { log "pusher master pid not found"; return 1; }
+      SERVER_ARGS="--server-tree $SERVER_PID --server-pids ${REDIS_PIDS// /,}" ;;
+    *) log "unknown target $1"; return 1 ;;
   esac
   wait_ports_open || { log "$1 does not listen on $WS_PORT/$HTTP_PORT"; stop_server; return 1; }
   SERVER_TREE="$(tree_pids "$SERVER_PID")"  # remembered: stop kills what its stop command leaves
@@ -144,9 +264,10 @@ start_server() {
 
 stop_server() {
   [ -n "$SERVER_TARGET" ] || return 0
-  if [ "$SERVER_TARGET" = pusher ]; then
+  if is_pusher "$SERVER_TARGET"; then
     eval "timeout 10 $PUSHER_STOP_CMD" >> "$RUN_DIR/pusher.start.log" 2>&1 || true
     kill_leftovers $SERVER_TREE $(tree_pids "$SERVER_PID")
+    stop_redis  # after pusher: its workers do not log a lost bus on the way out
   elif [ -n "$SERVER_PID" ]; then
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -157,8 +278,9 @@ stop_server() {
 # Descendants of a pid (from /proc/*/stat ppid), then the pid itself.
 tree_pids() {
   local root="$1" all
-  all="$(awk '{ sub(/.*\) /, ""); print FILENAME, $2 }' /proc/[0-9]*/stat 2>/dev/null |
-         sed 's#/proc/\([0-9]*\)/stat#\1#')"
+  # cat, not awk on the files: mawk stops at the first process that exits meanwhile, and every
+  # pid after it (the server's workers too) would be missing from the tree.
+  all="$(cat /proc/[0-9]*/stat 2>/dev/null | awk '{ pid = $1; sub(/.*\) /, ""); print pid, $2 }' || true)"
   local set=" $root " grew=1
   while [ $grew = 1 ]; do
     grew=0
@@ -210,9 +332,11 @@ run_row_once() {
   local cmd="$LOADGEN --label $target --ws-port $WS_PORT --http-port $HTTP_PORT $* $SERVER_ARGS" out load1
   load1="$(cut -d' ' -f1 /proc/loadavg)"   # other work on the machine skews wall-clock figures
   echo "[$row/$target] $cmd" >> "$CMDS"
+  redis_mark
   # Bounded: connect (60 s) + run + drain (10 s) + reports, then killed.
   if out="$(timeout -k 5 180 $cmd 2>> "$RUN_DIR/loadgen.err")"; then
-    echo "$out" | grep '^bench ' | sed "s/^bench /row=$row target=$target load1=$load1 /" >> "$RESULTS"
+    local extra; extra="$(redis_fields)"
+    echo "$out" | grep '^bench ' | sed "s/^bench /row=$row target=$target load1=$load1 /; s|\$|$extra|" >> "$RESULTS"
     echo "$out" | grep '^# ' >&2 || true
   else
     echo "row=$row target=$target error=loadgen" >> "$RESULTS"
@@ -223,27 +347,34 @@ run_row_once() {
 
 # HTTP publish throughput: wrk, 50 keep-alive connections, no WebSocket client connected (so it
 # measures the publish path itself: HTTP parse + the bus, not the fan-out).
+#   wrk_row TARGET SECS                       the wrk row: broadcasts (?content=hello)
+#   wrk_row TARGET SECS ROW WORKERS SCRIPT    another row: wrk -s SCRIPT, WORKERS ws workers
 wrk_row() {
   local i; for i in $(seq "$REPEAT"); do wrk_row_once "$@"; done
 }
 
 wrk_row_once() {
-  local target="$1" secs="$2" pids before after out rps p99
-  echo wrk | grep -Eqx "$ROWS" || return 0
-  log "wrk on $target"
-  start_server "$target" || { echo "row=wrk target=$target error=start" >> "$RESULTS"; stop_server; return 0; }
-  pids="$(tree_pids "$SERVER_PID")"
+  local target="$1" secs="$2" row="${3:-wrk}" workers="${4:-$PUSHER_WS_WORKERS}" script="${5:-}"
+  local pids before after out rps p99 load1
+  echo "$row" | grep -Eqx "$ROWS" || return 0
+  log "$row on $target"
+  start_server "$target" "$workers" || { echo "row=$row target=$target error=start" >> "$RESULTS"; stop_server; return 0; }
+  pids="$(tree_pids "$SERVER_PID") $REDIS_PIDS"
   local cmd="wrk -t2 -c50 -d${secs}s --latency http://127.0.0.1:$HTTP_PORT/?content=hello"
-  echo "[wrk/$target] $cmd" >> "$CMDS"
+  [ -n "$script" ] && cmd="wrk -t2 -c50 -d${secs}s --latency -s $script http://127.0.0.1:$HTTP_PORT/"
+  echo "[$row/$target] $cmd" >> "$CMDS"
+  load1="$(cut -d' ' -f1 /proc/loadavg)"
+  redis_mark
   before="$(cpu_seconds $pids)"
   out="$(timeout -k 5 $((secs + 30)) $cmd 2>&1 || true)"
   after="$(cpu_seconds $pids)"
-  echo "$out" > "$RUN_DIR/wrk.$target.txt"
+  local extra; extra="$(redis_fields)"
+  echo "$out" > "$RUN_DIR/$row.$target.txt"
   rps="$(echo "$out" | awk '/^Requests\/sec:/ { print $2 }')"
   p99="$(echo "$out" | awk '$1 == "99%" { print $2 }')"
   local errs; errs="$(echo "$out" | awk '/Non-2xx|Socket errors/ { print }' | tr ' ' '_' | paste -sd, -)"
-  echo "row=wrk target=$target requests_per_s=${rps:-0} p99=${p99:-?} server_cpu_s=$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a - b }') secs=$secs errors=${errs:-none}" >> "$RESULTS"
-  log "wrk $target: ${rps:-?} req/s, p99 ${p99:-?}"
+  echo "row=$row target=$target requests_per_s=${rps:-0} p99=${p99:-?} server_cpu_s=$(awk -v a="$after" -v b="$before" 'BEGIN { printf "%.2f", a - b }') secs=$secs errors=${errs:-none} load1=$load1 ws_workers=$workers$extra" >> "$RESULTS"
+  log "$row $target: ${rps:-?} req/s, p99 ${p99:-?}"
   stop_server
 }
 
@@ -276,6 +407,16 @@ matrix() {
     fi
     run_row targeted-1k "$t" -- --mode targeted --n 1000 --msgs 50000 --duration 10
     if [ $WRK = 1 ]; then wrk_row "$t" $([ $QUICK = 1 ] && echo 5 || echo 10); fi
+    # Routing: 4 ws workers, so the worker channels pusher:0..3 spread over a sharded Redis
+    # (pusher-redis2: 2+2, pusher-redis3: 2+1+1; pusher:broadcast is on shard 0). Targeted
+    # pushes to clients on all four workers, and wrk pushing to worker 0..3 in turn to a
+    # connection that does not exist (routed to the worker, which finds nobody: the bus alone).
+    if [ $ROUTE = 1 ] && is_pusher "$t"; then
+      run_row route-targeted-4w "$t" 4 -- --mode targeted --n 1000 --msgs 50000 --duration 10
+      if [ $WRK = 1 ]; then
+        wrk_row "$t" $([ $QUICK = 1 ] && echo 5 || echo 10) route-wrk-4w 4 "$ROOT/tests/bench/wrk_route.lua"
+      fi
+    fi
   done
   # 100k idle: 7 client processes from 127.0.0.2..8, pusher with 8 ws workers (~12.5k each).
   if [ $BIG = 1 ] && has_target pusher; then
@@ -299,7 +440,7 @@ machine_info() {
     echo "wrk=$(wrk --version 2>&1 | head -1 | awk '{ print $2 }')"
     echo "nofile=$(ulimit -n)"
     echo "pusher_ws_workers=$PUSHER_WS_WORKERS"
-    echo "args=$TARGETS quick=$QUICK big=$BIG repeat=$REPEAT window=$WINDOW"
+    echo "args=$TARGETS quick=$QUICK big=$BIG repeat=$REPEAT window=$WINDOW$([ $ROUTE = 1 ] && echo ' route=1')"
     echo "loadavg_at_start=$(cut -d' ' -f1-3 /proc/loadavg)"
   } > "$RUN_DIR/machine.txt"
 }

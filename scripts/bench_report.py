@@ -111,7 +111,7 @@ def target_table(target, rows):
            "p99.9 ms | lost | dup | misdelivered | connect/s | server RSS (PSS) B/conn |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        if r.get("target") != target or r.get("row") == "wrk":
+        if r.get("target") != target or r.get("row") == "wrk" or "requests_per_s" in r:
             continue
         if "error" in r:
             out.append(f"| {r['row']} | error: {r['error']} |" + " |" * 17)
@@ -136,7 +136,7 @@ def side_by_side(rows):
     by = {(r.get("row"), r.get("target")): r for r in rows if "error" not in r}
     names = []
     for r in rows:
-        if r.get("row") not in names and r.get("row") != "wrk":
+        if r.get("row") not in names and r.get("row") != "wrk" and "requests_per_s" not in r:
             names.append(r.get("row"))
     out = ["## Side by side", "",
            "Cost = deliveries per server CPU-second (higher is better); the floor is "
