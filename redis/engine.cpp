@@ -47,7 +47,7 @@ Node* Engine::node_for(const std::string& channel) {
         int m = cluster_ ? cluster_->master_of(channel) : -1;
         return m >= 0 && static_cast<size_t>(m) < nodes_.size() ? nodes_[m].get() : nullptr;
     }
-    if (nodes_.empty()) return nullptr;
+    if (nodes_.size() <= 1) return nodes_.empty() ? nullptr : nodes_[0].get();
     return nodes_[shard_of(channel, static_cast<int>(nodes_.size()))].get();
 }
 
