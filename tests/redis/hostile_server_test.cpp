@@ -236,3 +236,32 @@ TEST_F(PoisonMessageTest, AnOversizedEventDoesNotTakeTheEventsBehindItDown) {
 }
 
 }  // namespace
+
+namespace {
+
+// Not hostile at all: a channel unsubscribed and subscribed again before the
+// server answered. Redis answers "unsubscribe ch" then "subscribe ch"; the
+// node (node.cpp sub_reply, the unsubscribe branch: subscribe() erased the
+// channel from unsubscribing_) takes the first for a subscription taken away
+// by the server: logs "took away the subscription", marks it lost (red),
+// asks a cluster map again (node_moved) and subscribes it a third time.
+TEST_F(HostileServerTest, UnsubscribeThenSubscribeAgainIsNotASubscriptionTakenAway) {
+    std::atomic<int> subscribes{0};
+    FakeRedis f([&](FakeRedis::Conn&, const std::vector<std::string>& cmd, std::string*) {
+        if (cmd[0] == "SUBSCRIBE" && cmd[1] == "pusher:broadcast") ++subscribes;
+        return false;
+    });
+    auto& b = bus({at(f)});
+    std::vector<std::string> got;
+    auto& e = subscribed(b, &got);
+    ASSERT_TRUE(pump([&] { return e.connected(); })) << "never healthy on the fake";
+    ASSERT_EQ(subscribes.load(), 1);
+    e.unsubscribe(Value::string("broadcast"));
+    e.on(Value::string("broadcast"), [](const Value&, const Value&) {});
+    pump([] { return false; }, 1000);  // five probe ticks
+    EXPECT_TRUE(e.connected());
+    EXPECT_EQ(subscribes.load(), 2) << "the engine's own unsubscribe was taken for one by the "
+                                       "server: the channel was marked lost and subscribed again";
+}
+
+}  // namespace
