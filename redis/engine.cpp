@@ -45,10 +45,22 @@ void Engine::connect() {
 Node* Engine::node_for(const std::string& channel) {
     if (cluster()) {
         int m = cluster_ ? cluster_->master_of(channel) : -1;
-        return m >= 0 && static_cast<size_t>(m) < nodes_.size() ? nodes_[m].get() : nullptr;
+        if (m < 0 || static_cast<size_t>(m) >= nodes_.size()) return nullptr;
+        return nodes_[m] ? nodes_[m].get() : cluster_node(m);
     }
     if (nodes_.size() <= 1) return nodes_.empty() ? nullptr : nodes_[0].get();
     return nodes_[shard_of(channel, static_cast<int>(nodes_.size()))].get();
+}
+
+// A cluster master's node is made when a channel first needs it: a map of
+// many masters costs links (and probe names) only for those in use.
+Node* Engine::cluster_node(int m) {
+    const Topology& t = cluster_->topology();
+    const ClusterNode& cn = t.masters[m];
+    std::string probe = probe_channel_for_slots(probe_base_, t.slots_of(m));
+    nodes_[m].reset(make_node({cn.host, cn.port}, probe, fresh_[m]));
+    if (started_ && !closed_) nodes_[m]->start();
+    return nodes_[m].get();
 }
 
 // Every subscription on the node its channel lives on now.
@@ -67,7 +79,8 @@ void Engine::close() {
     closed_ = true;
     if (cluster_) cluster_->stop();
     size_t lost = unplaced_.size();
-    for (auto& node : nodes_) lost += node->stop().size();
+    for (auto& node : nodes_)
+        if (node) lost += node->stop().size();
     runtime::bump(loop_.stats().bus_dropped, lost);  // never sent: counted
     unplaced_.clear();
     backlog_.queued = 0;
@@ -78,7 +91,7 @@ void Engine::close() {
 bool Engine::idle() const {
     if (!unplaced_.empty()) return false;
     for (auto& node : nodes_)
-        if (!node->idle()) return false;
+        if (node && !node->idle()) return false;
     return true;
 }
 
@@ -162,8 +175,8 @@ void Engine::node_changed(Node& n) {
 // Healthy: every node answers and proves its subscriptions, and (cluster) the
 // map covers every slot.
 void Engine::update_health() {
-    bool ok = started_ && !closed_ && !nodes_.empty() && (!cluster_ || cluster_->known());
-    for (auto& node : nodes_) ok = ok && node->healthy();
+    bool ok = started_ && !closed_ && (cluster_ ? cluster_->known() : !nodes_.empty());
+    for (auto& node : nodes_) ok = ok && (!node || node->healthy());
     healthy_ = ok;
     loop_.stats().channel_connected.store(ok ? 1 : 0, std::memory_order_relaxed);
 }
@@ -176,20 +189,26 @@ void Engine::update_health() {
 // routed again, in order. Then every subscription moves to its slot's master.
 void Engine::topology_changed() {
     const Topology& t = cluster_->topology();
-    bool first = nodes_.empty();
     std::vector<std::unique_ptr<Node>> old;
     old.swap(nodes_);
+    std::vector<bool> fresh(t.masters.size(), false);
     for (size_t m = 0; m < t.masters.size(); ++m) {
         const ClusterNode& cn = t.masters[m];
-        std::string probe = probe_channel_for_slots(probe_base_, t.slots_of(static_cast<int>(m)));
+        std::string address = cn.host + ":" + std::to_string(cn.port);
         std::unique_ptr<Node> node;
-        for (auto& o : old)
-            if (o && o->address() == cn.host + ":" + std::to_string(cn.port) &&
-                o->probe_channel() == probe)
+        bool known = false;
+        for (auto& o : old) {
+            if (!o || o->address() != address) continue;
+            known = true;
+            // Kept while its probe still lands on its own slots.
+            if (t.master_of(key_hash_slot(o->probe_channel())) == static_cast<int>(m))
                 node = std::move(o);
-        if (!node) node.reset(make_node({cn.host, cn.port}, probe, !first));
+        }
+        fresh[m] = had_map_ && !known;  // a promoted replica, a new shard
         nodes_.push_back(std::move(node));
     }
+    fresh_.swap(fresh);
+    had_map_ = true;
     for (auto& [name, sub] : subs_) {  // off the nodes that go
         for (auto& o : old)
             if (o && sub.node == o.get()) sub.node = nullptr;
@@ -203,12 +222,12 @@ void Engine::topology_changed() {
     for (auto& o : old)
         if (o) take(o->stop());
     old.clear();
-    for (auto& node : nodes_) take(node->take_queue());
+    for (auto& node : nodes_)
+        if (node) take(node->take_queue());
     backlog_.queued -= unplaced_.size();
     take(std::move(unplaced_));
     unplaced_.clear();
     place_nodes();
-    for (auto& node : nodes_) node->start();  // a running node ignores it
     for (auto& p : again) {
         Node* node = node_for(p.channel);
         if (!node) {

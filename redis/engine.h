@@ -49,6 +49,7 @@ class Engine : public runtime::Bus, public Node::Events, public ClusterMap::List
     bool cluster() const { return bus_.mode == runtime::RedisMode::Cluster; }
     Node* node_for(const std::string& channel);
     Node* make_node(const runtime::RedisAddress& server, std::string probe, bool grace);
+    Node* cluster_node(int master);
     void place_nodes();
     void update_health();
 
@@ -63,7 +64,10 @@ class Engine : public runtime::Bus, public Node::Events, public ClusterMap::List
     };
     std::unordered_map<std::string, Subscription> subs_;  // by Redis channel name
     Node::Backlog backlog_;  // before the nodes: they count in it until they are gone
-    std::vector<std::unique_ptr<Node>> nodes_;  // single/sharded: by shard; cluster: by master
+    // single/sharded: by shard; cluster: by master, made when first used
+    std::vector<std::unique_ptr<Node>> nodes_;
+    std::vector<bool> fresh_;  // cluster: masters new in the last map (their nodes wait the grace)
+    bool had_map_ = false;
     std::unique_ptr<ClusterMap> cluster_;
     std::deque<Node::Pending> unplaced_;  // published before the cluster map was known
     std::function<void()> batch_end_;

@@ -45,7 +45,8 @@ void Link::restart(const std::string& why) {
 void Link::on_connect(runtime::Connection& c) {
     conn_ = &c;
     if (reader_) redisReaderFree(reader_);
-    reader_ = redisReaderCreate();
+    budget_ = {0, reply_limit()};
+    reader_ = budgeted_reader(&budget_);
     handshake_owed_ = 0;
     command_ends_.clear();
     stream_end_ = 0;
@@ -86,21 +87,28 @@ struct ReplyFree {
 
 void Link::on_data(runtime::Connection& c, const char* data, size_t len) {
     if (redisReaderFeed(reader_, data, len) != REDIS_OK) return c.close_now();
-    // A server that sends a reply larger than any bus frame may be is not a
-    // Redis we can serve: the link is dropped instead of buffering it all.
-    if (reader_->len - reader_->pos > loop_.limits().channel_max_frame) {
+    // A reply far larger than any bus frame may be (unparsed bytes here,
+    // parsed objects in the budget) is not one we serve: the link is
+    // dropped instead of buffering it all. One a little over the frame
+    // bound is read, and the node drops (and counts) that event alone.
+    if (reader_->len - reader_->pos > budget_.limit) {
         runtime::log_peer(what_ + ": " + address() + " sent an oversized reply");
+        runtime::bump(loop_.stats().bus_dropped);
         return c.close_now();
     }
     bool delivered = false;
     while (c.is_open()) {
         void* reply = nullptr;
         if (redisReaderGetReply(reader_, &reply) != REDIS_OK) {
-            runtime::log_peer(what_ + ": " + address() + ": " + reader_->errstr);
+            bool oversized = budget_.used > budget_.limit;
+            runtime::log_peer(what_ + ": " + address() + ": " +
+                              (oversized ? "sent an oversized reply" : reader_->errstr));
+            if (oversized) runtime::bump(loop_.stats().bus_dropped);
             c.close_now();
             break;
         }
         if (!reply) break;
+        budget_.used = 0;  // the next reply starts
         std::unique_ptr<redisReply, ReplyFree> r(static_cast<redisReply*>(reply));
         if (!up_) {
             if (!handshake_reply(r.get())) c.close_now();
@@ -146,6 +154,12 @@ void Link::command(std::initializer_list<std::string_view> args) {
     redisFreeCommand(cmd);
     stream_end_ += static_cast<uint64_t>(len);
     command_ends_.push_back(stream_end_);
+}
+
+// Four frames (and some room for the reply around the payload): an event up
+// to that size is read and dropped alone; beyond it the link goes.
+size_t Link::reply_limit() const {
+    return 4 * loop_.limits().channel_max_frame + 65536;
 }
 
 bool Link::busy() const {

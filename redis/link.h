@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "redis/reply_objects.h"
 #include "runtime/config.h"
 #include "runtime/connection.h"
 #include "runtime/dialer.h"
@@ -81,6 +82,8 @@ class Link : public runtime::ConnectionHandler {
     runtime::Dialer dialer_;
     runtime::Connection* conn_ = nullptr;
     redisReader* reader_ = nullptr;
+    ReplyBudget budget_;  // the reader builds replies under it
+    size_t reply_limit() const;
     int handshake_owed_ = 0;
     bool up_ = false, failed_since_up_ = false, came_back_ = false;
     std::string outbox_;

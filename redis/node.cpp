@@ -169,7 +169,6 @@ void Node::requeue_unwritten() {
 
 void Node::subscribe(const std::string& channel) {
     if (!channels_.insert(channel).second) return;
-    unsubscribing_.erase(channel);
     if (!sub_) {
         sub_ = std::make_unique<Link>(loop_, server_, bus_, "redis subscriber", *this);
         if (started_) sub_->start();
@@ -182,12 +181,13 @@ void Node::subscribe(const std::string& channel) {
 void Node::unsubscribe(const std::string& channel) {
     lost_.erase(channel);
     if (!channels_.erase(channel) || !sub_ || !sub_->up()) return;
-    unsubscribing_.insert(channel);
+    ++unsubscribing_[channel];  // its answer is ours, even if subscribed again meanwhile
     sub_->command({cluster_ ? "SUNSUBSCRIBE" : "UNSUBSCRIBE", channel});
 }
 
 void Node::send_subscribe(const std::string& channel) {
     sub_->command({cluster_ ? "SSUBSCRIBE" : "SUBSCRIBE", channel});
+    if (subscribing_.empty()) subscribe_progress_at_ = loop_.now();
     subscribing_.push_back(channel);
 }
 
@@ -217,6 +217,12 @@ void Node::sub_reply(redisReply* r) {
     if (is(kind, "message") || is(kind, "smessage")) {
         const redisReply* p = r->element[2];
         if (p->type != REDIS_REPLY_STRING) return;
+        if (p->len > loop_.limits().channel_max_frame) {  // any client may PUBLISH it
+            runtime::bump(loop_.stats().bus_dropped);
+            return runtime::log_peer("redis: an event of " + std::to_string(p->len) +
+                                     " bytes on '" + std::string(channel) +
+                                     "' is above channel_max_frame: dropped");
+        }
         std::string_view payload(p->str, p->len);
         if (channel == probe_channel_) {
             if (payload == std::to_string(probe_seq_)) probe_back();
@@ -226,6 +232,7 @@ void Node::sub_reply(redisReply* r) {
     }
     if (is(kind, "subscribe") || is(kind, "ssubscribe")) {
         if (!subscribing_.empty()) subscribing_.pop_front();
+        subscribe_progress_at_ = loop_.now();
         if (subscribing_.empty()) {
             events_.node_changed(*this);
             probe_tick();  // prove it at once
@@ -234,7 +241,11 @@ void Node::sub_reply(redisReply* r) {
     }
     if (is(kind, "unsubscribe") || is(kind, "sunsubscribe")) {
         std::string ch(channel);
-        if (unsubscribing_.erase(ch)) return;  // ours
+        auto ours = unsubscribing_.find(ch);
+        if (ours != unsubscribing_.end()) {
+            if (--ours->second == 0) unsubscribing_.erase(ours);
+            return;
+        }
         if (channels_.count(ch) || ch == probe_channel_)
             subscription_lost(ch, "took away the subscription to");
     }
@@ -292,6 +303,11 @@ void Node::link_read_end(Link& l) {
 
 void Node::probe_tick() {
     if (!started_) return;
+    // A subscribe never answered (a half-open link, a server that drops it)
+    // is a lost probe too: otherwise nothing would ever try again.
+    if (sub_ && sub_->up() && !subscribing_.empty() &&
+        loop_.now() - subscribe_progress_at_ >= bus_.probe_timeout)
+        return probe_failed(*sub_, "did not confirm a subscription in time");
     if (sub_ && sub_->up() && subscribing_.empty()) {  // lost ones: try again
         std::set<std::string> again;
         again.swap(lost_);

@@ -13,6 +13,7 @@
 #pragma once
 #include <deque>
 #include <set>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -117,7 +118,8 @@ class Node : public Link::Owner {
     std::deque<Pending> sent_;
     std::set<std::string> channels_;     // subscribed here
     std::deque<std::string> subscribing_;  // subscribe commands awaiting their answer
-    std::set<std::string> unsubscribing_;  // ours: their confirmation is no news
+    std::map<std::string, int> unsubscribing_;  // ours in flight: their answers are no news
+    double subscribe_progress_at_ = 0;           // the last subscribe sent or answered
     // Refused (MOVED...) or taken away by the server (a sunsubscribe it sent):
     // the node is unhealthy until they are subscribed again (each probe tick).
     std::set<std::string> lost_;

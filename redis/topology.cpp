@@ -54,6 +54,12 @@ bool same_routing(const Topology& a, const Topology& b) {
 }
 
 bool TopologyBuilder::add_master(const ClusterNode& node, int* index, std::string* why) {
+    // Redis Cluster is designed for up to 1000 nodes: a map naming more is
+    // broken or hostile, and would cost every worker a link per master.
+    if (masters_.size() >= kMaxMasters) {
+        *why = "more than " + std::to_string(kMaxMasters) + " masters";
+        return false;
+    }
     for (size_t i = 0; i < masters_.size(); ++i) {
         const ClusterNode& m = masters_[i];
         const bool same = node.id.empty()

@@ -12,6 +12,7 @@
 // first slot, adjacent ranges of one master merged, masters numbered in order
 // of their first slot (masters that own no slot last, by id).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -40,6 +41,10 @@ struct SlotRange {
     uint16_t first = 0, last = 0;  // inclusive
     int master = -1;               // index into Topology::masters
 };
+
+// The most masters a map may name (Redis Cluster's documented limit is
+// 1000 nodes); a parser refuses a map naming more.
+constexpr size_t kMaxMasters = 1000;
 
 struct Topology {
     std::vector<ClusterNode> masters;
