@@ -7,10 +7,14 @@
 #include <cstdint>
 #include <string>
 
+#include "redis/reply_objects.h"
 #include "redis/topology.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    redisReader* reader = redisReaderCreate();
+    // The reader the engine uses: replies built under a budget, so an array
+    // header of 2^28 elements is refused instead of allocated.
+    pusher::redis::ReplyBudget budget{0, 4 << 20};
+    redisReader* reader = pusher::redis::budgeted_reader(&budget);
     redisReaderFeed(reader, reinterpret_cast<const char*>(data), size);
     void* reply = nullptr;
     for (int i = 0; i < 16 && redisReaderGetReply(reader, &reply) == REDIS_OK && reply; ++i) {
@@ -31,6 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         freeReplyObject(r);
         reply = nullptr;
+        budget.used = 0;
     }
     redisReaderFree(reader);
     return 0;
