@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <functional>
 #include <map>
 #include <memory>
@@ -67,10 +68,15 @@ class FakeRedis {
     }
 
   private:
-    static void send_all(int fd, const std::string& s) {
+    // Never blocks past stop_: a client that stopped reading (an engine
+    // not pumped any more) must not keep the destructor's join waiting.
+    void send_all(int fd, const std::string& s) {
         size_t off = 0;
-        while (off < s.size()) {
-            ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+        while (off < s.size() && !stop_) {
+            pollfd p{fd, POLLOUT, 0};
+            if (poll(&p, 1, 50) <= 0) continue;
+            ssize_t n = ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
             if (n <= 0) return;
             off += static_cast<size_t>(n);
         }
