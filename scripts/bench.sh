@@ -115,15 +115,16 @@ wait_ports_free() {
   log "ports $WS_PORT/$HTTP_PORT still busy"; return 1
 }
 
-# The default pusher config: channel + websocket (WS_WORKERS) + http, files in the run dir.
-write_pusher_config() {
+# write_config COMMENT BUS_LINE [SERVICE]: the given bus, SERVICE first if any, then websocket
+# (WS_WORKERS) and http; files in the run dir.
+write_config() {
   cat > "$PUSHER_CONFIG" <<EOF
 {
-  "//": "written by scripts/bench.sh (docs/CONFIG.md): all three services, WS_WORKERS ws workers",
-  "channel": "127.0.0.1:$CHANNEL_PORT",
+  "//": "written by scripts/bench.sh (docs/CONFIG.md): $1",
+  $2,
   "services": [
-    {"type": "channel", "listen": "127.0.0.1:$CHANNEL_PORT", "count": 1},
-    {"type": "websocket", "listen": "0.0.0.0:$WS_PORT", "count": $WS_WORKERS},
+    ${3:+$3,
+    }{"type": "websocket", "listen": "0.0.0.0:$WS_PORT", "count": $WS_WORKERS},
     {"type": "http", "listen": "127.0.0.1:$HTTP_PORT", "count": 1}
   ],
   "pid_file": "$PUSHER_PIDFILE",
@@ -132,6 +133,12 @@ write_pusher_config() {
   "limits": {"max_connections": 18000}
 }
 EOF
+}
+
+# The default pusher config: channel + websocket (WS_WORKERS) + http.
+write_pusher_config() {
+  write_config "all three services, WS_WORKERS ws workers" "\"channel\": \"127.0.0.1:$CHANNEL_PORT\"" \
+    "{\"type\": \"channel\", \"listen\": \"127.0.0.1:$CHANNEL_PORT\", \"count\": 1}"
 }
 PUSHER_CONFIG_CMD="${PUSHER_CONFIG_CMD:-write_pusher_config}"
 
@@ -141,20 +148,8 @@ write_pusher_redis_config() {
   local servers="" mode=single p n=0
   for p in $REDIS_PORTS; do servers="$servers${servers:+, }\"127.0.0.1:$p\""; n=$((n + 1)); done
   [ $n -gt 1 ] && mode=sharded
-  cat > "$PUSHER_CONFIG" <<EOF
-{
-  "//": "written by scripts/bench.sh (docs/CONFIG.md): Redis bus ($mode), WS_WORKERS ws workers",
-  "bus": {"engine": "redis", "mode": "$mode", "servers": [$servers]},
-  "services": [
-    {"type": "websocket", "listen": "0.0.0.0:$WS_PORT", "count": $WS_WORKERS},
-    {"type": "http", "listen": "127.0.0.1:$HTTP_PORT", "count": 1}
-  ],
-  "pid_file": "$PUSHER_PIDFILE",
-  "log_file": "$RUN_DIR/pusher.log",
-  "stats_file": "$RUN_DIR/pusher.stats",
-  "limits": {"max_connections": 18000}
-}
-EOF
+  write_config "Redis bus ($mode), WS_WORKERS ws workers" \
+    "\"bus\": {\"engine\": \"redis\", \"mode\": \"$mode\", \"servers\": [$servers]}"
 }
 PUSHER_REDIS_CONFIG_CMD="${PUSHER_REDIS_CONFIG_CMD:-write_pusher_redis_config}"
 
