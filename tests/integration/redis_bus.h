@@ -45,15 +45,6 @@ inline int health(const PusherInstance& p, std::string* body = nullptr) {
     return status;
 }
 
-inline Json::Value status_json(PusherInstance& p) {
-    Json::Value root;
-    Json::CharReaderBuilder b;
-    std::string errs;
-    std::istringstream in(p.cli("status --json").out);
-    Json::parseFromStream(b, in, &root, &errs);
-    return root;
-}
-
 // A numeric field summed over every live worker (e.g. "bus_dropped"); -1 if
 // status --json named no worker.
 inline long sum_workers(PusherInstance& p, const std::string& field) {

@@ -27,15 +27,6 @@ namespace runtime = pusher::runtime;
 
 namespace {
 
-Json::Value status_json(PusherInstance& p) {
-    Json::Value root;
-    Json::CharReaderBuilder b;
-    std::string errs;
-    std::istringstream in(p.cli("status --json").out);
-    Json::parseFromStream(b, in, &root, &errs);
-    return root;
-}
-
 // The exit rows of service `name` with that cause, summed; the last row in *row.
 long exits(const Json::Value& st, const std::string& name, const std::string& cause,
            Json::Value* row = nullptr) {

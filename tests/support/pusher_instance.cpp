@@ -84,6 +84,15 @@ PusherInstance::~PusherInstance() {
     run("rm -rf " + dir);
 }
 
+Json::Value status_json(PusherInstance& p) {
+    Json::Value root;
+    Json::CharReaderBuilder b;
+    std::string errs;
+    std::istringstream in(p.cli("status --json").out);
+    Json::parseFromStream(b, in, &root, &errs);
+    return root;
+}
+
 std::string PusherInstance::log_lines(const std::string& what) const {
     std::string out;
     DIR* d = opendir(dir.c_str());

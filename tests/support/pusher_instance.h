@@ -8,6 +8,8 @@
 // expect_worker_deaths(n) (0 unless declared), or anything after
 // allow_worker_deaths().
 #pragma once
+#include <json/json.h>
+
 #include <functional>
 #include <string>
 
@@ -55,6 +57,9 @@ class PusherInstance {
     int expected_deaths_ = 0;
     bool any_deaths_ = false;
 };
+
+// `status --json` of the instance, parsed (null if it did not answer).
+Json::Value status_json(PusherInstance& p);
 
 // Polls f (another process's state: no event to await) until it holds or ms pass,
 // every every_ms (longer where each poll is itself costly, e.g. many round trips).
