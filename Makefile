@@ -30,7 +30,7 @@ WARN := -Wall -Wextra -Werror
 CPPFLAGS := -I. -I/usr/share/include/llhttp $(shell pkg-config --cflags jsoncpp 2>/dev/null) -MMD -MP
 CXXFLAGS := -std=c++17 $(OPT) $(WARN)
 CFLAGS := $(OPT)
-LDLIBS := -levent -levent_core -lwslay -ljsoncpp -lhiredis -lpthread
+LDLIBS := -levent -levent_core -lwslay -ljsoncpp -lhiredis -lssl -lcrypto -lz -lpthread
 
 MODULES := master worker channel redis runtime protocol
 # Link order: a library comes before the ones it uses. The layering is one-way,

@@ -26,6 +26,21 @@ struct Limits {
 
 enum class ServiceType { Channel, WebSocket, Http };
 
+// wss:// and https:// (docs/CONFIG.md "tls"): PEM files, re-read on
+// `reload-certs` without touching established connections.
+struct TlsConfig {
+    std::string cert;  // certificate chain, leaf first; empty: plain TCP
+    std::string key;   // its private key
+    bool enabled() const { return !cert.empty(); }
+};
+
+// permessage-deflate (RFC 7692) on a websocket service (docs/CONFIG.md "deflate").
+struct DeflateConfig {
+    bool enabled = true;    // negotiated when a client offers it
+    size_t min_size = 256;  // smaller messages go out uncompressed
+    int level = 6;          // zlib level 1..9
+};
+
 struct ServiceConfig {
     ServiceType type = ServiceType::WebSocket;
     std::string name;  // worker name shown in status: ChannelServer, pusher, publisher
@@ -33,6 +48,8 @@ struct ServiceConfig {
     int port = 0;
     int count = 1;
     bool reloadable = true;
+    TlsConfig tls;          // websocket and http services
+    DeflateConfig deflate;  // websocket services
     std::string listen() const;  // "websocket://0.0.0.0:4236" style, as the original shows
     const char* scheme() const;  // frame / websocket / http
 };

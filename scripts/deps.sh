@@ -2,8 +2,8 @@
 # Installs the Debian packages pusher builds, tests and benchmarks with.
 # Idempotent: when everything is present it checks with dpkg and exits quietly.
 set -euo pipefail
-BUILD_PKGS="g++ make pkg-config libevent-dev libwslay-dev node-llhttp libjsoncpp-dev libgtest-dev libhiredis-dev"
-TEST_PKGS="redis-server redis-tools php-cli python3 python3-websockets nodejs clang libclang-rt-14-dev curl procps psmisc"
+BUILD_PKGS="g++ make pkg-config libevent-dev libwslay-dev node-llhttp libjsoncpp-dev libgtest-dev libhiredis-dev libssl-dev zlib1g-dev"
+TEST_PKGS="openssl redis-server redis-tools php-cli python3 python3-websockets nodejs clang libclang-rt-14-dev curl procps psmisc"
 want="$BUILD_PKGS"
 [ "${1:-}" = "--test" ] && want="$BUILD_PKGS $TEST_PKGS"
 missing=""
