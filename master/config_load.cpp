@@ -25,14 +25,30 @@ static std::string host_name() {
     return buf;
 }
 
+// A service of this type as the embedded default has it.
+static ServiceConfig service_defaults(ServiceType type) {
+    ServiceConfig s;
+    s.type = type;
+    switch (type) {
+        case ServiceType::Channel:
+            s.name = "ChannelServer", s.host = "127.0.0.1", s.port = 2206, s.count = 1;
+            s.reloadable = false;
+            break;
+        case ServiceType::WebSocket:
+            s.name = "pusher", s.host = "0.0.0.0", s.port = 4236, s.count = 2;
+            break;
+        case ServiceType::Http:
+            s.name = "publisher", s.host = "127.0.0.1", s.port = 4237, s.count = 1;
+            break;
+    }
+    return s;
+}
+
 Config default_config() {
     Config c;
     c.node_name = host_name();
-    c.services = {
-        {ServiceType::Channel, "ChannelServer", "127.0.0.1", 2206, 1, false},
-        {ServiceType::WebSocket, "pusher", "0.0.0.0", 4236, 2, true},
-        {ServiceType::Http, "publisher", "127.0.0.1", 4237, 1, true},
-    };
+    c.services = {service_defaults(ServiceType::Channel), service_defaults(ServiceType::WebSocket),
+                  service_defaults(ServiceType::Http)};
     return c;
 }
 
@@ -155,11 +171,11 @@ bool read_service(const Json::Value& v, size_t i, ServiceConfig* s, std::string*
         return false;
     }
     if (type == "channel")
-        *s = ServiceConfig{ServiceType::Channel, "ChannelServer", "127.0.0.1", 2206, 1, false};
+        *s = service_defaults(ServiceType::Channel);
     else if (type == "websocket")
-        *s = ServiceConfig{ServiceType::WebSocket, "pusher", "0.0.0.0", 4236, 2, true};
+        *s = service_defaults(ServiceType::WebSocket);
     else if (type == "http")
-        *s = ServiceConfig{ServiceType::Http, "publisher", "127.0.0.1", 4237, 1, true};
+        *s = service_defaults(ServiceType::Http);
     else
         return *error = r.fail("type", "must be channel, websocket or http") ? "" : r.error, false;
     // Defaults of the type first, then what the file says.
