@@ -36,4 +36,54 @@ check misroute "--fault misroute --fault-every 100" "--mode targeted --n 1000 --
   published=2000 misdelivered=20 lost=20 dup=0
 check targeted "" "--mode targeted --n 1000 --msgs 2000" delivered=2000 lost=0 misdelivered=0
 check idle "" "--mode idle --n 2000 --per-proc 700 --hold 0.5" connected=2000 connect_fail=0
+
+# permessage-deflate (issue #13): the floor compresses each message once for the clients that
+# offer deflate. Compressed deliveries must count exactly like plain ones, faults included, and
+# every distinct compressed message must inflate to the payload its header describes.
+DEF="--deflate 1 --json 1 --payload 4096"
+check deflate "--deflate 1" "--mode broadcast --n 1000 --msgs 100 $DEF" delivered=100000 \
+  compressed=100000 lost=0 dup=0 bad=0 inflate_bad=0 deflate_conns=1000 deflate_no_ctx_conns=1000
+check deflate-drop "--deflate 1 --fault drop --fault-every 1000" "$LAT $DEF" delivered=99900 lost=100 dup=0 bad=0
+check deflate-dup "--deflate 1 --fault dup --fault-every 1000" "$LAT $DEF" delivered=100000 lost=0 dup=100 bad=0
+# A flipped bit inside a compressed message: it must not inflate to its payload (100 bad, 100 lost).
+check deflate-corrupt "--deflate 1 --fault corrupt --fault-every 1000" "$LAT $DEF" delivered=99900 lost=100 \
+  inflate_bad=100 bad=100
+check deflate-small "--deflate 1" "--mode broadcast --n 1000 --msgs 100 --deflate 1" delivered=100000 \
+  compressed=0 bad=0   # 64 B payloads are under --deflate-min: plain frames
+check deflate-not-offered "--deflate 1" "--mode broadcast --n 1000 --msgs 100 --json 1 --payload 4096" \
+  delivered=100000 compressed=0 deflate_conns=0 bad=0
+
+# TLS and per-connection deflate (context takeover) against the Node reference, when it is
+# installed (scripts/bench_deps.sh): a throwaway certificate for 127.0.0.1, verified.
+if command -v node > /dev/null && [ -d tests/bench/node_modules/ws ] && command -v openssl > /dev/null; then
+  TMP="$(mktemp -d)"; trap 'rm -rf "$TMP"' EXIT
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+    -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2> /dev/null
+  node_check() {  # node_check NAME "server args" "loadgen args" key=value...
+    local name="$1" sargs="$2" largs="$3" out pid k
+    shift 3
+    node tests/bench/node_ws_server.js --ws-port $WS --http-port $HTTP --seconds 60 $sargs & pid=$!
+    for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$WS) 2> /dev/null && break; sleep 0.1; done
+    out="$(timeout -k 2 60 $LOADGEN --ws-port $WS --http-port $HTTP --label selftest $largs | grep '^bench ')" || true
+    kill $pid 2> /dev/null || true; wait $pid 2> /dev/null || true
+    for k in "$@"; do
+      if ! echo " $out " | grep -q " $k "; then
+        echo "selftest $name: FAIL, want $k in: $out"; fails=$((fails + 1)); return
+      fi
+    done
+    echo "selftest $name: ok ($*)"
+  }
+  TLS="--tls-cert $TMP/cert.pem --tls-key $TMP/key.pem"
+  node_check tls "$TLS" "--mode broadcast --n 300 --msgs 50 --tls 1 --tls-verify 1 --tls-ca $TMP/cert.pem" \
+    delivered=15000 lost=0 dup=0 bad=0 tls=1 tls_failed=0
+  node_check deflate-ctx "--deflate 1" "--mode broadcast --n 300 --msgs 50 $DEF" \
+    delivered=15000 compressed=15000 lost=0 dup=0 bad=0 inflate_bad=0 deflate_no_ctx_conns=0
+  node_check tls-deflate "$TLS --deflate 1 --deflate-no-context 1" "--mode broadcast --n 300 --msgs 50 --tls 1 $DEF" \
+    delivered=15000 compressed=15000 lost=0 dup=0 bad=0 inflate_bad=0 deflate_no_ctx_conns=300
+  # A certificate that does not verify must fail every handshake, not connect.
+  node_check tls-verify "$TLS" "--mode idle --n 20 --hold 0.2 --tls 1 --tls-verify 1" connected=0 tls_failed=20
+else
+  echo "selftest: no node/ws/openssl: TLS and per-connection deflate checks skipped"
+fi
 [ $fails = 0 ] && echo "selftest: all ok" || { echo "selftest: $fails failed"; exit 1; }

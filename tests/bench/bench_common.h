@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <zlib.h>
+
 namespace bench {
 
 // CLOCK_MONOTONIC is one clock for every process on the host, so a timestamp taken by the
@@ -153,12 +155,107 @@ inline std::string make_payload(uint64_t seq, uint64_t send_ns, int64_t target, 
     return p;
 }
 
+// The JSON payload (--json 1): a compressible market-data style message of exactly `size`
+// bytes (the permessage-deflate rows). It starts {"s":<seq>,"t":<send_ns>[,"c":<target>], so
+// parse_payload reads it like the plain form; the items after it are drawn from a generator
+// seeded by seq, so every message differs (as real updates do) and a receiver can rebuild the
+// exact bytes from the header to check what it inflated. Pure ASCII: valid UTF-8, a text frame.
+// Level 6 raw deflate takes it to about a quarter of its size (deflate_1k_4k rows).
+inline std::string make_json_payload(uint64_t seq, uint64_t send_ns, int64_t target, size_t size) {
+    static const char* const syms[16] = {"AAPL", "MSFT", "GOOG", "AMZN", "TSLA", "NVDA",
+                                         "META", "NFLX", "AMD",  "INTC", "ORCL", "IBM",
+                                         "CSCO", "ADBE", "CRM",  "QCOM"};
+    uint64_t x = seq * 0x9E3779B97F4A7C15ull + 0x2545F4914F6CDD1Dull;
+    auto rnd = [&x](uint64_t n) {  // xorshift64*, deterministic per seq
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        return ((x * 0x2545F4914F6CDD1Dull) >> 11) % n;
+    };
+    char buf[256];
+    int n = target >= 0 ? snprintf(buf, sizeof buf, "{\"s\":%llu,\"t\":%llu,\"c\":%lld",
+                                   (unsigned long long)seq, (unsigned long long)send_ns,
+                                   (long long)target)
+                        : snprintf(buf, sizeof buf, "{\"s\":%llu,\"t\":%llu",
+                                   (unsigned long long)seq, (unsigned long long)send_ns);
+    std::string p(buf, size_t(n));
+    p += ",\"type\":\"quotes\",\"items\":[";
+    const std::string tail = "],\"pad\":\"\"}";
+    for (int i = 0;; i++) {
+        unsigned bid = unsigned(1000 + rnd(99000)), ask = bid + unsigned(1 + rnd(49));
+        n = snprintf(buf, sizeof buf,
+                     "%s{\"id\":%d,\"sym\":\"%s\",\"bid\":%u.%02u,\"ask\":%u.%02u,\"qty\":%u,"
+                     "\"side\":\"%s\",\"venue\":\"XNAS\"}",
+                     i ? "," : "", i, syms[rnd(16)], bid / 100, bid % 100, ask / 100, ask % 100,
+                     unsigned(1 + rnd(4999)), rnd(2) ? "buy" : "sell");
+        if (p.size() + size_t(n) + tail.size() > size) break;
+        p.append(buf, size_t(n));
+    }
+    // Pad inside "pad" to the exact size (at least the tail, even past a tiny size).
+    p += "],\"pad\":\"";
+    if (p.size() + 2 < size) p.append(size - p.size() - 2, ' ');
+    p += "\"}";
+    return p;
+}
+
+inline std::string make_payload_kind(bool json, uint64_t seq, uint64_t send_ns, int64_t target,
+                                     size_t size) {
+    return json ? make_json_payload(seq, send_ns, target, size)
+                : make_payload(seq, send_ns, target, size);
+}
+
+// Query-string encoding (RFC 3986 unreserved characters stay as they are): the plain payload
+// passes unchanged, the JSON one gets its quotes, braces, commas and colons escaped.
+inline std::string url_encode(const std::string& s) {
+    static const char hex[] = "0123456789ABCDEF";
+    std::string o;
+    o.reserve(s.size() * 3 / 2);
+    for (unsigned char ch : s) {
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+            o.push_back(char(ch));
+        } else {
+            o.push_back('%');
+            o.push_back(hex[ch >> 4]);
+            o.push_back(hex[ch & 15]);
+        }
+    }
+    return o;
+}
+
 struct Payload {
     uint64_t seq = 0, send_ns = 0;
     int64_t target = -1;
 };
 
+// The JSON form: {"s":<seq>,"t":<send_ns>[,"c":<target>],...
+inline bool parse_json_payload(const char* p, size_t len, Payload& out) {
+    const char* end = p + len;
+    const char* c = p;
+    auto lit = [&](const char* s) {
+        size_t k = strlen(s);
+        if (size_t(end - c) < k || memcmp(c, s, k) != 0) return false;
+        c += k;
+        return true;
+    };
+    auto number = [&](uint64_t& v) {
+        if (c >= end || *c < '0' || *c > '9') return false;
+        v = 0;
+        while (c < end && *c >= '0' && *c <= '9') v = v * 10 + uint64_t(*c++ - '0');
+        return true;
+    };
+    if (!lit("{\"s\":") || !number(out.seq) || !lit(",\"t\":") || !number(out.send_ns)) return false;
+    out.target = -1;
+    uint64_t t;
+    if (lit(",\"c\":")) {
+        if (!number(t)) return false;
+        out.target = int64_t(t);
+    }
+    return true;
+}
+
 inline bool parse_payload(const char* p, size_t len, Payload& out) {
+    if (len > 0 && p[0] == '{') return parse_json_payload(p, len, out);
     const char* end = p + len;
     auto number = [&](const char*& c, uint64_t& v) {
         if (c >= end || *c < '0' || *c > '9') return false;
@@ -178,6 +275,78 @@ inline bool parse_payload(const char* p, size_t len, Payload& out) {
     }
     return true;
 }
+
+// permessage-deflate (RFC 7692) message bodies: raw deflate, each message ended with a sync
+// flush whose 00 00 ff ff tail is not sent.
+class RawDeflater {  // no context takeover: every message is its own stream
+  public:
+    explicit RawDeflater(int level = 6) {
+        if (deflateInit2(&z_, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+            die("deflateInit2");
+    }
+    ~RawDeflater() { deflateEnd(&z_); }
+    RawDeflater(const RawDeflater&) = delete;
+    RawDeflater& operator=(const RawDeflater&) = delete;
+    std::string compress(const char* p, size_t n) {
+        deflateReset(&z_);
+        std::string out(deflateBound(&z_, uLong(n)) + 16, '\0');
+        z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(p));
+        z_.avail_in = uInt(n);
+        z_.next_out = reinterpret_cast<Bytef*>(&out[0]);
+        z_.avail_out = uInt(out.size());
+        deflate(&z_, Z_SYNC_FLUSH);
+        out.resize(out.size() - z_.avail_out);
+        if (out.size() >= 4 && out.compare(out.size() - 4, 4, "\x00\x00\xff\xff", 4) == 0)
+            out.resize(out.size() - 4);
+        return out;
+    }
+
+  private:
+    z_stream z_{};
+};
+
+class RawInflater {
+  public:
+    RawInflater() {
+        if (inflateInit2(&z_, -15) != Z_OK) die("inflateInit2");
+    }
+    ~RawInflater() { inflateEnd(&z_); }
+    RawInflater(const RawInflater&) = delete;
+    RawInflater& operator=(const RawInflater&) = delete;
+    void reset() { inflateReset(&z_); }
+    // Inflates one message (the tail put back) into out; false on a zlib error or when it
+    // would exceed max bytes. Without reset() in between, the window carries over (context
+    // takeover), which also decodes a sender that resets its own.
+    bool inflate_message(const char* p, size_t n, std::string& out, size_t max = 1 << 24) {
+        static const unsigned char tail[4] = {0x00, 0x00, 0xff, 0xff};
+        out.clear();
+        return feed(reinterpret_cast<const unsigned char*>(p), n, out, max) &&
+               feed(tail, 4, out, max);
+    }
+
+  private:
+    bool feed(const unsigned char* p, size_t n, std::string& out, size_t max) {
+        z_.next_in = const_cast<Bytef*>(p);
+        z_.avail_in = uInt(n);
+        char buf[16384];
+        for (;;) {
+            z_.next_out = reinterpret_cast<Bytef*>(buf);
+            z_.avail_out = sizeof buf;
+            int r = inflate(&z_, Z_SYNC_FLUSH);
+            if (r != Z_OK && r != Z_BUF_ERROR && r != Z_STREAM_END) return false;
+            out.append(buf, sizeof buf - z_.avail_out);
+            if (r == Z_STREAM_END) {  // a final block (allowed): the next message starts anew
+                inflateReset(&z_);
+                if (z_.avail_in == 0) return out.size() <= max;
+                continue;
+            }
+            if (out.size() > max) return false;
+            if (z_.avail_in == 0 && z_.avail_out != 0) return true;
+            if (r == Z_BUF_ERROR && z_.avail_out != 0) return true;
+        }
+    }
+    z_stream z_{};
+};
 
 // Log-linear latency histogram: 32 sub-buckets per power of two (about 3% resolution),
 // fixed size so client processes can ship it to the parent as raw bytes.

@@ -12,8 +12,14 @@
 //                     [--reuseport 1]
 // --reuseport lets several instances share the ports (SO_REUSEPORT), as pusher's workers do;
 // only useful for idle tests (a publish then reaches one instance's clients only).
-// --fault drop|dup|misroute --fault-every K: every K-th delivery is dropped, sent twice or sent
-// to the next client; exists to prove that loadgen's lost/dup/misdelivered counters work.
+// --fault drop|dup|misroute|corrupt --fault-every K: every K-th delivery is dropped, sent
+// twice, sent to the next client or sent with one bit flipped mid-frame; exists to prove that
+// loadgen's lost/dup/misdelivered counters (and its check of inflated payloads) work.
+// --deflate 1 [--deflate-min 256] [--deflate-level 6]: permessage-deflate (RFC 7692) for the
+// clients that offer it, answered as pusher answers (server_no_context_takeover;
+// client_no_context_takeover); a message of at least --deflate-min bytes is compressed once and
+// the same frame written to every such client (the others get it plain). The floor of a
+// compressed broadcast, and what bench_selftest.sh checks loadgen's deflate counting against.
 // It exits by itself after --seconds (bounded), or on SIGINT/SIGTERM.
 
 #include <arpa/inet.h>
@@ -34,8 +40,11 @@ namespace {
 
 volatile sig_atomic_t g_stop = 0;
 bool g_reuseport = false;
-enum class Fault { kNone, kDrop, kDup, kMisroute } g_fault = Fault::kNone;
+enum class Fault { kNone, kDrop, kDup, kMisroute, kCorrupt } g_fault = Fault::kNone;
 uint64_t g_fault_every = 0;
+bool g_deflate = false;
+size_t g_deflate_min = 256;
+int g_deflate_level = 6;
 
 enum class Kind : uint8_t { kWsListen, kHttpListen, kWs, kHttp };
 
@@ -43,6 +52,7 @@ struct Conn {
     int fd = -1;
     Kind kind = Kind::kWs;
     bool upgraded = false;
+    bool deflate = false;  // permessage-deflate negotiated
     uint32_t id = 0;
     size_t slot = 0;  // position in FloorServer::clients_ (upgraded WebSocket clients)
     std::string in;   // request bytes not yet complete
@@ -57,6 +67,11 @@ const char kHttpOk[] =
 const char kUpgrade[] =
     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+const char kUpgradeDeflate[] =
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+    "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
+    "client_no_context_takeover\r\n\r\n";
 
 class FloorServer {
   public:
@@ -174,12 +189,16 @@ class FloorServer {
     void on_upgrade(Conn& c) {
         if (c.in.find("\r\n\r\n") == std::string::npos) return;
         c.upgraded = true;
+        c.deflate = g_deflate && c.in.find("permessage-deflate") != std::string::npos;
         c.in.clear();
         c.id = ++last_id_;
         by_id_[c.id] = c.fd;
         c.slot = clients_.size();
         clients_.push_back(c.fd);
-        send(c, kUpgrade, sizeof kUpgrade - 1);
+        if (c.deflate)
+            send(c, kUpgradeDeflate, sizeof kUpgradeDeflate - 1);
+        else
+            send(c, kUpgrade, sizeof kUpgrade - 1);
         std::string w = "workerID:0 connectionID:" + std::to_string(c.id) + " connected\n";
         std::string f = ws_frame(0x1, w.data(), w.size());
         send(c, f.data(), f.size());
@@ -232,25 +251,45 @@ class FloorServer {
         std::string content = query_param(query, "content");
         if (content.empty()) return;
         std::string frame = ws_frame(0x1, content.data(), content.size());  // encoded once
+        std::string zframe;  // ... and compressed once, for the deflate clients
+        if (g_deflate && content.size() >= g_deflate_min) {
+            std::string z = deflater_.compress(content.data(), content.size());
+            zframe = ws_frame(0x1, z.data(), z.size());
+            zframe[0] = char(zframe[0] | 0x40);  // RSV1: compressed
+        }
         std::string to = query_param(query, "to_connection_id");
         if (!to.empty()) {
             auto it = by_id_.find(uint32_t(atol(to.c_str())));
-            if (it != by_id_.end()) deliver(it->second, frame);
+            if (it != by_id_.end()) deliver(it->second, frame, zframe);
             return;
         }
-        for (int fd : clients_) deliver(fd, frame);
+        for (int fd : clients_) deliver(fd, frame, zframe);
     }
 
     // The normal path is one send(); the faults exist only to test the load generator.
-    void deliver(int fd, const std::string& frame) {
+    // zframe (when not empty) goes to the clients that negotiated permessage-deflate.
+    void deliver(int fd, const std::string& plain, const std::string& zframe) {
         if (g_fault != Fault::kNone && ++deliveries_ % g_fault_every == 0) {
             if (g_fault == Fault::kDrop) return;
-            if (g_fault == Fault::kDup) send(conns_[size_t(fd)], frame.data(), frame.size());
             if (g_fault == Fault::kMisroute && clients_.size() > 1) {
                 fd = clients_[(conns_[size_t(fd)].slot + 1) % clients_.size()];
             }
+            if (g_fault == Fault::kDup) write_frame(fd, plain, zframe);
+            if (g_fault == Fault::kCorrupt) {  // one flipped bit in the middle of the frame
+                std::string p = plain, z = zframe;
+                p[p.size() / 2] = char(p[p.size() / 2] ^ 0x20);
+                if (!z.empty()) z[z.size() / 2] = char(z[z.size() / 2] ^ 0x20);
+                write_frame(fd, p, z);
+                return;
+            }
         }
-        send(conns_[size_t(fd)], frame.data(), frame.size());
+        write_frame(fd, plain, zframe);
+    }
+
+    void write_frame(int fd, const std::string& plain, const std::string& zframe) {
+        Conn& c = conns_[size_t(fd)];
+        const std::string& f = !zframe.empty() && c.deflate ? zframe : plain;
+        send(c, f.data(), f.size());
     }
 
     // One write() per delivery; only what the kernel refuses is queued.
@@ -294,6 +333,7 @@ class FloorServer {
     std::vector<Conn> conns_;                  // by fd
     std::vector<int> clients_;                 // fds of upgraded clients, for broadcast
     std::unordered_map<uint32_t, int> by_id_;  // connection id -> fd
+    RawDeflater deflater_{g_deflate_level};
 };
 
 }  // namespace
@@ -314,6 +354,12 @@ int main(int argc, char** argv) {
             seconds = atof(argv[i + 1]);
         else if (a == "--reuseport")
             g_reuseport = atoi(argv[i + 1]) != 0;
+        else if (a == "--deflate")
+            g_deflate = atoi(argv[i + 1]) != 0;
+        else if (a == "--deflate-min")
+            g_deflate_min = size_t(atol(argv[i + 1]));
+        else if (a == "--deflate-level")
+            g_deflate_level = atoi(argv[i + 1]);
         else if (a == "--fault-every")
             g_fault_every = strtoull(argv[i + 1], nullptr, 10);
         else if (a == "--fault") {
@@ -321,12 +367,14 @@ int main(int argc, char** argv) {
             g_fault = f == "drop"       ? Fault::kDrop
                       : f == "dup"      ? Fault::kDup
                       : f == "misroute" ? Fault::kMisroute
+                      : f == "corrupt"  ? Fault::kCorrupt
                                         : Fault::kNone;
         } else {
             fprintf(stderr,
                     "usage: kernel_floor [--ws-port P] [--http-port P] [--host H] [--seconds S] "
                     "[--reuseport 0|1]\n"
-                    "       [--fault drop|dup|misroute --fault-every K]\n");
+                    "       [--fault drop|dup|misroute|corrupt --fault-every K]\n"
+                    "       [--deflate 0|1] [--deflate-min 256] [--deflate-level 6]\n");
             return 2;
         }
     }

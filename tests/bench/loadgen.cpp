@@ -9,6 +9,17 @@
 // Modes: broadcast (closed loop), latency (open loop at --rate), targeted (--publishers
 // closed-loop publishers addressing single clients by their welcome ids), idle (connect, hold,
 // measure server RSS). Output: one "bench key=value ..." line plus a human-readable line.
+//
+// Transport and extensions (issue #13): --tls 1 speaks wss:// (OpenSSL, non-blocking on the
+// same epoll loop; certificate verification only with --tls-verify 1). --deflate 1 offers
+// permessage-deflate (RFC 7692). A compressed message is counted like any other: its sequence
+// number is read from the inflated payload. When the server answered server_no_context_takeover
+// the same message compresses to the same bytes on every connection of a worker, so each
+// client process inflates each distinct compressed message once (checked byte for byte against
+// the payload rebuilt from its header) and recognises the identical bytes on the other
+// connections; with context takeover (Node's default) every connection has its own inflater and
+// every message is inflated, a sample of them checked. Wire bytes: what the sockets gave after
+// the connect phase (TLS records included), per delivery.
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -19,6 +30,10 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include <algorithm>
 #include <cinttypes>
 #include <cmath>
@@ -26,6 +41,8 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "bench_common.h"
 
@@ -59,6 +76,13 @@ struct Options {
     std::vector<int> server_trees;  // these pids and all their descendants
     std::string server_pidfile;     // a master's pid file: that pid and its descendants
     std::string server_match;       // every process whose command line contains this
+    bool tls = false;               // wss://
+    bool tls_verify = false;        // check the server's certificate (and its IP, --host)
+    std::string tls_ca;             // ... against this CA file (default: the system's)
+    std::string tls_version = "any";  // 1.2, 1.3 or any
+    bool deflate = false;           // offer permessage-deflate
+    std::string deflate_offer = "permessage-deflate; client_max_window_bits";  // as browsers do
+    bool json = false;              // payload: the compressible JSON form (make_json_payload)
 };
 
 [[noreturn]] void usage() {
@@ -67,7 +91,9 @@ struct Options {
             "  [--msgs M] [--duration S] [--rate R] [--window W] [--publishers P]\n"
             "  [--host 127.0.0.1] [--ws-port 4236] [--http-port 4237] [--per-proc 15000]\n"
             "  [--src-base 2] [--inflight 200] [--connect-timeout S] [--drain-timeout S]\n"
-            "  [--msg-timeout S] [--hold S] [--label NAME]\n"
+            "  [--msg-timeout S] [--hold S] [--label NAME] [--json 0|1]\n"
+            "  [--tls 0|1] [--tls-verify 0|1] [--tls-ca FILE] [--tls-version 1.2|1.3|any]\n"
+            "  [--deflate 0|1] [--deflate-offer 'permessage-deflate; client_max_window_bits']\n"
             "  server processes for CPU / RSS accounting (any combination):\n"
             "  [--server-pids P1,P2,..] [--server-tree PID] [--server-pidfile FILE]\n"
             "  [--server-match SUBSTRING-OF-CMDLINE]\n");
@@ -138,11 +164,26 @@ Options parse_options(int argc, char** argv) {
             o.server_pidfile = v;
         else if (a == "--server-match")
             o.server_match = v;
+        else if (a == "--tls")
+            o.tls = atoi(v) != 0;
+        else if (a == "--tls-verify")
+            o.tls_verify = atoi(v) != 0;
+        else if (a == "--tls-ca")
+            o.tls_ca = v;
+        else if (a == "--tls-version")
+            o.tls_version = v;
+        else if (a == "--deflate")
+            o.deflate = atoi(v) != 0;
+        else if (a == "--deflate-offer")
+            o.deflate_offer = v;
+        else if (a == "--json")
+            o.json = atoi(v) != 0;
         else
             usage();
     }
     if (o.mode != "broadcast" && o.mode != "latency" && o.mode != "targeted" && o.mode != "idle")
         usage();
+    if (o.tls_version != "any" && o.tls_version != "1.2" && o.tls_version != "1.3") usage();
     if (o.publishers <= 0)
         o.publishers = o.mode == "targeted" ? 4 : o.mode == "latency" ? 4 : o.window;
     return o;
@@ -249,6 +290,11 @@ enum MsgType : uint8_t {
 struct ConnectedReport {
     uint32_t ok, failed;
     uint64_t first_ns, last_ns;  // connect phase start, last welcome received
+    uint32_t deflate_conns;      // permessage-deflate negotiated
+    uint32_t no_ctx_conns;       // ... with server_no_context_takeover
+    uint32_t tls_failed;         // TLS handshakes that failed
+    char tls_desc[64];           // protocol/cipher of the first TLS connection
+    char ext_desc[128];          // Sec-WebSocket-Extensions answer of the first deflate one
 };
 struct WelcomeId {
     uint32_t worker, conn;  // UINT32_MAX when the connection failed
@@ -259,6 +305,12 @@ struct ProgressReport {
 struct FinalReport {
     uint64_t got = 0, dup = 0, misdelivered = 0, bad = 0, closed = 0, pings = 0;
     Histogram hist;
+    uint64_t rx_bytes = 0;         // socket bytes read after the connect phase (TLS records too)
+    uint64_t compressed = 0;       // messages that came compressed (RSV1)
+    uint64_t inflated = 0;         // ... of which this process inflated
+    uint64_t cache_hits = 0;       // ... recognised as the bytes of one already inflated
+    uint64_t inflate_checked = 0;  // inflated payloads compared with the rebuilt payload
+    uint64_t inflate_bad = 0;      // inflate errors, unparsable or wrong inflated payloads
 };
 
 void write_all(int fd, const void* p, size_t n) {
@@ -316,7 +368,7 @@ struct MsgReader {
 // ------------------------------------------------------------------------------------------
 // Client process: holds connections, parses frames, checks sequence numbers.
 // ------------------------------------------------------------------------------------------
-enum class ConnState : uint8_t { kIdle, kConnecting, kHandshake, kOpen, kDead };
+enum class ConnState : uint8_t { kIdle, kConnecting, kTls, kHandshake, kOpen, kDead };
 
 // Which sequence numbers a connection has seen: everything below base is settled, bits of
 // mask stand for base..base+63. Catches duplicates even when messages are reordered a little.
@@ -338,9 +390,15 @@ struct SeqTracker {
 struct ClientConn {
     int fd = -1;
     ConnState state = ConnState::kIdle;
+    bool deflate = false;     // permessage-deflate negotiated
+    bool no_ctx = false;      // ... and the server resets its compressor per message
+    bool want_write = false;  // TLS: SSL_read needs the socket writable
     WelcomeId id{UINT32_MAX, UINT32_MAX};
     SeqTracker seen;
     std::string pending;  // bytes of an incomplete frame (or of the handshake answer)
+    SSL* ssl = nullptr;
+    uint64_t tls_rx = 0;                     // BIO bytes already counted
+    std::unique_ptr<RawInflater> inflater;  // context takeover: this connection's window
 };
 
 class ClientProcess {
@@ -354,6 +412,7 @@ class ClientProcess {
         ep_ = epoll_create1(EPOLL_CLOEXEC);
         if (ep_ < 0) die("epoll_create1");
         add_fd(ipc_, EPOLLIN, kIpcTag);
+        if (o_.tls) init_tls();
         connect_phase();
         serve_until_quit();
     }
@@ -414,6 +473,12 @@ class ClientProcess {
             if (c.state != ConnState::kIdle) in_flight_--;
             failed_++;
         }
+        if (c.ssl) {
+            account_tls(c);
+            SSL_free(c.ssl);
+            c.ssl = nullptr;
+        }
+        c.inflater.reset();
         if (c.fd >= 0) close(c.fd);
         c.fd = -1;
         c.state = ConnState::kDead;
@@ -430,18 +495,145 @@ class ClientProcess {
             fail(i);
             return;
         }
-        static const std::string req = "GET / HTTP/1.1\r\nHost: " + o_.host + ":" +
-                                       std::to_string(o_.ws_port) +
-                                       "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                       "Sec-WebSocket-Version: 13\r\n\r\n";
-        // A fresh socket's send buffer always takes ~200 bytes whole.
-        if (write(c.fd, req.data(), req.size()) != ssize_t(req.size())) {
+        if (!o_.tls) {
+            send_upgrade(i);
+            return;
+        }
+        c.ssl = SSL_new(tls_ctx_);
+        if (!c.ssl || SSL_set_fd(c.ssl, c.fd) != 1) {
+            tls_failed_++;
+            fail(i);
+            return;
+        }
+        SSL_set_connect_state(c.ssl);
+        if (o_.tls_verify) {  // --host is an address: the certificate must name it (SAN IP)
+            X509_VERIFY_PARAM* param = SSL_get0_param(c.ssl);
+            if (X509_VERIFY_PARAM_set1_ip_asc(param, o_.host.c_str()) != 1) {
+                tls_failed_++;
+                fail(i);
+                return;
+            }
+        }
+        c.state = ConnState::kTls;
+        tls_step(i);
+    }
+
+    void init_tls() {
+        tls_ctx_ = SSL_CTX_new(TLS_client_method());
+        if (!tls_ctx_) die("SSL_CTX_new");
+        int lo = TLS1_2_VERSION, hi = 0;  // 0: the highest the library has
+        if (o_.tls_version == "1.2") hi = TLS1_2_VERSION;
+        if (o_.tls_version == "1.3") lo = TLS1_3_VERSION;
+        SSL_CTX_set_min_proto_version(tls_ctx_, lo);
+        SSL_CTX_set_max_proto_version(tls_ctx_, hi);
+        // Whole socket reads instead of a header and a body read per record.
+        SSL_CTX_set_read_ahead(tls_ctx_, 1);
+        if (o_.tls_verify) {
+            SSL_CTX_set_verify(tls_ctx_, SSL_VERIFY_PEER, nullptr);
+            int ok = o_.tls_ca.empty()
+                         ? SSL_CTX_set_default_verify_paths(tls_ctx_)
+                         : SSL_CTX_load_verify_locations(tls_ctx_, o_.tls_ca.c_str(), nullptr);
+            if (ok != 1) {
+                fprintf(stderr, "loadgen: cannot load CA %s\n", o_.tls_ca.c_str());
+                exit(2);
+            }
+        } else {
+            SSL_CTX_set_verify(tls_ctx_, SSL_VERIFY_NONE, nullptr);
+        }
+    }
+
+    // Drives the TLS handshake; once done, the WebSocket upgrade goes out over it.
+    void tls_step(size_t i) {
+        ClientConn& c = conns_[i];
+        ERR_clear_error();
+        int r = SSL_do_handshake(c.ssl);
+        account_tls(c);
+        if (r == 1) {
+            if (!tls_desc_[0])
+                snprintf(tls_desc_, sizeof tls_desc_, "%s/%s", SSL_get_version(c.ssl),
+                         SSL_get_cipher_name(c.ssl));
+            send_upgrade(i);
+            return;
+        }
+        int e = SSL_get_error(c.ssl, r);
+        if (e == SSL_ERROR_WANT_READ) {
+            mod_fd(c.fd, EPOLLIN, i);
+        } else if (e == SSL_ERROR_WANT_WRITE) {
+            mod_fd(c.fd, EPOLLOUT, i);
+        } else {
+            if (!tls_failed_++) {
+                char err[256];
+                ERR_error_string_n(ERR_get_error(), err, sizeof err);
+                fprintf(stderr, "loadgen: TLS handshake failed: %s\n", err);
+            }
+            fail(i);
+        }
+    }
+
+    // Socket bytes a TLS connection read since the last call (its BIO counts them).
+    void account_tls(ClientConn& c) {
+        uint64_t n = BIO_number_read(SSL_get_rbio(c.ssl));
+        rx_bytes_ += n - c.tls_rx;
+        c.tls_rx = n;
+    }
+
+    void send_upgrade(size_t i) {
+        ClientConn& c = conns_[i];
+        static const std::string req =
+            "GET / HTTP/1.1\r\nHost: " + o_.host + ":" + std::to_string(o_.ws_port) +
+            "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+            (o_.deflate ? "Sec-WebSocket-Extensions: " + o_.deflate_offer + "\r\n" : "") +
+            "Sec-WebSocket-Version: 13\r\n\r\n";
+        // A fresh socket's send buffer always takes ~250 bytes whole.
+        if (!conn_write(c, req.data(), req.size())) {
             fail(i);
             return;
         }
         c.state = ConnState::kHandshake;
         mod_fd(c.fd, EPOLLIN, i);
+    }
+
+    // Small writes only (the upgrade request, pongs): whole or failed.
+    bool conn_write(ClientConn& c, const char* p, size_t n) {
+        if (!c.ssl) return write(c.fd, p, n) == ssize_t(n);
+        size_t done = 0;
+        ERR_clear_error();
+        return SSL_write_ex(c.ssl, p, n, &done) == 1 && done == n;
+    }
+
+    // Reads what the connection has into buf: > 0 bytes, 0 at end of stream, < 0 with errno
+    // (EAGAIN: nothing now). Over TLS it decrypts record after record until buf is full or
+    // the socket has nothing more.
+    ssize_t conn_read(ClientConn& c, char* buf, size_t cap) {
+        if (!c.ssl) {
+            ssize_t r = read(c.fd, buf, cap);
+            if (r > 0) rx_bytes_ += uint64_t(r);
+            return r;
+        }
+        size_t got = 0;
+        int e = SSL_ERROR_NONE;
+        ERR_clear_error();
+        while (got < cap) {
+            size_t n = 0;
+            int r = SSL_read_ex(c.ssl, buf + got, cap - got, &n);
+            if (r == 1) {
+                got += n;
+                continue;
+            }
+            e = SSL_get_error(c.ssl, r);
+            break;
+        }
+        account_tls(c);
+        if (e == SSL_ERROR_WANT_WRITE) c.want_write = true;  // e.g. a TLS 1.3 key update
+        if (got > 0) return ssize_t(got);  // an error shows again on the next call
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            errno = EAGAIN;
+            return -1;
+        }
+        if (e == SSL_ERROR_ZERO_RETURN) return 0;
+        errno = ECONNRESET;
+        return -1;
     }
 
     void connect_phase() {
@@ -455,7 +647,12 @@ class ClientProcess {
         }
         for (size_t i = 0; i < conns_.size(); i++)  // what is still pending failed
             if (!welcomed(conns_[i]) && conns_[i].state != ConnState::kDead) fail(i);
-        ConnectedReport r{uint32_t(welcomed_), uint32_t(failed_), first_ns_, last_welcome_ns_};
+        ConnectedReport r{uint32_t(welcomed_), uint32_t(failed_), first_ns_, last_welcome_ns_,
+                          uint32_t(deflate_conns_), uint32_t(no_ctx_conns_), uint32_t(tls_failed_),
+                          {}, {}};
+        snprintf(r.tls_desc, sizeof r.tls_desc, "%s", tls_desc_);
+        snprintf(r.ext_desc, sizeof r.ext_desc, "%s", ext_desc_.c_str());
+        rx_bytes_ = 0;  // from here on: the bytes of the measured phase
         std::string body(reinterpret_cast<char*>(&r), sizeof r);
         for (auto& c : conns_) body.append(reinterpret_cast<char*>(&c.id), sizeof c.id);
         send_msg(ipc_, kConnected, body.data(), uint32_t(body.size()));
@@ -467,7 +664,7 @@ class ClientProcess {
 
     void poll_once(int timeout_ms) {
         epoll_event evs[512];
-        int n = epoll_wait(ep_, evs, 512, timeout_ms);
+        int n = epoll_wait(ep_, evs, 512, again_.empty() ? timeout_ms : 0);
         for (int k = 0; k < n; k++) {
             uint64_t tag = evs[k].data.u64;
             if (tag == kIpcTag) {
@@ -479,7 +676,19 @@ class ClientProcess {
                 if (evs[k].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_connected(i);
                 continue;
             }
+            if (conns_[i].state == ConnState::kTls) {
+                tls_step(i);
+                continue;
+            }
             if (conns_[i].state != ConnState::kDead) on_readable(i);
+        }
+        // TLS connections that stopped reading with records still buffered in OpenSSL: the
+        // socket may have nothing more, so epoll would not wake us for them.
+        if (!again_.empty()) {
+            std::vector<size_t> again;
+            again.swap(again_);
+            for (size_t i : again)
+                if (conns_[i].state != ConnState::kDead) on_readable(i);
         }
     }
 
@@ -492,6 +701,9 @@ class ClientProcess {
                 ProgressReport p{final_.got};
                 send_msg(ipc_, kProgress, &p, sizeof p);
             } else if (t == kQuit) {
+                for (auto& c : conns_)
+                    if (c.ssl) account_tls(c);
+                final_.rx_bytes = rx_bytes_;
                 send_msg(ipc_, kReport, &final_, sizeof final_);
                 _exit(0);
             }
@@ -501,9 +713,19 @@ class ClientProcess {
 
     void on_readable(size_t i) {
         ClientConn& c = conns_[i];
+        bool wanted_write = c.want_write;
+        c.want_write = false;
+        read_some(i);
+        if (c.state == ConnState::kDead || !c.ssl) return;
+        if (c.want_write != wanted_write)
+            mod_fd(c.fd, c.want_write ? EPOLLIN | EPOLLOUT : EPOLLIN, i);
+    }
+
+    void read_some(size_t i) {
+        ClientConn& c = conns_[i];
         static char buf[1 << 18];
         for (int rounds = 0; rounds < 8; rounds++) {  // bounded: other sockets get a turn
-            ssize_t r = read(c.fd, buf, sizeof buf);
+            ssize_t r = conn_read(c, buf, sizeof buf);
             if (r < 0 && errno == EINTR) continue;
             if (r < 0 && errno == EAGAIN) return;
             if (r <= 0) {
@@ -522,6 +744,7 @@ class ClientProcess {
             }
             if (size_t(r) < sizeof buf) return;
         }
+        if (c.ssl && SSL_has_pending(c.ssl)) again_.push_back(i);
     }
 
     // Consumes the handshake answer and/or whole frames; returns bytes used.
@@ -537,6 +760,19 @@ class ClientProcess {
                 return n;
             }
             off = size_t(end - p) + 4;
+            std::string ext = header_value(p, off, "sec-websocket-extensions");
+            if (ext.find("permessage-deflate") != std::string::npos) {
+                if (!o_.deflate) {  // an extension we did not offer: the server is wrong
+                    final_.bad++;
+                    fail(i);
+                    return n;
+                }
+                c.deflate = true;
+                c.no_ctx = ext.find("server_no_context_takeover") != std::string::npos;
+                deflate_conns_++;
+                no_ctx_conns_ += c.no_ctx;
+                if (ext_desc_.empty()) ext_desc_ = ext;
+            }
             c.state = ConnState::kOpen;
         }
         while (c.state == ConnState::kOpen) {
@@ -545,6 +781,18 @@ class ClientProcess {
             off += used;
         }
         return off;
+    }
+
+    // The value of one header of an HTTP head (name in lower case), "" when absent.
+    static std::string header_value(const char* p, size_t n, const char* name) {
+        std::string head(p, n);
+        for (char& ch : head) ch = char(tolower(static_cast<unsigned char>(ch)));
+        size_t at = head.find(std::string("\r\n") + name + ":");
+        if (at == std::string::npos) return "";
+        size_t v = at + 3 + strlen(name), e = head.find("\r\n", v);
+        std::string value(p + v, (e == std::string::npos ? n : e) - v);
+        size_t b = value.find_first_not_of(" \t");
+        return b == std::string::npos ? "" : value.substr(b);
     }
 
     // One frame if complete: returns its size, else 0.
@@ -572,14 +820,19 @@ class ClientProcess {
     void on_frame(size_t i, uint8_t b0, const char* data, size_t len) {
         ClientConn& c = conns_[i];
         uint8_t opcode = b0 & 0x0f;
+        bool compressed = (b0 & 0x40) != 0;  // RSV1: permessage-deflate
         if (!(b0 & 0x80) || opcode == 0) {  // fragments: none of the servers under test send them
             final_.bad++;
+            return;
+        }
+        if ((b0 & 0x30) || (compressed && (opcode >= 0x8 || !c.deflate))) {
+            final_.bad++;  // RSV2/3, a compressed control frame, or deflate not negotiated
             return;
         }
         if (opcode == 0x9) {  // ping: answer, as a real client must, or pusher drops us
             final_.pings++;
             std::string pong = ws_masked_frame(0xA, data, std::min<size_t>(len, 125));
-            if (write(c.fd, pong.data(), pong.size()) < 0) final_.bad++;
+            if (!conn_write(c, pong.data(), pong.size())) final_.bad++;
             return;
         }
         if (opcode == 0x8) {
@@ -588,10 +841,77 @@ class ClientProcess {
         }
         if (opcode != 0x1 && opcode != 0x2) return;
         if (c.id.worker == UINT32_MAX) {
-            on_welcome(i, data, len);
+            if (!compressed)
+                on_welcome(i, data, len);
+            else if (inflate_one(i, data, len))
+                on_welcome(i, inflated_.data(), inflated_.size());
             return;
         }
-        on_message(i, data, len);
+        if (compressed)
+            on_compressed(i, data, len);
+        else
+            on_message(i, data, len);
+    }
+
+    // Inflates one message of connection i into inflated_: its own window (context
+    // takeover) or the process's inflater, reset first (server_no_context_takeover).
+    bool inflate_one(size_t i, const char* data, size_t len) {
+        ClientConn& c = conns_[i];
+        RawInflater* z = &fresh_;
+        if (c.no_ctx) {
+            fresh_.reset();
+        } else {
+            if (!c.inflater) c.inflater = std::make_unique<RawInflater>();
+            z = c.inflater.get();
+        }
+        final_.inflated++;
+        if (z->inflate_message(data, len, inflated_, o_.payload + (1 << 16))) return true;
+        final_.inflate_bad++;
+        final_.bad++;
+        return false;
+    }
+
+    // inflated_ must be a payload; when check, exactly the one its header describes.
+    bool parse_inflated(Payload& pl, bool check) {
+        bool ok = parse_payload(inflated_.data(), inflated_.size(), pl);
+        if (ok && check) {
+            final_.inflate_checked++;
+            ok = make_payload_kind(inflated_[0] == '{', pl.seq, pl.send_ns, pl.target,
+                                   o_.payload) == inflated_;
+        }
+        if (!ok) {
+            final_.inflate_bad++;
+            final_.bad++;
+        }
+        return ok;
+    }
+
+    void on_compressed(size_t i, const char* data, size_t len) {
+        uint64_t t = now_ns();
+        final_.compressed++;
+        Payload pl;
+        if (conns_[i].no_ctx) {
+            // The bytes of a message are the same on every connection the server compressed
+            // it once for: inflate (and check) the first, recognise the others.
+            auto it = seen_.find(std::string_view(data, len));
+            if (it != seen_.end()) {
+                final_.cache_hits++;
+                pl = it->second;
+            } else {
+                if (!inflate_one(i, data, len) || !parse_inflated(pl, true)) return;
+                seen_keys_.emplace_back(data, len);
+                seen_.emplace(std::string_view(seen_keys_.back()), pl);
+                if (seen_keys_.size() > 256) {
+                    seen_.erase(std::string_view(seen_keys_.front()));
+                    seen_keys_.pop_front();
+                }
+            }
+        } else {
+            // Per-connection compression: every message must be inflated; check 1 in 16.
+            if (!inflate_one(i, data, len) || !parse_inflated(pl, final_.compressed % 16 == 1))
+                return;
+        }
+        on_payload(i, pl, t);
     }
 
     // "workerID:<w> connectionID:<c> connected\n" (or the JSON form: worker_id / connection_id).
@@ -624,6 +944,10 @@ class ClientProcess {
             final_.bad++;
             return;
         }
+        on_payload(i, pl, t);
+    }
+
+    void on_payload(size_t i, const Payload& pl, uint64_t t) {
         if (pl.target >= 0 && pl.target != int64_t(first_global_ + i)) {
             final_.misdelivered++;  // not a delivery: its target still misses it (counted lost)
             return;
@@ -651,6 +975,16 @@ class ClientProcess {
     std::vector<ClientConn> conns_;
     int in_flight_ = 0;
     uint64_t welcomed_ = 0, failed_ = 0, first_ns_ = 0, last_welcome_ns_ = 0;
+    uint64_t deflate_conns_ = 0, no_ctx_conns_ = 0, tls_failed_ = 0;
+    uint64_t rx_bytes_ = 0;
+    SSL_CTX* tls_ctx_ = nullptr;
+    char tls_desc_[64] = {};
+    std::string ext_desc_;
+    std::vector<size_t> again_;  // TLS connections with decrypted bytes left (poll_once)
+    RawInflater fresh_;          // server_no_context_takeover: reset per message
+    std::string inflated_;
+    std::unordered_map<std::string_view, Payload> seen_;  // compressed bytes -> their payload
+    std::deque<std::string> seen_keys_;                   // the bytes (stable), oldest first
     FinalReport final_;
     MsgReader reader_;
     std::pair<uint64_t, uint64_t> ring_[kRing] = {};
@@ -722,9 +1056,9 @@ struct Publisher {
 };
 
 std::string url_query(const std::string& content, const WelcomeId* target) {
-    if (!target) return "content=" + content;
+    if (!target) return "content=" + url_encode(content);
     return "to_worker_id=" + std::to_string(target->worker) +
-           "&to_connection_id=" + std::to_string(target->conn) + "&content=" + content;
+           "&to_connection_id=" + std::to_string(target->conn) + "&content=" + url_encode(content);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -872,6 +1206,11 @@ class Coordinator {
         for (auto& c : children_) {
             connected_ += c.connected.ok;
             connect_failed_ += c.connected.failed;
+            deflate_conns_ += c.connected.deflate_conns;
+            no_ctx_conns_ += c.connected.no_ctx_conns;
+            tls_failed_ += c.connected.tls_failed;
+            if (tls_desc_.empty()) tls_desc_.assign(c.connected.tls_desc, strnlen(c.connected.tls_desc, sizeof c.connected.tls_desc));
+            if (ext_desc_.empty()) ext_desc_.assign(c.connected.ext_desc, strnlen(c.connected.ext_desc, sizeof c.connected.ext_desc));
             first = std::min(first, c.connected.first_ns);
             last = std::max(last, c.connected.last_ns);
             if (c.connected.ok > 0) active_children_++;
@@ -910,7 +1249,7 @@ class Coordinator {
     }
 
     void publish(Publisher& p, uint64_t seq, uint64_t send_ns, const std::pair<int, WelcomeId>* t) {
-        std::string content = make_payload(seq, send_ns, t ? t->first : -1, o_.payload);
+        std::string content = make_payload_kind(o_.json, seq, send_ns, t ? t->first : -1, o_.payload);
         p.send(url_query(content, t ? &t->second : nullptr));
         published_++;
     }
@@ -1058,10 +1397,11 @@ class Coordinator {
         printf("bench mode=idle label=%s n=%d connected=%" PRIu64 " connect_fail=%" PRIu64
                " connect_s=%.3f connect_rate=%.0f server_procs=%zu rss_before_kb=%" PRIu64
                " rss_after_kb=%" PRIu64 " rss_per_conn_b=%.0f pss_per_conn_b=%.0f closed=%" PRIu64
-               " bad=%" PRIu64 "\n",
+               " bad=%" PRIu64 "%s\n",
                o_.label.c_str(), o_.n, connected_, connect_failed_, connect_secs_, connect_rate(),
                server_pids_.size(), rss_before_ / 1024, rss_after / 1024, per_conn, pss_per_conn,
-               total.closed, total.bad);
+               total.closed, total.bad, transport_fields().c_str());
+        print_transport_line();
         printf("# %s idle: %" PRIu64
                "/%d connected in %.2fs (%.0f conn/s), server RSS %.1f -> %.1f MiB "
                "over %zu processes = %.0f B per connection\n",
@@ -1084,8 +1424,37 @@ class Coordinator {
             t.closed += c.report.closed;
             t.pings += c.report.pings;
             t.hist.merge(c.report.hist);
+            t.rx_bytes += c.report.rx_bytes;
+            t.compressed += c.report.compressed;
+            t.inflated += c.report.inflated;
+            t.cache_hits += c.report.cache_hits;
+            t.inflate_checked += c.report.inflate_checked;
+            t.inflate_bad += c.report.inflate_bad;
         }
         return t;
+    }
+
+    // tls=, deflate= and what was negotiated, for the bench line (no spaces in values).
+    std::string transport_fields() {
+        char b[256];
+        snprintf(b, sizeof b,
+                 " tls=%d tls_failed=%" PRIu64 " tls_proto=%s deflate_offered=%d deflate_conns=%" PRIu64
+                 " deflate_no_ctx_conns=%" PRIu64,
+                 int(o_.tls), tls_failed_, tls_desc_.empty() ? "-" : tls_desc_.c_str(),
+                 int(o_.deflate), deflate_conns_, no_ctx_conns_);
+        return b;
+    }
+
+    void print_transport_line() {
+        if (o_.tls)
+            printf("# %s TLS: %s, %" PRIu64 " handshakes failed, certificate %s\n", o_.label.c_str(),
+                   tls_desc_.empty() ? "none" : tls_desc_.c_str(), tls_failed_,
+                   o_.tls_verify ? "verified" : "not verified");
+        if (o_.deflate)
+            printf("# %s permessage-deflate: offered '%s', negotiated on %" PRIu64 "/%" PRIu64
+                   " connections (%" PRIu64 " with server_no_context_takeover), answer '%s'\n",
+                   o_.label.c_str(), o_.deflate_offer.c_str(), deflate_conns_, connected_,
+                   no_ctx_conns_, ext_desc_.c_str());
     }
 
     void print_results() {
@@ -1109,20 +1478,37 @@ class Coordinator {
                " server_procs=%zu server_cpu_s=%.2f deliveries_per_cpu_s=%.0f client_cpu_s=%.2f "
                "other_cpu_s=%.2f"
                " p50_us=%.0f p99_us=%.0f p999_us=%.0f max_us=%.0f completion_p50_us=%.0f"
-               " completion_p99_us=%.0f\n",
+               " completion_p99_us=%.0f payload_kind=%s rx_bytes=%" PRIu64
+               " rx_b_per_delivery=%.1f compressed=%" PRIu64 " inflated=%" PRIu64
+               " inflate_cache_hits=%" PRIu64 " inflate_checked=%" PRIu64 " inflate_bad=%" PRIu64
+               "%s\n",
                o_.mode.c_str(), o_.label.c_str(), o_.n, o_.payload, connected_, connect_failed_,
                connect_rate(), published_, expected_, t.got, lost, t.dup, t.misdelivered, t.bad,
                t.closed, completed_, timed_out_, http_err, not_exact, secs, dps,
                secs > 0 ? double(published_) / secs : 0, server_pids_.size(), scpu, dpc, ccpu,
                other, us(0.5), us(0.99), us(0.999), double(t.hist.max()) / 1000.0,
                double(completion_.percentile(0.5)) / 1000.0,
-               double(completion_.percentile(0.99)) / 1000.0);
+               double(completion_.percentile(0.99)) / 1000.0, o_.json ? "json" : "plain",
+               t.rx_bytes, t.got ? double(t.rx_bytes) / double(t.got) : 0.0, t.compressed,
+               t.inflated, t.cache_hits, t.inflate_checked, t.inflate_bad,
+               transport_fields().c_str());
         printf("# %s %s N=%" PRIu64 " payload=%zuB: %" PRIu64
                " msgs, %.0f deliveries/s, %.0f per server "
                "CPU-s (%.2f s on %zu procs), latency p50 %.0f us p99 %.0f us p99.9 %.0f us, lost "
                "%" PRIu64 " dup %" PRIu64 "\n",
                o_.label.c_str(), o_.mode.c_str(), connected_, o_.payload, published_, dps, dpc,
                scpu, server_pids_.size(), us(0.5), us(0.99), us(0.999), lost, t.dup);
+        print_transport_line();
+        if (o_.deflate || t.compressed)
+            printf("# %s wire: %.1f B per delivery (socket bytes after the connect phase), %" PRIu64
+                   " of %" PRIu64 " messages compressed, %" PRIu64 " inflated (%" PRIu64
+                   " checked byte for byte, %" PRIu64 " bad), %" PRIu64 " recognised\n",
+                   o_.label.c_str(), t.got ? double(t.rx_bytes) / double(t.got) : 0.0,
+                   t.compressed, t.got + t.dup, t.inflated, t.inflate_checked, t.inflate_bad,
+                   t.cache_hits);
+        else
+            printf("# %s wire: %.1f B per delivery (socket bytes after the connect phase)\n",
+                   o_.label.c_str(), t.got ? double(t.rx_bytes) / double(t.got) : 0.0);
     }
 
     int finish_with_error(const char* why) {
@@ -1144,6 +1530,8 @@ class Coordinator {
     Histogram completion_;  // broadcast: publish -> last client of all processes
     uint64_t rss_before_ = 0, pss_before_ = 0, connected_ = 0, connect_failed_ = 0,
              active_children_ = 0;
+    uint64_t deflate_conns_ = 0, no_ctx_conns_ = 0, tls_failed_ = 0;
+    std::string tls_desc_, ext_desc_;
     uint64_t published_ = 0, expected_ = 0, completed_ = 0, timed_out_ = 0, t0_ = 0, t1_ = 0;
     double connect_secs_ = 0, server_cpu0_ = 0, server_cpu1_ = 0, client_cpu0_ = 0,
            client_cpu1_ = 0;
