@@ -11,6 +11,15 @@
 #              each starts its own redis-server(s) on REDIS_PORT_BASE.. (default 6391..6393,
 #              --save '' --appendonly no) for every row and stops them after it; their CPU
 #              counts as server CPU.
+#              Issue #13 suffixes, on any of them: -wss (wss://: pusher's websocket service gets
+#              "tls": {cert, key}, Node runs its https server, loadgen --tls 1; the key and a
+#              self-signed certificate for 127.0.0.1 are made with `openssl` in the run dir,
+#              EC P-256, or RSA 2048 with TLS_KEY=rsa), -deflate (loadgen offers
+#              permessage-deflate; pusher's service gets "deflate": {"enabled": true,
+#              "min_size": 256, "level": 6}, Node runs perMessageDeflate with the same threshold
+#              and level and ws's defaults otherwise (context takeover; NODE_DEFLATE_ARGS adds
+#              e.g. "--deflate-no-context 1"), the floor compresses once per message), both
+#              (-wss-deflate). E.g. pusher-wss node-wss pusher-deflate node-deflate floor-deflate.
 #   --quick    the N=1k rows only, shorter (about 2 min per target); for checking the instrument
 #   --big      add the 100k rows (idle memory, and 10 broadcasts to all; pusher with 8 ws
 #              workers; heavy)
@@ -21,6 +30,8 @@
 #   --rows RE  only the rows whose name matches the extended regex RE (e.g. 'bcast-1k|wrk')
 #   --repeat K run every row K times; the report shows the run with the median cost (the
 #              machine is shared, single runs are noisy)
+#   --deflate-row  the deflate-1k-4k row (a 4 KiB JSON broadcast to 1k clients) runs for every
+#              target, not only for those with -deflate (on by default when one is selected)
 #   --window W broadcast rows keep W messages in flight (W keep-alive publishers; default 4), so
 #              several events can reach a worker in one loop turn; bcast-1k-64-w1 is the strict
 #              one-at-a-time closed loop
@@ -46,7 +57,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 TARGETS="pusher node floor"
-QUICK=0 BIG=0 WRK=1 ROUTE=0 REPORT=1 ROWS='.*' REPEAT=1 WINDOW=4
+QUICK=0 BIG=0 WRK=1 ROUTE=0 REPORT=1 ROWS='.*' REPEAT=1 WINDOW=4 DEFLATE_ROW=0
 OUT="docs/BENCHMARKS.md"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -60,7 +71,8 @@ while [ $# -gt 0 ]; do
     --repeat) REPEAT="$2"; shift 2 ;;
     --window) WINDOW="$2"; shift 2 ;;
     --no-report) REPORT=0; shift ;;
-    *) sed -n '2,42p' "$0" >&2; exit 2 ;;
+    --deflate-row) DEFLATE_ROW=1; shift ;;
+    *) sed -n '2,57p' "$0" >&2; exit 2 ;;
   esac
 done
 
@@ -76,6 +88,8 @@ LOADGEN="$ROOT/build/release/bench/loadgen" FLOOR="$ROOT/build/release/bench/ker
 SERVER_PID="" SERVER_ARGS="" SERVER_TARGET="" SERVER_TREE=""
 REDIS_PORT_BASE="${REDIS_PORT_BASE:-6391}"   # never 6379: a real Redis may live there
 REDIS_PIDS="" REDIS_PORTS="" REDIS_CPU0=0 REDIS_PUB0=0   # the redis-server(s) of the current row
+TLS_DIR="$RUN_DIR/tls"   # the throwaway key and certificate of the -wss targets (never committed)
+TARGET_ARGS=""           # loadgen arguments of the current target (--tls 1, --deflate 1)
 
 log() { echo "[bench $(date -u +%H:%M:%S)] $*" >&2; }
 
@@ -86,15 +100,39 @@ setup() {
   case " $TARGETS " in *" pusher-redis"*)
     if ! command -v redis-server > /dev/null || ! command -v redis-cli > /dev/null; then
       log "no redis-server/redis-cli (Debian redis-server, redis-tools): dropping the pusher-redis targets"
-      TARGETS="$(for t in $TARGETS; do [ "$(redis_shards "$t")" = 0 ] && echo "$t"; done)"
+      TARGETS="$(for t in $TARGETS; do [ "$(redis_shards "$(target_base "$t")")" = 0 ] && echo "$t"; done)"
     fi ;;
   esac
+  case " $TARGETS " in *-wss*)
+    make_test_cert || { log "no certificate (openssl): dropping the -wss targets"; TARGETS="$(for t in $TARGETS; do is_wss "$t" || echo "$t"; done)"; }
+    ;;
+  esac
+  case " $TARGETS " in *-deflate*) DEFLATE_ROW=1 ;; esac
   case " $TARGETS " in *" pusher"*)
     if [ ! -x "$PUSHER_BIN" ]; then
       log "building pusher"; make -s pusher || { log "pusher does not build: dropping it"; TARGETS="$(for t in $TARGETS; do is_pusher "$t" || echo "$t"; done)"; }
     fi ;;
   esac
 }
+
+# A throwaway key and self-signed certificate for 127.0.0.1 (subjectAltName IP, so loadgen
+# --tls-verify 1 --tls-ca "$TLS_DIR/cert.pem" can check it), valid for a day, in the run dir.
+make_test_cert() {
+  command -v openssl > /dev/null || return 1
+  mkdir -p "$TLS_DIR"
+  local key=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1)
+  [ "${TLS_KEY:-ec}" = rsa ] && key=(-newkey rsa:2048)
+  openssl req -x509 "${key[@]}" -nodes -days 1 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$TLS_DIR/key.pem" -out "$TLS_DIR/cert.pem" \
+    > "$TLS_DIR/openssl.log" 2>&1 || return 1
+  chmod 600 "$TLS_DIR/key.pem"
+  log "test certificate: $(openssl x509 -in "$TLS_DIR/cert.pem" -noout -subject -ext subjectAltName | tr '\n' ' ')"
+}
+
+# Targets: a base (pusher, node, floor, pusher-redis*) with optional -wss and -deflate suffixes.
+target_base() { local t="${1%-deflate}"; echo "${t%-wss}"; }
+is_wss() { case "$1" in *-wss|*-wss-deflate) return 0 ;; esac; return 1; }
+is_deflate() { case "$1" in *-deflate) return 0 ;; esac; return 1; }
 
 # ---- server lifecycle --------------------------------------------------------------------
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -116,7 +154,7 @@ wait_ports_free() {
 }
 
 # write_config COMMENT BUS_LINE [SERVICE]: the given bus, SERVICE first if any, then websocket
-# (WS_WORKERS) and http; files in the run dir.
+# (WS_WORKERS, plus WS_EXTRA: the tls / deflate keys of the target) and http; files in the run dir.
 write_config() {
   cat > "$PUSHER_CONFIG" <<EOF
 {
@@ -124,7 +162,7 @@ write_config() {
   $2,
   "services": [
     ${3:+$3,
-    }{"type": "websocket", "listen": "0.0.0.0:$WS_PORT", "count": $WS_WORKERS},
+    }{"type": "websocket", "listen": "0.0.0.0:$WS_PORT", "count": $WS_WORKERS${WS_EXTRA:-}},
     {"type": "http", "listen": "127.0.0.1:$HTTP_PORT", "count": 1}
   ],
   "pid_file": "$PUSHER_PIDFILE",
@@ -153,10 +191,10 @@ write_pusher_redis_config() {
 }
 PUSHER_REDIS_CONFIG_CMD="${PUSHER_REDIS_CONFIG_CMD:-write_pusher_redis_config}"
 
-redis_shards() {  # TARGET -> how many redis-servers it runs on (0: none)
+redis_shards() {  # TARGET base -> how many redis-servers it runs on (0: none)
   case "$1" in pusher-redis) echo 1 ;; pusher-redis[0-9]*) echo "${1#pusher-redis}" ;; *) echo 0 ;; esac
 }
-is_pusher() { case "$1" in pusher|pusher-redis*) return 0 ;; esac; return 1; }
+is_pusher() { case "$1" in pusher|pusher-redis*|pusher-*) return 0 ;; esac; return 1; }
 
 # start_redis N: N fresh redis-servers on REDIS_PORT_BASE.., no persistence; each must answer PING.
 start_redis() {
@@ -226,17 +264,34 @@ PUSHER_START_CMD="${PUSHER_START_CMD:-\"\$PUSHER_BIN\" start -d -c \"\$PUSHER_CO
 PUSHER_STOP_CMD="${PUSHER_STOP_CMD:-\"\$PUSHER_BIN\" stop -c \"\$PUSHER_CONFIG\"}"
 PUSHER_MASTER_CMD="${PUSHER_MASTER_CMD:-cat \"\$PUSHER_PIDFILE\"}"
 
-# start_server TARGET [WS_WORKERS]: fresh server; sets SERVER_ARGS for loadgen's accounting.
+# start_server TARGET [WS_WORKERS]: fresh server; sets SERVER_ARGS for loadgen's accounting
+# and TARGET_ARGS (the client side of -wss / -deflate).
 start_server() {
   SERVER_TARGET="$1"; export WS_WORKERS="${2:-$PUSHER_WS_WORKERS}"
+  local base node_args=() floor_args=()
+  base="$(target_base "$1")"
+  TARGET_ARGS="" WS_EXTRA=""
+  if is_wss "$1"; then
+    TARGET_ARGS="--tls 1 --connect-timeout 120"   # 10k TLS handshakes take a while here
+    node_args+=(--tls-cert "$TLS_DIR/cert.pem" --tls-key "$TLS_DIR/key.pem")
+    WS_EXTRA="$WS_EXTRA, \"tls\": {\"cert\": \"$TLS_DIR/cert.pem\", \"key\": \"$TLS_DIR/key.pem\"}"
+    [ "$base" = floor ] && { log "the floor speaks no TLS"; return 1; }
+  fi
+  if is_deflate "$1"; then
+    TARGET_ARGS="$TARGET_ARGS --deflate 1"
+    node_args+=(--deflate 1 --deflate-threshold 256 --deflate-level 6 ${NODE_DEFLATE_ARGS:-})
+    floor_args+=(--deflate 1 --deflate-min 256 --deflate-level 6)
+    WS_EXTRA="$WS_EXTRA, \"deflate\": {\"enabled\": true, \"min_size\": 256, \"level\": 6}"
+  fi
+  export WS_EXTRA
   wait_ports_free || return 1   # never measure a left-over server by mistake
-  case "$1" in
+  case "$base" in
     node)
       node tests/bench/node_ws_server.js --ws-port "$WS_PORT" --http-port "$HTTP_PORT" \
-        --seconds 900 > "$RUN_DIR/node.log" 2>&1 &
+        --seconds 900 "${node_args[@]}" > "$RUN_DIR/node.log" 2>&1 &
       SERVER_PID=$!; SERVER_ARGS="--server-pids $SERVER_PID" ;;
     floor)
-      "$FLOOR" --ws-port "$WS_PORT" --http-port "$HTTP_PORT" --seconds 900 > "$RUN_DIR/floor.log" 2>&1 &
+      "$FLOOR" --ws-port "$WS_PORT" --http-port "$HTTP_PORT" --seconds 900 "${floor_args[@]}" > "$RUN_DIR/floor.log" 2>&1 &
       SERVER_PID=$!; SERVER_ARGS="--server-pids $SERVER_PID" ;;
     pusher)
       eval "$PUSHER_CONFIG_CMD"
@@ -245,7 +300,7 @@ start_server() {
       [ -n "$SERVER_PID" ] || { log "pusher master pid not found"; return 1; }
       SERVER_ARGS="--server-tree $SERVER_PID" ;;
     pusher-redis*)  # the redis-server(s) first: the workers connect as they start
-      start_redis "$(redis_shards "$1")" || { log "redis-server start failed"; return 1; }
+      start_redis "$(redis_shards "$base")" || { log "redis-server start failed"; return 1; }
       eval "$PUSHER_REDIS_CONFIG_CMD"
       eval "timeout 30 $PUSHER_START_CMD" >> "$RUN_DIR/pusher.start.log" 2>&1 || { log "pusher start failed"; return 1; }
       SERVER_PID="$(eval "$PUSHER_MASTER_CMD" 2>/dev/null | head -1 || true)"
@@ -324,7 +379,7 @@ run_row_once() {
   if ! start_server "$target" "$workers"; then
     echo "row=$row target=$target error=start" >> "$RESULTS"; stop_server; return 0
   fi
-  local cmd="$LOADGEN --label $target --ws-port $WS_PORT --http-port $HTTP_PORT $* $SERVER_ARGS" out load1
+  local cmd="$LOADGEN --label $target --ws-port $WS_PORT --http-port $HTTP_PORT $TARGET_ARGS $* $SERVER_ARGS" out load1
   load1="$(cut -d' ' -f1 /proc/loadavg)"   # other work on the machine skews wall-clock figures
   echo "[$row/$target] $cmd" >> "$CMDS"
   redis_mark
@@ -379,6 +434,9 @@ matrix() {
   local t big_n=10000 lat_secs=20
   [ $QUICK = 1 ] && { big_n=0; lat_secs=10; }
   for t in $TARGETS; do
+    local base plain=1
+    base="$(target_base "$t")"
+    [ "$base" = "$t" ] || plain=0   # -wss / -deflate: the HTTP publish rows are the base's
     # Closed-loop broadcast: at most $WINDOW messages in flight, the next publish once every client
     # has an earlier one; -w1 is the strict variant (one message at a time, nothing to batch).
     local w="--window $WINDOW"
@@ -389,9 +447,15 @@ matrix() {
       run_row bcast-10k-64 "$t" -- --mode broadcast --n 10000 --payload 64 --msgs 400 --duration 20 $w
       run_row bcast-10k-1k "$t" -- --mode broadcast --n 10000 --payload 1024 --msgs 400 --duration 20 $w
     fi
+    # Issue #13: a compressible 4 KiB JSON message (tests/bench/bench_common.h make_json_payload)
+    # to 1k clients; with -deflate the clients offer permessage-deflate. Wire bytes and server
+    # CPU per delivery against the same row uncompressed.
+    if [ $DEFLATE_ROW = 1 ]; then
+      run_row deflate-1k-4k "$t" -- --mode broadcast --n 1000 --payload 4096 --json 1 --msgs 2000 --duration 15 $w
+    fi
     # The floor also answers targeted pushes and HTTP publishes (one read + one write each): the
     # reference for what those rows can cost at best in one process.
-    if [ "$t" != floor ]; then
+    if [ "$base" != floor ]; then
       if [ $big_n -gt 0 ]; then
         run_row latency-10k "$t" -- --mode latency --n 10000 --rate 5 --duration $lat_secs
         run_row idle-10k "$t" -- --mode idle --n 10000 --hold 3
@@ -401,12 +465,12 @@ matrix() {
       fi
     fi
     run_row targeted-1k "$t" -- --mode targeted --n 1000 --msgs 50000 --duration 10
-    if [ $WRK = 1 ]; then wrk_row "$t" $([ $QUICK = 1 ] && echo 5 || echo 10); fi
+    if [ $WRK = 1 ] && [ $plain = 1 ]; then wrk_row "$t" $([ $QUICK = 1 ] && echo 5 || echo 10); fi
     # Routing: 4 ws workers, so the worker channels pusher:0..3 spread over a sharded Redis
     # (pusher-redis2: 2+2, pusher-redis3: 2+1+1; pusher:broadcast is on shard 0). Targeted
     # pushes to clients on all four workers, and wrk pushing to worker 0..3 in turn to a
     # connection that does not exist (routed to the worker, which finds nobody: the bus alone).
-    if [ $ROUTE = 1 ] && is_pusher "$t"; then
+    if [ $ROUTE = 1 ] && is_pusher "$t" && [ $plain = 1 ]; then
       run_row route-targeted-4w "$t" 4 -- --mode targeted --n 1000 --msgs 50000 --duration 10
       if [ $WRK = 1 ]; then
         wrk_row "$t" $([ $QUICK = 1 ] && echo 5 || echo 10) route-wrk-4w 4 "$ROOT/tests/bench/wrk_route.lua"
@@ -433,6 +497,9 @@ machine_info() {
     echo "node=$(node --version)"
     echo "ws=$(node -p "require('./tests/bench/node_modules/ws/package.json').version" 2>/dev/null)"
     echo "wrk=$(wrk --version 2>&1 | head -1 | awk '{ print $2 }')"
+    echo "openssl=$(openssl version 2>/dev/null | awk '{ print $2 }')"
+    echo "zlib=$(awk '/define ZLIB_VERSION /{ gsub(/"/, "", $3); print $3 }' /usr/include/zlib.h 2>/dev/null)"
+    echo "tls_key=$([ -f "$TLS_DIR/cert.pem" ] && openssl x509 -in "$TLS_DIR/cert.pem" -noout -text | awk '/Public Key Algorithm|Public-Key:/ { $1 = $1; printf "%s; ", $0 }')"
     echo "nofile=$(ulimit -n)"
     echo "pusher_ws_workers=$PUSHER_WS_WORKERS"
     echo "args=$TARGETS quick=$QUICK big=$BIG repeat=$REPEAT window=$WINDOW$([ $ROUTE = 1 ] && echo ' route=1')"

@@ -10,6 +10,20 @@ import subprocess
 import sys
 
 TARGETS = ["pusher", "node", "floor"]
+# Preferred order of every target a run may hold (issue #12 and #13 targets after the three);
+# targets not listed follow in the order they first appear.
+ORDER = TARGETS + ["pusher-redis", "pusher-redis2", "pusher-redis3",
+                   "pusher-wss", "node-wss", "pusher-deflate", "node-deflate", "floor-deflate",
+                   "pusher-wss-deflate", "node-wss-deflate"]
+
+
+def targets_in(rows):
+    seen = []
+    for r in rows:
+        t = r.get("target")
+        if t and t not in seen:
+            seen.append(t)
+    return sorted(seen, key=lambda t: (ORDER.index(t) if t in ORDER else len(ORDER), seen.index(t)))
 
 
 def read_kv_lines(path):
@@ -59,6 +73,10 @@ def client_us_per_delivery(kv):
     return 1e6 * c / d if c is not None and d else None
 
 
+def wire_b(kv):
+    return num(kv, "rx_b_per_delivery")
+
+
 def ms(kv, key):
     v = num(kv, key)
     return v / 1000.0 if v is not None else None
@@ -98,8 +116,8 @@ def median_runs(rows):
 
 def machine_section(m):
     out = ["## Machine", "", "| | |", "|---|---|"]
-    for k in ["nproc", "cpu", "kernel", "date", "commit", "node", "ws", "wrk", "nofile",
-              "pusher_ws_workers", "args"]:
+    for k in ["nproc", "cpu", "kernel", "date", "commit", "node", "ws", "wrk", "openssl", "zlib",
+              "tls_key", "nofile", "pusher_ws_workers", "args"]:
         out.append(f"| {k} | {m.get(k, '-')} |")
     return out + [""]
 
@@ -108,18 +126,18 @@ def target_table(target, rows):
     out = [f"### {target}", "",
            "| row | mode | N | payload B | msgs | deliveries/s | deliveries per server CPU-s | "
            "server CPU µs/delivery | client CPU µs/delivery | other CPU s | load1 | p50 ms | p99 ms | "
-           "p99.9 ms | lost | dup | misdelivered | connect/s | server RSS (PSS) B/conn |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "p99.9 ms | lost | dup | misdelivered | connect/s | server RSS (PSS) B/conn | wire B/delivery |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r.get("target") != target or r.get("row") == "wrk" or "requests_per_s" in r:
             continue
         if "error" in r:
-            out.append(f"| {r['row']} | error: {r['error']} |" + " |" * 17)
+            out.append(f"| {r['row']} | error: {r['error']} |" + " |" * 18)
             continue
         if r.get("mode") == "idle":
             out.append(f"| {r['row']} | idle | {r.get('connected')}/{r.get('n')} | - | - | - | - | - | - | - "
                        f"| {r.get('load1', '-')} | - | - | - | - | - | - | {fmt(num(r, 'connect_rate'))} "
-                       f"| {fmt(num(r, 'rss_per_conn_b'))} ({fmt(num(r, 'pss_per_conn_b'))}) |")
+                       f"| {fmt(num(r, 'rss_per_conn_b'))} ({fmt(num(r, 'pss_per_conn_b'))}) | - |")
             continue
         out.append(
             f"| {r['row']} | {r.get('mode')} | {r.get('connected')} | {r.get('payload')} | {r.get('published')} "
@@ -128,8 +146,112 @@ def target_table(target, rows):
             f"| {r.get('other_cpu_s', '-')} | {r.get('load1', '-')} "
             f"| {fmt(ms(r, 'p50_us'), 2)} | {fmt(ms(r, 'p99_us'), 2)} "
             f"| {fmt(ms(r, 'p999_us'), 2)} | {r.get('lost')} | {r.get('dup')} | {r.get('misdelivered')} "
-            f"| {fmt(num(r, 'connect_rate'))} | - |")
+            f"| {fmt(num(r, 'connect_rate'))} | - | {fmt(wire_b(r), 1)} |")
     return out + [""]
+
+
+def issue13_sections(rows):
+    """wss and permessage-deflate (issue #13): the rows of the -wss / -deflate targets next to
+    their plain counterparts of the same run."""
+    by = {(r.get("row"), r.get("target")): r for r in rows if "error" not in r}
+    present = targets_in(rows)
+    out = []
+    wss = [t for t in ["pusher", "pusher-wss", "node", "node-wss"] if t in present]
+    if any(t.endswith("-wss") for t in wss):
+        names = [n for n in dict.fromkeys(r.get("row") for r in rows)
+                 if any((n, t) in by and by[(n, t)].get("mode") in ("broadcast", "latency")
+                        for t in wss if t.endswith("-wss"))]
+        out += ["## Issue #13: wss:// against ws://", "",
+                "Same rows, same run; the -wss targets speak TLS to loadgen (`--tls 1`: OpenSSL "
+                "client, certificate not verified), the HTTP publish side is plain for all.", "",
+                "| row | target | TLS | deliveries/s | per server CPU-s | server µs/delivery | p50 ms | "
+                "p99 ms | p99.9 ms | wire B/delivery | lost | dup |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for n in names:
+            for t in wss:
+                r = by.get((n, t))
+                if r is None:
+                    continue
+                out.append(f"| {n} | {t} | {r.get('tls_proto', '-') if r.get('tls') == '1' else '-'} "
+                           f"| {fmt(num(r, 'deliveries_per_s'))} | {fmt(num(r, 'deliveries_per_cpu_s'))} "
+                           f"| {fmt(cpu_us_per_delivery(r), 2)} | {fmt(ms(r, 'p50_us'), 2)} "
+                           f"| {fmt(ms(r, 'p99_us'), 2)} | {fmt(ms(r, 'p999_us'), 2)} | {fmt(wire_b(r), 1)} "
+                           f"| {r.get('lost')} | {r.get('dup')} |")
+        out += ["", "Ratios of deliveries per server CPU-second (higher is better for the first):", "",
+                "| row | pusher-wss / pusher (TLS cost) | node-wss / node | pusher-wss / node-wss |",
+                "|---|---|---|---|"]
+        for n in names:
+            c = {t: num(by[(n, t)], "deliveries_per_cpu_s") if (n, t) in by else None for t in wss}
+            out.append(f"| {n} | {ratio(c.get('pusher-wss'), c.get('pusher'))} "
+                       f"| {ratio(c.get('node-wss'), c.get('node'))} "
+                       f"| {ratio(c.get('pusher-wss'), c.get('node-wss'))} |")
+        out.append("")
+    dfl = [t for t in ["pusher", "pusher-deflate", "node", "node-deflate", "floor", "floor-deflate"]
+           if t in present]
+    if any(t.endswith("-deflate") for t in dfl):
+        names = [n for n in dict.fromkeys(r.get("row") for r in rows)
+                 if any((n, t) in by and by[(n, t)].get("mode") == "broadcast"
+                        for t in dfl if t.endswith("-deflate"))]
+        out += ["## Issue #13: permessage-deflate", "",
+                "The -deflate targets' clients offer `permessage-deflate; client_max_window_bits`; "
+                "the others offer nothing (uncompressed, the same server). Wire B/delivery = bytes "
+                "the client sockets read after the connect phase / deliveries.", "",
+                "| row | target | negotiated (no context takeover) | compressed | deliveries/s "
+                "| per server CPU-s | server µs/delivery | wire B/delivery | p50 ms | p99 ms | lost | dup |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for n in names:
+            for t in dfl:
+                r = by.get((n, t))
+                if r is None:
+                    continue
+                d = num(r, "delivered") or 0
+                comp = f"{100.0 * (num(r, 'compressed') or 0) / d:.0f}%" if d else "-"
+                neg = (f"{r.get('deflate_conns', '0')} ({r.get('deflate_no_ctx_conns', '0')})"
+                       if r.get("deflate_offered") == "1" else "not offered")
+                out.append(f"| {n} | {t} | {neg} | {comp} | {fmt(num(r, 'deliveries_per_s'))} "
+                           f"| {fmt(num(r, 'deliveries_per_cpu_s'))} | {fmt(cpu_us_per_delivery(r), 2)} "
+                           f"| {fmt(wire_b(r), 1)} | {fmt(ms(r, 'p50_us'), 2)} | {fmt(ms(r, 'p99_us'), 2)} "
+                           f"| {r.get('lost')} | {r.get('dup')} |")
+        out += ["", "Compressed against uncompressed, per server: CPU per delivery (lower is better) "
+                "and bytes per delivery saved. Issue #13's target for pusher: at most 1.3x the CPU "
+                "for at least 3x fewer bytes.", "",
+                "| row | server | CPU compressed / uncompressed | bytes uncompressed / compressed | target |",
+                "|---|---|---|---|---|"]
+        for n in names:
+            for base in ["pusher", "node", "floor"]:
+                a, b = by.get((n, base)), by.get((n, base + "-deflate"))
+                if a is None or b is None:
+                    continue
+                cu, cc = cpu_us_per_delivery(a), cpu_us_per_delivery(b)
+                wu, wc = wire_b(a), wire_b(b)
+                cr = cc / cu if cu and cc else None
+                br = wu / wc if wu and wc else None
+                verdict = "-"
+                if base == "pusher" and cr is not None and br is not None:
+                    verdict = "met" if cr <= 1.3 and br >= 3 else "**missed**"
+                out.append(f"| {n} | {base} | {fmt(cr, 2)}x | {fmt(br, 2)}x | {verdict} |")
+        pn = [(n, by.get((n, "pusher-deflate")), by.get((n, "node-deflate"))) for n in names]
+        pn = [(n, p, q) for n, p, q in pn if p and q]
+        if pn:
+            out += ["", "| row | pusher-deflate / node-deflate, deliveries per server CPU-s |", "|---|---|"]
+            for n, p, q in pn:
+                out.append(f"| {n} | {ratio(num(p, 'deliveries_per_cpu_s'), num(q, 'deliveries_per_cpu_s'))} |")
+        out.append("")
+    idle = [r for r in rows if "error" not in r and r.get("mode") == "idle"]
+    if idle and any(t.endswith("-wss") or t.endswith("-deflate") for t in present):
+        out += ["## Issue #13: idle memory per connection", "",
+                "| row | target | connected | TLS | deflate negotiated | server RSS B/conn | PSS B/conn |",
+                "|---|---|---|---|---|---|---|"]
+        for t in present:
+            for r in idle:
+                if r.get("target") != t:
+                    continue
+                out.append(f"| {r.get('row')} | {t} | {r.get('connected')}/{r.get('n')} "
+                           f"| {r.get('tls_proto', '-') if r.get('tls') == '1' else '-'} "
+                           f"| {r.get('deflate_conns', '0') if r.get('deflate_offered') == '1' else '-'} "
+                           f"| {fmt(num(r, 'rss_per_conn_b'))} | {fmt(num(r, 'pss_per_conn_b'))} |")
+        out.append("")
+    return out
 
 
 def side_by_side(rows):
@@ -316,10 +438,10 @@ def main():
             "work shared the machine during the row; wall-clock figures (deliveries/s, latency) suffer "
             "from it first.", ""]
     out += side_by_side(rows)
+    out += issue13_sections(rows)
     out += ["## Per target", ""]
-    for t in TARGETS:
-        if any(r.get("target") == t for r in rows):
-            out += target_table(t, rows)
+    for t in targets_in(rows):
+        out += target_table(t, rows)
     out += wrk_section(rows)
     if plotted:
         out += ["## Plot", "", f"![latency and cost against N]({os.path.basename(a.plot)})", ""]
