@@ -49,6 +49,10 @@
 #   PUSHER_STOP_CMD   snippet that stops it (default: "$PUSHER_BIN" stop -c "$PUSHER_CONFIG")
 #   PUSHER_MASTER_CMD snippet printing the master pid (default: cat "$PUSHER_PIDFILE"); the
 #                     master and all its descendants are the server processes whose CPU counts.
+#   PROFILE_ROWS=RE   perf-record every server process during the measured phase of the rows
+#                     matching RE (PROFILE_SECS, default 8 s; cpu-clock, -g; this VM has no
+#                     hardware counters): $RUN_DIR/perf.ROW.TARGET.{data,txt}; perf costs the
+#                     server CPU too, so profile in a run of its own, not in one you report
 #   PUSHER_REDIS_CONFIG_CMD  the config snippet of the pusher-redis* targets (default:
 #                     write_pusher_redis_config: the bus object over "$REDIS_PORTS")
 set -euo pipefail
@@ -380,11 +384,15 @@ run_row_once() {
     echo "row=$row target=$target error=start" >> "$RESULTS"; stop_server; return 0
   fi
   local cmd="$LOADGEN --label $target --ws-port $WS_PORT --http-port $HTTP_PORT $TARGET_ARGS $* $SERVER_ARGS" out load1
+  local prof=() perf_out="$RUN_DIR/perf.$row.$target"
+  if [ -n "${PROFILE_ROWS:-}" ] && echo "$row" | grep -Eqx "$PROFILE_ROWS" && command -v perf > /dev/null; then
+    prof=(--on-measure "perf record -q -e cpu-clock -F 1999 -g -p \$SERVER_PIDS -o $perf_out.data -- sleep ${PROFILE_SECS:-8} > $perf_out.log 2>&1")
+  fi
   load1="$(cut -d' ' -f1 /proc/loadavg)"   # other work on the machine skews wall-clock figures
-  echo "[$row/$target] $cmd" >> "$CMDS"
+  echo "[$row/$target] $cmd${prof:+ --on-measure '${prof[1]}'}" >> "$CMDS"
   redis_mark
   # Bounded: connect (60 s) + run + drain (10 s) + reports, then killed.
-  if out="$(timeout -k 5 180 $cmd 2>> "$RUN_DIR/loadgen.err")"; then
+  if out="$(timeout -k 5 180 $cmd "${prof[@]}" 2>> "$RUN_DIR/loadgen.err")"; then
     local extra; extra="$(redis_fields)"
     echo "$out" | grep '^bench ' | sed "s/^bench /row=$row target=$target load1=$load1 /; s|\$|$extra|" >> "$RESULTS"
     echo "$out" | grep '^# ' >&2 || true
@@ -393,6 +401,12 @@ run_row_once() {
     log "loadgen failed ($row on $target), see $RUN_DIR/loadgen.err"
   fi
   stop_server
+  if [ -s "$perf_out.data" ]; then  # where the server's time went: per process, then per symbol
+    { perf report -i "$perf_out.data" --no-children --sort pid,dso --stdio -g none 2>/dev/null | grep -v '^$' | head -60
+      perf report -i "$perf_out.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null | grep -v '^$' | head -80
+    } > "$perf_out.txt" || true
+    log "profile: $perf_out.txt"
+  fi
 }
 
 # HTTP publish throughput: wrk, 50 keep-alive connections, no WebSocket client connected (so it

@@ -83,6 +83,7 @@ struct Options {
     bool deflate = false;           // offer permessage-deflate
     std::string deflate_offer = "permessage-deflate; client_max_window_bits";  // as browsers do
     bool json = false;              // payload: the compressible JSON form (make_json_payload)
+    std::string on_measure;         // shell command started when the measured phase begins
 };
 
 [[noreturn]] void usage() {
@@ -94,6 +95,8 @@ struct Options {
             "  [--msg-timeout S] [--hold S] [--label NAME] [--json 0|1]\n"
             "  [--tls 0|1] [--tls-verify 0|1] [--tls-ca FILE] [--tls-version 1.2|1.3|any]\n"
             "  [--deflate 0|1] [--deflate-offer 'permessage-deflate; client_max_window_bits']\n"
+            "  [--on-measure 'SHELL COMMAND']  (started when the measured phase begins, e.g. perf;\n"
+            "   not waited for; SERVER_PIDS=p1,p2,.. in its environment)\n"
             "  server processes for CPU / RSS accounting (any combination):\n"
             "  [--server-pids P1,P2,..] [--server-tree PID] [--server-pidfile FILE]\n"
             "  [--server-match SUBSTRING-OF-CMDLINE]\n");
@@ -178,6 +181,8 @@ Options parse_options(int argc, char** argv) {
             o.deflate_offer = v;
         else if (a == "--json")
             o.json = atoi(v) != 0;
+        else if (a == "--on-measure")
+            o.on_measure = v;
         else
             usage();
     }
@@ -1223,10 +1228,25 @@ class Coordinator {
 
     void begin_measure() {
         server_pids_ = resolve_server_pids(o_);  // again: workers may have been re-forked
+        if (!o_.on_measure.empty()) start_on_measure();
         server_cpu0_ = sum_cpu(server_pids_);
         client_cpu0_ = client_cpu();
         machine_cpu0_ = machine_busy_seconds();
         t0_ = now_ns();
+    }
+
+    // --on-measure: a profiler for the measured phase. Its CPU is not the server's or ours.
+    void start_on_measure() {
+        std::string pids;
+        for (int p : server_pids_) pids += (pids.empty() ? "" : ",") + std::to_string(p);
+        pid_t pid = fork();
+        if (pid < 0) die("fork");
+        if (pid == 0) {
+            setenv("SERVER_PIDS", pids.c_str(), 1);
+            execl("/bin/sh", "sh", "-c", o_.on_measure.c_str(), static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        on_measure_pid_ = pid;
     }
 
     void end_measure() {
@@ -1376,6 +1396,7 @@ class Coordinator {
     }
 
     void reap_children() {
+        if (on_measure_pid_ > 0) waitpid(on_measure_pid_, nullptr, 0);  // bounded by its command
         for (auto& c : children_) {
             if (!c.has_report) kill(c.pid, SIGKILL);  // bounded: a stuck child does not hang us
             waitpid(c.pid, nullptr, 0);
@@ -1532,6 +1553,7 @@ class Coordinator {
              active_children_ = 0;
     uint64_t deflate_conns_ = 0, no_ctx_conns_ = 0, tls_failed_ = 0;
     std::string tls_desc_, ext_desc_;
+    pid_t on_measure_pid_ = -1;
     uint64_t published_ = 0, expected_ = 0, completed_ = 0, timed_out_ = 0, t0_ = 0, t1_ = 0;
     double connect_secs_ = 0, server_cpu0_ = 0, server_cpu1_ = 0, client_cpu0_ = 0,
            client_cpu1_ = 0;
