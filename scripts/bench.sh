@@ -76,7 +76,7 @@ while [ $# -gt 0 ]; do
     --window) WINDOW="$2"; shift 2 ;;
     --no-report) REPORT=0; shift ;;
     --deflate-row) DEFLATE_ROW=1; shift ;;
-    *) sed -n '2,57p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
   esac
 done
 
