@@ -13,7 +13,7 @@ TARGETS = ["pusher", "node", "floor"]
 # Preferred order of every target a run may hold (issue #12 and #13 targets after the three);
 # targets not listed follow in the order they first appear.
 ORDER = TARGETS + ["pusher-redis", "pusher-redis2", "pusher-redis3",
-                   "pusher-wss", "node-wss", "pusher-deflate", "node-deflate", "floor-deflate",
+                   "pusher-wss", "node-wss", "floor-wss", "pusher-deflate", "node-deflate", "floor-deflate",
                    "pusher-wss-deflate", "node-wss-deflate"]
 
 
@@ -156,7 +156,7 @@ def issue13_sections(rows):
     by = {(r.get("row"), r.get("target")): r for r in rows if "error" not in r}
     present = targets_in(rows)
     out = []
-    wss = [t for t in ["pusher", "pusher-wss", "node", "node-wss"] if t in present]
+    wss = [t for t in ["pusher", "pusher-wss", "node", "node-wss", "floor", "floor-wss"] if t in present]
     if any(t.endswith("-wss") for t in wss):
         names = [n for n in dict.fromkeys(r.get("row") for r in rows)
                  if any((n, t) in by and by[(n, t)].get("mode") in ("broadcast", "latency")
@@ -178,13 +178,16 @@ def issue13_sections(rows):
                            f"| {fmt(ms(r, 'p99_us'), 2)} | {fmt(ms(r, 'p999_us'), 2)} | {fmt(wire_b(r), 1)} "
                            f"| {r.get('lost')} | {r.get('dup')} |")
         out += ["", "Ratios of deliveries per server CPU-second (higher is better for the first):", "",
-                "| row | pusher-wss / pusher (TLS cost) | node-wss / node | pusher-wss / node-wss |",
-                "|---|---|---|---|"]
+                "| row | pusher-wss / pusher (TLS cost) | node-wss / node | floor-wss / floor | pusher-wss / node-wss "
+                "| pusher-wss / floor-wss |",
+                "|---|---|---|---|---|---|"]
         for n in names:
             c = {t: num(by[(n, t)], "deliveries_per_cpu_s") if (n, t) in by else None for t in wss}
             out.append(f"| {n} | {ratio(c.get('pusher-wss'), c.get('pusher'))} "
                        f"| {ratio(c.get('node-wss'), c.get('node'))} "
-                       f"| {ratio(c.get('pusher-wss'), c.get('node-wss'))} |")
+                       f"| {ratio(c.get('floor-wss'), c.get('floor'))} "
+                       f"| {ratio(c.get('pusher-wss'), c.get('node-wss'))} "
+                       f"| {ratio(c.get('pusher-wss'), c.get('floor-wss'))} |")
         out.append("")
     dfl = [t for t in ["pusher", "pusher-deflate", "node", "node-deflate", "floor", "floor-deflate"]
            if t in present]

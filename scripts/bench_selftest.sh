@@ -53,13 +53,25 @@ check deflate-small "--deflate 1" "--mode broadcast --n 1000 --msgs 100 --deflat
 check deflate-not-offered "--deflate 1" "--mode broadcast --n 1000 --msgs 100 --json 1 --payload 4096" \
   delivered=100000 compressed=0 deflate_conns=0 bad=0
 
-# TLS and per-connection deflate (context takeover) against the Node reference, when it is
-# installed (scripts/bench_deps.sh): a throwaway certificate for 127.0.0.1, verified.
-if command -v node > /dev/null && [ -d tests/bench/node_modules/ws ] && command -v openssl > /dev/null; then
+# wss://: the floor over TLS (a throwaway certificate for 127.0.0.1, verified by loadgen).
+if command -v openssl > /dev/null; then
   TMP="$(mktemp -d)"; trap 'rm -rf "$TMP"' EXIT
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
     -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
     -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2> /dev/null
+  TLS="--tls-cert $TMP/cert.pem --tls-key $TMP/key.pem"
+  check tls-floor "$TLS" "--mode broadcast --n 1000 --msgs 100 --payload 1024 --tls 1 --tls-verify 1 --tls-ca $TMP/cert.pem" \
+    delivered=100000 lost=0 dup=0 bad=0 tls=1 tls_failed=0
+  check tls-floor-dup "$TLS --fault dup --fault-every 1000" "$LAT --tls 1" delivered=100000 lost=0 dup=100 bad=0
+  check tls-floor-deflate "$TLS --deflate 1" "--mode broadcast --n 1000 --msgs 100 --tls 1 $DEF" \
+    delivered=100000 compressed=100000 lost=0 dup=0 bad=0 inflate_bad=0
+else
+  echo "selftest: no openssl: TLS checks skipped"
+fi
+
+# TLS and per-connection deflate (context takeover) against the Node reference, when it is
+# installed (scripts/bench_deps.sh).
+if command -v node > /dev/null && [ -d tests/bench/node_modules/ws ] && [ -n "${TMP:-}" ]; then
   node_check() {  # node_check NAME "server args" "loadgen args" key=value...
     local name="$1" sargs="$2" largs="$3" out pid k
     shift 3
@@ -74,7 +86,6 @@ if command -v node > /dev/null && [ -d tests/bench/node_modules/ws ] && command 
     done
     echo "selftest $name: ok ($*)"
   }
-  TLS="--tls-cert $TMP/cert.pem --tls-key $TMP/key.pem"
   node_check tls "$TLS" "--mode broadcast --n 300 --msgs 50 --tls 1 --tls-verify 1 --tls-ca $TMP/cert.pem" \
     delivered=15000 lost=0 dup=0 bad=0 tls=1 tls_failed=0
   node_check deflate-ctx "--deflate 1" "--mode broadcast --n 300 --msgs 50 $DEF" \
@@ -84,6 +95,6 @@ if command -v node > /dev/null && [ -d tests/bench/node_modules/ws ] && command 
   # A certificate that does not verify must fail every handshake, not connect.
   node_check tls-verify "$TLS" "--mode idle --n 20 --hold 0.2 --tls 1 --tls-verify 1" connected=0 tls_failed=20
 else
-  echo "selftest: no node/ws/openssl: TLS and per-connection deflate checks skipped"
+  echo "selftest: no node/ws (or no openssl): the Node TLS and per-connection deflate checks skipped"
 fi
 [ $fails = 0 ] && echo "selftest: all ok" || { echo "selftest: $fails failed"; exit 1; }

@@ -20,6 +20,9 @@
 // client_no_context_takeover); a message of at least --deflate-min bytes is compressed once and
 // the same frame written to every such client (the others get it plain). The floor of a
 // compressed broadcast, and what bench_selftest.sh checks loadgen's deflate counting against.
+// --tls-cert FILE --tls-key FILE: the WebSocket port speaks TLS (OpenSSL, TLS 1.2/1.3, partial
+// writes; the HTTP port stays plain): one SSL_write() per delivery, so each delivery pays its
+// own record encryption and write(). The floor of a wss:// broadcast.
 // It exits by itself after --seconds (bounded), or on SIGINT/SIGTERM.
 
 #include <arpa/inet.h>
@@ -29,6 +32,9 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <unordered_map>
 
@@ -45,6 +51,7 @@ uint64_t g_fault_every = 0;
 bool g_deflate = false;
 size_t g_deflate_min = 256;
 int g_deflate_level = 6;
+SSL_CTX* g_tls = nullptr;  // --tls-cert / --tls-key
 
 enum class Kind : uint8_t { kWsListen, kHttpListen, kWs, kHttp };
 
@@ -53,6 +60,8 @@ struct Conn {
     Kind kind = Kind::kWs;
     bool upgraded = false;
     bool deflate = false;  // permessage-deflate negotiated
+    SSL* ssl = nullptr;    // --tls-cert: this WebSocket connection's TLS session
+    bool tls_ready = false;
     uint32_t id = 0;
     size_t slot = 0;  // position in FloorServer::clients_ (upgraded WebSocket clients)
     std::string in;   // request bytes not yet complete
@@ -124,6 +133,7 @@ class FloorServer {
     }
 
     void drop(Conn& c) {
+        if (c.ssl) SSL_free(c.ssl);
         if (c.kind == Kind::kWs && c.upgraded) {
             by_id_.erase(c.id);
             int last = clients_.back();  // swap-remove keeps the broadcast list dense
@@ -161,14 +171,58 @@ class FloorServer {
             }
             int one = 1;
             setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-            add(fd, kind);
+            Conn& c = add(fd, kind);
+            if (kind == Kind::kWs && g_tls) {
+                c.ssl = SSL_new(g_tls);
+                if (!c.ssl || SSL_set_fd(c.ssl, fd) != 1) {
+                    drop(c);
+                    continue;
+                }
+                SSL_set_accept_state(c.ssl);
+            }
         }
     }
 
+    // TLS: drives the handshake; true once it is done (the connection may be dropped).
+    bool tls_handshake(Conn& c) {
+        if (c.tls_ready) return true;
+        ERR_clear_error();
+        int r = SSL_do_handshake(c.ssl);
+        if (r == 1) {
+            c.tls_ready = true;
+            watch_out(c, !c.out.empty());
+            return true;
+        }
+        int e = SSL_get_error(c.ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            watch_out(c, e == SSL_ERROR_WANT_WRITE);
+        else
+            drop(c);
+        return false;
+    }
+
+    // read() or SSL_read(): > 0 bytes, 0 at end of stream, < 0 with errno (EAGAIN: no more).
+    static ssize_t conn_read(Conn& c, char* buf, size_t n) {
+        if (!c.ssl) return read(c.fd, buf, n);
+        size_t got = 0;
+        ERR_clear_error();
+        int r = SSL_read_ex(c.ssl, buf, n, &got);
+        if (r == 1) return ssize_t(got);
+        int e = SSL_get_error(c.ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            errno = EAGAIN;
+            return -1;
+        }
+        if (e == SSL_ERROR_ZERO_RETURN) return 0;
+        errno = ECONNRESET;
+        return -1;
+    }
+
     void on_readable(Conn& c) {
+        if (c.ssl && !tls_handshake(c)) return;
         char buf[16384];
         for (;;) {
-            ssize_t r = read(c.fd, buf, sizeof buf);
+            ssize_t r = conn_read(c, buf, sizeof buf);
             if (r > 0) {
                 // Upgraded clients only send pongs/closes; the floor ignores their content.
                 if (c.kind == Kind::kWs && c.upgraded) continue;
@@ -294,8 +348,18 @@ class FloorServer {
 
     // One write() per delivery; only what the kernel refuses is queued.
     void send(Conn& c, const char* p, size_t n) {
-        if (!c.out.empty()) {
+        if (!c.out.empty() || (c.ssl && !c.tls_ready)) {
             c.out.append(p, n);
+            return;
+        }
+        if (c.ssl) {  // one record (one write) per delivery; what it does not take waits
+            size_t done = 0;
+            ERR_clear_error();
+            if (SSL_write_ex(c.ssl, p, n, &done) == 1 && done == n) return;
+            int e = done ? SSL_ERROR_NONE : SSL_get_error(c.ssl, 0);
+            if (done == 0 && e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) return;
+            c.out.assign(p + done, n - done);
+            watch_out(c, true);
             return;
         }
         ssize_t w = write(c.fd, p, n);
@@ -307,6 +371,25 @@ class FloorServer {
     }
 
     void flush(Conn& c) {
+        if (c.ssl) {
+            if (!tls_handshake(c)) return;
+            // Partial writes and a moving buffer are allowed (main()): a retry may pass out
+            // with more appended, starting with the same bytes.
+            while (!c.out.empty()) {
+                size_t done = 0;
+                ERR_clear_error();
+                int r = SSL_write_ex(c.ssl, c.out.data(), c.out.size(), &done);
+                if (r != 1) {
+                    int e = SSL_get_error(c.ssl, r);
+                    if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) return;
+                    drop(c);
+                    return;
+                }
+                c.out.erase(0, done);
+            }
+            watch_out(c, false);
+            return;
+        }
         while (!c.out.empty()) {
             ssize_t w = write(c.fd, c.out.data(), c.out.size());
             if (w < 0 && errno == EINTR) continue;
@@ -342,6 +425,7 @@ int main(int argc, char** argv) {
     std::string host = "127.0.0.1";
     int ws_port = 4236, http_port = 4237;
     double seconds = 600;
+    std::string tls_cert, tls_key;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i];
         if (a == "--ws-port")
@@ -354,6 +438,10 @@ int main(int argc, char** argv) {
             seconds = atof(argv[i + 1]);
         else if (a == "--reuseport")
             g_reuseport = atoi(argv[i + 1]) != 0;
+        else if (a == "--tls-cert")
+            tls_cert = argv[i + 1];
+        else if (a == "--tls-key")
+            tls_key = argv[i + 1];
         else if (a == "--deflate")
             g_deflate = atoi(argv[i + 1]) != 0;
         else if (a == "--deflate-min")
@@ -374,7 +462,19 @@ int main(int argc, char** argv) {
                     "usage: kernel_floor [--ws-port P] [--http-port P] [--host H] [--seconds S] "
                     "[--reuseport 0|1]\n"
                     "       [--fault drop|dup|misroute|corrupt --fault-every K]\n"
-                    "       [--deflate 0|1] [--deflate-min 256] [--deflate-level 6]\n");
+                    "       [--deflate 0|1] [--deflate-min 256] [--deflate-level 6]\n"
+                    "       [--tls-cert FILE --tls-key FILE]\n");
+            return 2;
+        }
+    }
+    if (!tls_cert.empty()) {
+        g_tls = SSL_CTX_new(TLS_server_method());
+        if (!g_tls) die("SSL_CTX_new");
+        SSL_CTX_set_min_proto_version(g_tls, TLS1_2_VERSION);
+        SSL_CTX_set_mode(g_tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        if (SSL_CTX_use_certificate_chain_file(g_tls, tls_cert.c_str()) != 1 ||
+            SSL_CTX_use_PrivateKey_file(g_tls, tls_key.c_str(), SSL_FILETYPE_PEM) != 1) {
+            fprintf(stderr, "kernel_floor: cannot load %s / %s\n", tls_cert.c_str(), tls_key.c_str());
             return 2;
         }
     }
