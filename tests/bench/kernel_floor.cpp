@@ -22,7 +22,9 @@
 // compressed broadcast, and what bench_selftest.sh checks loadgen's deflate counting against.
 // --tls-cert FILE --tls-key FILE: the WebSocket port speaks TLS (OpenSSL, TLS 1.2/1.3, partial
 // writes; the HTTP port stays plain): one SSL_write() per delivery, so each delivery pays its
-// own record encryption and write(). The floor of a wss:// broadcast.
+// own record encryption and write(). The floor of a wss:// broadcast. --tls-release-buffers 1
+// frees a connection's record buffers whenever they are empty (SSL_MODE_RELEASE_BUFFERS: less
+// memory per idle connection, a malloc/free per write).
 // It exits by itself after --seconds (bounded), or on SIGINT/SIGTERM.
 
 #include <arpa/inet.h>
@@ -426,6 +428,7 @@ int main(int argc, char** argv) {
     int ws_port = 4236, http_port = 4237;
     double seconds = 600;
     std::string tls_cert, tls_key;
+    bool tls_release = false;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string a = argv[i];
         if (a == "--ws-port")
@@ -442,6 +445,8 @@ int main(int argc, char** argv) {
             tls_cert = argv[i + 1];
         else if (a == "--tls-key")
             tls_key = argv[i + 1];
+        else if (a == "--tls-release-buffers")
+            tls_release = atoi(argv[i + 1]) != 0;
         else if (a == "--deflate")
             g_deflate = atoi(argv[i + 1]) != 0;
         else if (a == "--deflate-min")
@@ -463,7 +468,7 @@ int main(int argc, char** argv) {
                     "[--reuseport 0|1]\n"
                     "       [--fault drop|dup|misroute|corrupt --fault-every K]\n"
                     "       [--deflate 0|1] [--deflate-min 256] [--deflate-level 6]\n"
-                    "       [--tls-cert FILE --tls-key FILE]\n");
+                    "       [--tls-cert FILE --tls-key FILE [--tls-release-buffers 0|1]]\n");
             return 2;
         }
     }
@@ -471,7 +476,8 @@ int main(int argc, char** argv) {
         g_tls = SSL_CTX_new(TLS_server_method());
         if (!g_tls) die("SSL_CTX_new");
         SSL_CTX_set_min_proto_version(g_tls, TLS1_2_VERSION);
-        SSL_CTX_set_mode(g_tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        SSL_CTX_set_mode(g_tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                    (tls_release ? SSL_MODE_RELEASE_BUFFERS : 0));
         if (SSL_CTX_use_certificate_chain_file(g_tls, tls_cert.c_str()) != 1 ||
             SSL_CTX_use_PrivateKey_file(g_tls, tls_key.c_str(), SSL_FILETYPE_PEM) != 1) {
             fprintf(stderr, "kernel_floor: cannot load %s / %s\n", tls_cert.c_str(), tls_key.c_str());
