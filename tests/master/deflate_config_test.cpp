@@ -52,8 +52,8 @@ TEST(DeflateConfig, OnByDefaultWithTheDocumentedValues) {
 TEST(DeflateConfig, EveryKeyIsRead) {
     Config c;
     std::string error;
-    ASSERT_TRUE(load(ws("{\"enabled\": false, \"min_size\": 0, \"level\": 9, \"//\": \"x\"}"), &c,
-                     &error))
+    ASSERT_TRUE(
+        load(ws("{\"enabled\": false, \"min_size\": 0, \"level\": 9, \"//\": \"x\"}"), &c, &error))
         << error;
     EXPECT_FALSE(c.services[0].deflate.enabled);
     EXPECT_EQ(c.services[0].deflate.min_size, 0u);
