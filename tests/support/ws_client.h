@@ -9,6 +9,7 @@ namespace pusher::testing {
 struct WsFrame {
     int opcode = -1;  // -1: timeout, -2: connection closed, -3: protocol error
     std::string payload;
+    bool rsv1 = false;  // permessage-deflate: the payload is compressed
 };
 
 class WsClient {
