@@ -32,6 +32,15 @@ void WsClient::close() {
     fd_ = -1;
 }
 
+void WsClient::abort() {
+    tls_.reset();  // SSL_free writes nothing
+    if (fd_ < 0) return;
+    linger l{1, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    ::close(fd_);
+    fd_ = -1;
+}
+
 int WsClient::release(std::string* pending) {
     if (tls_) return -1;
     int fd = fd_;

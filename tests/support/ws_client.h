@@ -43,6 +43,9 @@ class WsClient {
     int fd() const { return fd_; }
     // Closes the socket; over TLS after a close_notify, as a polite client does.
     void close();
+    // Ends it as a crashed client or a killed tab does: a TCP RST, nothing
+    // said before (no close frame, no close_notify).
+    void abort();
     // Hands the socket over (to a WsFleet): returns it and puts the bytes read
     // past the last frame into *pending; the client is closed afterwards.
     // Plain connections only: a TLS session cannot be handed over (-1).
