@@ -40,7 +40,8 @@ const char kUsage[] =
     "  restart      Restart. Use mode -d to start as a daemon, -g to stop gracefully.\n"
     "  reload       Reload workers one at a time. Use mode -g to reload gracefully.\n"
     "  status       Show status. Use mode -d to refresh every second, --json for JSON.\n"
-    "  connections  Show every connection. --json for JSON.\n";
+    "  connections  Show every connection. --json for JSON.\n"
+    "  reload-certs Re-read the TLS certificates; open connections stay as they are.\n";
 
 int fail(const std::string& msg) {
     std::cerr << msg << "\n";
@@ -48,7 +49,9 @@ int fail(const std::string& msg) {
 }
 
 bool parse_args(int argc, char** argv, Args* a) {
-    static const char* commands[] = {"start", "stop", "restart", "reload", "status", "connections"};
+    static const char* commands[] = {"start",  "stop",        "restart",
+                                     "reload", "status",      "connections",
+                                     "reload-certs"};
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
         if (s == "-c" && i + 1 < argc)
@@ -338,6 +341,56 @@ int cmd_connections(const Args& a, const runtime::Config& c) {
     return 0;
 }
 
+// Each worker of a TLS service counts its answer (loaded or refused) in its
+// slot; the command waits for every live one, so a script learns the outcome.
+uint64_t tls_answers(const runtime::StatsRegion& r, const runtime::Config& c, int* workers) {
+    uint64_t n = 0;
+    *workers = 0;
+    for (uint32_t i = 0; i < r.nservices && i < c.services.size(); ++i) {
+        if (!c.services[i].tls.enabled()) continue;
+        const runtime::ServiceInfo& svc = r.services[i];
+        for (int w = 0; w < svc.count; ++w) {
+            const runtime::WorkerSlot& s = r.slots[svc.first_slot + w];
+            if (s.pid.load() > 0 && kill(s.pid.load(), 0) == 0) ++*workers;
+            n += runtime::read(s.tls_reloads) + runtime::read(s.tls_reload_failures);
+        }
+    }
+    return n;
+}
+
+uint64_t tls_refusals(const runtime::StatsRegion& r) {
+    uint64_t n = 0;
+    for (const runtime::WorkerSlot& s : r.slots) n += runtime::read(s.tls_reload_failures);
+    return n;
+}
+
+// The files were checked by loading the config already (a bad pair stops
+// here with its reason); each worker loads them again for itself.
+int cmd_reload_certs(const Args& a, const runtime::Config& c) {
+    bool any = false;
+    for (const runtime::ServiceConfig& s : c.services) any |= s.tls.enabled();
+    if (!any) return fail("no service of this config has \"tls\"");
+    pid_t pid = running_master(c.pid_file);
+    if (!pid) return fail("pusher not running");
+    std::string err;
+    const runtime::StatsRegion* r = runtime::stats_open(c.stats_file, &err);
+    if (!r) return fail("reload-certs: " + err);
+    int workers = 0;
+    uint64_t before = tls_answers(*r, c, &workers), refused = tls_refusals(*r);
+    kill(pid, SIGURG);
+    double end = monotonic_now() + 5;
+    while (tls_answers(*r, c, &workers) < before + workers && monotonic_now() < end)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    uint64_t answered = tls_answers(*r, c, &workers) - before;
+    uint64_t failed = tls_refusals(*r) - refused;
+    runtime::stats_close(r);
+    if (answered < static_cast<uint64_t>(workers)) return fail("reload-certs timed out");
+    if (failed) return fail("reload-certs: " + std::to_string(failed) +
+                            " worker(s) kept the old certificate; the log says why");
+    if (!a.quiet) printf("certificates reloaded by %d worker(s)\n", workers);
+    return 0;
+}
+
 }  // namespace
 
 int cli_main(int argc, char** argv) {
@@ -361,6 +414,7 @@ int cli_main(int argc, char** argv) {
     }
     if (a.command == "reload") return cmd_reload(a, c);
     if (a.command == "status") return cmd_status(a, c);
+    if (a.command == "reload-certs") return cmd_reload_certs(a, c);
     return cmd_connections(a, c);
 }
 

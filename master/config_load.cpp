@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "channel/access_rule.h"
+#include "runtime/tls_context.h"
 
 namespace pusher::master {
 
@@ -160,10 +161,25 @@ bool read_limits(const Json::Value& v, runtime::Limits* l, std::string* error) {
     return ok;
 }
 
+// "tls": {"cert": FILE, "key": FILE} on a websocket or http service. The
+// files themselves are checked once the paths are resolved (check_tls_files).
+bool read_tls(const Json::Value& v, size_t i, ServiceConfig* s, std::string* error) {
+    Reader r(v, "services[" + std::to_string(i) + "].tls");
+    bool ok = s->type != ServiceType::Channel ||
+              r.fail("", "only for websocket and http services");
+    ok = ok && r.object() && r.check_unknown({"cert", "key", "//"}) &&
+         r.str("cert", &s->tls.cert) && r.str("key", &s->tls.key);
+    ok = ok && (!s->tls.cert.empty() || r.fail("cert", "required (a PEM file)"));
+    ok = ok && (!s->tls.key.empty() || r.fail("key", "required (a PEM file)"));
+    if (!ok) *error = r.error;
+    return ok;
+}
+
 bool read_service(const Json::Value& v, size_t i, ServiceConfig* s, std::string* error) {
     Reader r(v, "services[" + std::to_string(i) + "]");
     std::string type, listen;
-    if (!r.object() || !r.check_unknown({"type", "listen", "count", "name", "reloadable"}) ||
+    if (!r.object() ||
+        !r.check_unknown({"type", "listen", "count", "name", "reloadable", "tls"}) ||
         !r.str("type", &type) || !r.str("listen", &listen) ||
         !r.integer("count", &s->count, 1, 64) || !r.str("name", &s->name) ||
         !r.boolean("reloadable", &s->reloadable)) {
@@ -185,6 +201,7 @@ bool read_service(const Json::Value& v, size_t i, ServiceConfig* s, std::string*
     if (!listen.empty() && !parse_listen(listen, s))
         return *error = r.fail("listen", "must be HOST:PORT with PORT 1..65535") ? "" : r.error,
                false;
+    if (v.isMember("tls") && !read_tls(v["tls"], i, s, error)) return false;
     if (s->type == ServiceType::Channel && s->count != 1)
         return *error = r.fail("count", "the channel service runs exactly 1 worker") ? "" : r.error,
                false;
@@ -334,6 +351,8 @@ bool check_channel_allow(const std::vector<std::string>& rules, std::string* err
 
 }  // namespace
 
+static bool check_tls_files(Config* c, std::string* error);
+
 bool load_config(const std::string& file, Config* out, std::string* error) {
     std::ifstream in(file);
     if (!in) return *error = "config: cannot read " + file, false;
@@ -404,6 +423,7 @@ bool load_config(const std::string& file, Config* out, std::string* error) {
     if (root.isMember("limits") && !read_limits(root["limits"], &c.limits, error)) return false;
     if (c.node_name.empty() || c.node_name.size() > 60)
         return *error = "config: node_name: must be 1..60 characters", false;
+    if (!check_tls_files(&c, error)) return false;
     *out = c;
     return true;
 }
@@ -428,6 +448,22 @@ static std::string binary_dir() {
     if (n <= 0) return absolute(".");
     exe[n] = '\0';
     return dir_of(exe);
+}
+
+// Certificate paths are relative to the config file's folder, like every
+// other path in it; each pair must load and match now, not at a worker's start.
+static bool check_tls_files(Config* c, std::string* error) {
+    std::string dir = dir_of(absolute(c->config_file));
+    for (size_t i = 0; i < c->services.size(); ++i) {
+        runtime::TlsConfig& t = c->services[i].tls;
+        if (!t.enabled()) continue;
+        for (std::string* p : {&t.cert, &t.key})
+            if ((*p)[0] != '/') *p = dir + "/" + *p;
+        std::string why;
+        if (!runtime::tls_files_ok(t.cert, t.key, &why))
+            return *error = "config: services[" + std::to_string(i) + "].tls: " + why, false;
+    }
+    return true;
 }
 
 void derive_paths(Config* c) {

@@ -19,7 +19,8 @@ namespace pusher::master {
 
 using runtime::log_line;
 
-static const int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGIO, SIGCHLD};
+static const int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
+                               SIGUSR2, SIGIO,  SIGURG, SIGCHLD};
 static constexpr double kReadyTimeout = 15.0;
 
 double monotonic_now() {
@@ -156,6 +157,9 @@ void ProcessManager::handle_signal(int sig) {
             return begin_reload(true);
         case SIGIO:
             return signal_all(SIGIO);
+        case SIGURG:  // reload-certs: each worker re-reads its files and logs the outcome
+            log_line("received SIGURG, reloading TLS certificates");
+            return signal_all(SIGURG);
         default:
             return;  // SIGCHLD: reap() runs after every wake-up
     }

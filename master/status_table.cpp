@@ -173,6 +173,9 @@ std::string status_json(const StatsRegion& r, const std::map<int, double>& qps) 
         w["input_errors"] = Json::UInt64(read(s.input_errors));
         w["send_queue_bytes"] = Json::UInt64(read(s.send_queue_bytes));
         w["rejected"] = Json::UInt64(read(s.rejected));
+        w["tls_handshake_failures"] = Json::UInt64(read(s.tls_handshake_failures));
+        w["tls_reloads"] = Json::UInt64(read(s.tls_reloads));
+        w["tls_reload_failures"] = Json::UInt64(read(s.tls_reload_failures));
         w["state"] = state_name(s, alive);
         workers.append(w);
     });

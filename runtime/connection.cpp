@@ -12,6 +12,7 @@
 #include <exception>
 
 #include "runtime/log.h"
+#include "runtime/tls_stream.h"
 
 namespace pusher::runtime {
 
@@ -25,6 +26,7 @@ Connection::Connection(Loop& loop, int fd, uint64_t id, ConnectionHandler* handl
 }
 
 Connection::~Connection() {
+    tls_release(ssl_, false);
     if (fd_ >= 0) {
         event_del(&ev_);
         ::close(fd_);
@@ -69,20 +71,60 @@ void Connection::finish_connect() {
     handler_->on_connect(*this);
 }
 
+bool Connection::tls_handshaking() const {
+    return ssl_ && !tls_handshake_done(ssl_);
+}
+
 void Connection::handle_read() {
     for (int round = 0; round < 4 && state_ == ConnState::Open && reading_; ++round) {
-        ssize_t n = ::read(fd_, loop_.read_buffer(), loop_.read_buffer_size());
-        if (n > 0) {
-            bytes_in_ += static_cast<size_t>(n);
-            bump(loop_.stats().bytes_in, static_cast<uint64_t>(n));
-            last_active = static_cast<uint32_t>(loop_.now());
-            if (!deliver(loop_.read_buffer(), static_cast<size_t>(n))) return;
-            if (static_cast<size_t>(n) < loop_.read_buffer_size()) return;
-            continue;  // a full buffer: more may be waiting, but stay fair to others
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-        return close_now();  // EOF or a socket error
+        ssize_t n = read_some();
+        if (n < 0) break;               // nothing more now
+        if (n == 0) return close_now();  // EOF or an error
+        bytes_in_ += static_cast<size_t>(n);
+        bump(loop_.stats().bytes_in, static_cast<uint64_t>(n));
+        last_active = static_cast<uint32_t>(loop_.now());
+        if (!deliver(loop_.read_buffer(), static_cast<size_t>(n))) return;
+        // A short plain read emptied the socket. TLS hands over one record
+        // per read, so it goes on until the socket is empty (or 4 rounds:
+        // stay fair to the others; the rest wakes us again).
+        if (!ssl_ && static_cast<size_t>(n) < loop_.read_buffer_size()) break;
     }
+    if (write_wants_read_ && state_ != ConnState::Closed) {
+        write_wants_read_ = false;  // the handshake moved on: what waits may go out
+        handle_write();
+    }
+}
+
+// > 0 bytes read into the loop's buffer, 0 EOF or error, -1 nothing now.
+ssize_t Connection::read_some() {
+    if (ssl_) return read_tls();
+    ssize_t n = ::read(fd_, loop_.read_buffer(), loop_.read_buffer_size());
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return -1;
+    return n < 0 ? 0 : n;
+}
+
+ssize_t Connection::read_tls() {
+    bool handshaking = !tls_handshake_done(ssl_);
+    TlsWait wait = TlsWait::None;
+    ssize_t n = tls_read(ssl_, loop_.read_buffer(), loop_.read_buffer_size(), &wait);
+    if (n > 0) return n;
+    if (wait == TlsWait::Read) return -1;
+    if (wait == TlsWait::Write) {  // the handshake's answer did not fit the socket
+        read_wants_write_ = true;
+        watch(true);
+        return -1;
+    }
+    tls_broke(wait == TlsWait::Failed, handshaking);
+    return 0;
+}
+
+// The TLS stream ended (failed: with an error). One that ends before its
+// handshake finished is counted, whichever call found out.
+void Connection::tls_broke(bool failed, bool handshaking) {
+    tls_failed_ |= failed;
+    if (!handshaking) return;
+    bump(loop_.stats().tls_handshake_failures);
+    log_peer("tls: handshake with " + peer() + " failed: " + tls_failure(ssl_));
 }
 
 // No exception may unwind into libevent: input that a library rejects by
@@ -106,20 +148,69 @@ void Connection::fail_input(const char* what) {
 }
 
 void Connection::handle_write() {
+    if (read_wants_write_) {
+        read_wants_write_ = false;
+        if (out_.empty()) watch(false);
+        handle_read();
+        if (state_ == ConnState::Closed || out_.empty()) return;
+    }
     size_t before = out_.bytes();
-    ssize_t w = out_.flush(fd_);
+    ssize_t w = flush_queue();
     if (w < 0) return close_now();
     bytes_out_ += static_cast<size_t>(w);
     loop_.stats().send_queue_bytes.fetch_sub(before - out_.bytes(), std::memory_order_relaxed);
     bump(loop_.stats().bytes_out, static_cast<uint64_t>(w));
+    if (write_wants_read_) return watch(false);  // handle_read resumes it
     if (!out_.empty()) return;
     watch(false);
     if (state_ == ConnState::Closing) return close_now();
     handler_->on_buffer_drain(*this);
 }
 
+ssize_t Connection::flush_queue() {
+    return ssl_ ? flush_tls() : out_.flush(fd_);
+}
+
+// SSL_write per up to 16 KB gathered from the queue (one TLS record each).
+// What SSL_write did not take stays at the front of the queue, unchanged, so
+// the retry presents the same bytes, as OpenSSL requires.
+ssize_t Connection::flush_tls() {
+    static thread_local char gather[16384];
+    size_t total = 0;
+    write_wants_read_ = false;
+    while (!out_.empty()) {
+        size_t len = 0;
+        const char* p = out_.front(gather, sizeof gather, &len);
+        TlsWait wait = TlsWait::None;
+        bool handshaking = !tls_handshake_done(ssl_);
+        ssize_t w = tls_write(ssl_, p, len, &wait);
+        if (w < 0) {
+            tls_broke(true, handshaking);
+            return -1;
+        }
+        if (w == 0) {
+            write_wants_read_ = wait == TlsWait::Read;
+            break;
+        }
+        out_.consume(static_cast<size_t>(w));
+        total += static_cast<size_t>(w);
+    }
+    return static_cast<ssize_t>(total);
+}
+
 ssize_t Connection::write_direct(const char* data, size_t len) {
     ssize_t w;
+    if (ssl_) {
+        TlsWait wait = TlsWait::None;
+        bool handshaking = !tls_handshake_done(ssl_);
+        w = tls_write(ssl_, data, len, &wait);
+        if (w < 0) tls_broke(true, handshaking);
+        if (w == 0) write_wants_read_ = wait == TlsWait::Read;
+        if (w <= 0) return w;
+        bytes_out_ += static_cast<size_t>(w);
+        bump(loop_.stats().bytes_out, static_cast<uint64_t>(w));
+        return w;
+    }
     do w = ::write(fd_, data, len);
     while (w < 0 && errno == EINTR);
     if (w < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
@@ -233,7 +324,9 @@ void Connection::close() {
 
 void Connection::close_discarding(const char* last, size_t len) {
     if (state_ != ConnState::Open) return close_now();
-    size_t released = out_.keep_head();
+    // TLS keeps the whole queue (bounded by the cap): SSL_write may already
+    // have encrypted bytes behind the head, and the retry must find them.
+    size_t released = ssl_ ? 0 : out_.keep_head();
     loop_.stats().send_queue_bytes.fetch_sub(released, std::memory_order_relaxed);
     if (out_.empty()) {
         ssize_t w = write_direct(last, len);
@@ -250,6 +343,8 @@ void Connection::close_now() {
     if (state_ == ConnState::Closed) return;
     state_ = ConnState::Closed;
     event_del(&ev_);
+    tls_release(ssl_, !tls_failed_);  // close_notify first, on the same fd
+    ssl_ = nullptr;
     ::close(fd_);
     fd_ = -1;
     loop_.stats().send_queue_bytes.fetch_sub(out_.bytes(), std::memory_order_relaxed);

@@ -14,6 +14,8 @@
 #include "runtime/loop.h"
 #include "runtime/send_queue.h"
 
+typedef struct ssl_st SSL;
+
 namespace pusher::runtime {
 
 class Connection;
@@ -61,6 +63,15 @@ class Connection {
     // on_close follows; nullptr if the socket could not even be created.
     static Connection* connect(Loop& loop, const sockaddr* addr, socklen_t addr_len,
                                ConnectionHandler* handler, std::string* error);
+
+    // From now on the connection speaks TLS through ssl (its own, freed with
+    // it): the server side of the handshake runs in the first reads. Call
+    // before any byte is read or sent.
+    void start_tls(SSL* ssl) { ssl_ = ssl; }
+    bool tls() const { return ssl_ != nullptr; }
+    // A TLS connection whose handshake is not finished (its deadline is the
+    // service's, measured from phase_since).
+    bool tls_handshaking() const;
 
     // false: dropped (queue over the cap, counted as send_fail) or not open.
     bool send(const char* data, size_t len);
@@ -128,6 +139,11 @@ class Connection {
     void update_events();
     void queue_tail(SharedBuffer* buf, const char* data, size_t len, size_t written);
     ssize_t write_direct(const char* data, size_t len);
+    ssize_t read_some();
+    ssize_t read_tls();
+    void tls_broke(bool failed, bool handshaking);
+    ssize_t flush_queue();
+    ssize_t flush_tls();
 
     Loop& loop_;
     ConnectionHandler* handler_;
@@ -136,10 +152,16 @@ class Connection {
     bool writing_ = false;  // EV_WRITE watched
     bool reading_ = true;
     bool corked_ = false;  // in the loop's corked list
+    // TLS: a read that the handshake stalled on a full socket is retried
+    // when it becomes writable.
+    bool read_wants_write_ = false;
+    bool write_wants_read_ = false;  // and a write that waits for a read
+    bool tls_failed_ = false;  // no close_notify after a TLS error
     uint64_t id_;
     uint64_t bytes_in_ = 0, bytes_out_ = 0;
     SendQueue out_;
     std::unique_ptr<Session> session_;
+    SSL* ssl_ = nullptr;
     event ev_;
 };
 

@@ -3,7 +3,9 @@
 #include <sys/uio.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 
 namespace pusher::runtime {
 
@@ -45,28 +47,49 @@ ssize_t SendQueue::flush(int fd) {
             return -1;
         }
         total += static_cast<size_t>(w);
-        bytes_ -= static_cast<size_t>(w);
-        size_t left = static_cast<size_t>(w);
-        while (left > 0) {  // retire fully written chunks, advance a partial one
-            Chunk& c = ring_[head_];
-            size_t avail = c.buf->size() - c.off;
-            if (left < avail) {
-                c.off += left;
-                break;
-            }
-            left -= avail;
-            c.buf->unref();
-            head_ = (head_ + 1) & (cap_ - 1);
-            --count_;
-        }
+        consume(static_cast<size_t>(w));
         if (static_cast<size_t>(w) < offered) break;  // the socket is full
+    }
+    return static_cast<ssize_t>(total);
+}
+
+void SendQueue::consume(size_t n) {
+    bytes_ -= n;
+    while (n > 0) {  // retire fully written chunks, advance a partial one
+        Chunk& c = ring_[head_];
+        size_t avail = c.buf->size() - c.off;
+        if (n < avail) {
+            c.off += n;
+            break;
+        }
+        n -= avail;
+        c.buf->unref();
+        head_ = (head_ + 1) & (cap_ - 1);
+        --count_;
     }
     if (count_ == 0 && cap_ > 4) {  // a burst is over: keep only the small ring
         std::free(ring_);
         ring_ = nullptr;
         cap_ = head_ = 0;
     }
-    return static_cast<ssize_t>(total);
+}
+
+const char* SendQueue::front(char* buf, size_t cap, size_t* len) const {
+    const Chunk& head = ring_[head_];
+    size_t head_len = head.buf->size() - head.off;
+    if (head_len >= cap || count_ == 1) {
+        *len = head_len;
+        return head.buf->data() + head.off;
+    }
+    size_t used = 0;
+    for (uint32_t i = 0; i < count_ && used < cap; ++i) {
+        const Chunk& c = ring_[(head_ + i) & (cap_ - 1)];
+        size_t n = std::min(cap - used, c.buf->size() - c.off);
+        std::memcpy(buf + used, c.buf->data() + c.off, n);
+        used += n;
+    }
+    *len = used;
+    return buf;
 }
 
 size_t SendQueue::keep_head() {

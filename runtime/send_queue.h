@@ -28,6 +28,12 @@ class SendQueue {
     // Writes as much as the socket takes (writev, up to 64 chunks a call).
     // Returns bytes written (0 when the socket is full), or -1 with errno set.
     ssize_t flush(int fd);
+    // TLS writes through SSL_write, not writev: the queued bytes from the
+    // front, gathered into buf up to cap (a head chunk of cap or more is
+    // pointed to, not copied), then consume() retires what was taken. The
+    // front stays in place until consumed, as SSL_write's retry requires.
+    const char* front(char* buf, size_t cap, size_t* len) const;
+    void consume(size_t n);
     // Releases every chunk but the first (the one the socket may be in the
     // middle of); returns the bytes released. Only the head can start inside a
     // message, so what stays, and what is pushed after it, keeps the framing.

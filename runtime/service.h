@@ -36,6 +36,9 @@ class Service {
     // Nothing this service accepted still waits to go upstream (e.g. publishes
     // queued for the bus): a leaving worker waits, bounded, for this.
     virtual bool idle() const { return true; }
+    // reload-certs: re-read the TLS certificate for new handshakes; the
+    // connections already open keep theirs. Services without TLS ignore it.
+    virtual void reload_certs() {}
     // Appends one row per connection (format in worker/worker_main.h) for `connections`.
     virtual void dump_connections(std::string& out) const = 0;
 };

@@ -13,7 +13,7 @@ namespace pusher::runtime {
 constexpr uint64_t kStatsMagic = 0x5055534845523031ULL;  // "PUSHER01"
 // Bumped whenever the layout below changes: a CLI of another version refuses
 // to read a running instance's region instead of misreading it.
-constexpr uint32_t kStatsVersion = 3;
+constexpr uint32_t kStatsVersion = 4;
 constexpr int kMaxSlots = 256;
 constexpr int kMaxServices = 8;
 constexpr int kMaxExitKinds = 16;
@@ -48,6 +48,9 @@ struct WorkerSlot {
     Counter bus_probe_failures;
     Counter input_errors;     // connections closed because their input raised an exception
     Counter publish_refused;  // HTTP publishes refused: content not valid UTF-8
+    Counter tls_handshake_failures;  // TLS handshakes that failed or were abandoned
+    Counter tls_reloads;             // reload-certs: certificates loaded
+    Counter tls_reload_failures;     // reload-certs: refused, the old certificate stays
     std::atomic<int32_t>
         old_pid;  // graceful reload: the predecessor still draining (master writes)
 };

@@ -94,6 +94,11 @@ void TcpServer::accept_some() {
 
 Connection* TcpServer::adopt(int fd) {
     auto* c = new Connection(loop_, fd, loop_.next_connection_id(), handler_, ConnState::Open);
+    if (tls_) {
+        SSL* ssl = tls_->accept(fd);
+        if (ssl) c->start_tls(ssl);
+        else c->close_now();  // out of memory: the close event still comes
+    }
     c->index = static_cast<uint32_t>(conns_.size());
     conns_.push_back(c);
     by_id_.emplace(c->id(), c);

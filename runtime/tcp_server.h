@@ -11,6 +11,7 @@
 
 #include "runtime/connection.h"
 #include "runtime/loop.h"
+#include "runtime/tls_context.h"
 
 namespace pusher::runtime {
 
@@ -28,6 +29,10 @@ class TcpServer {
     ~TcpServer();
     TcpServer(const TcpServer&) = delete;
     TcpServer& operator=(const TcpServer&) = delete;
+
+    // Every connection accepted from now on speaks TLS with this context's
+    // certificate (as it is at its handshake). The context outlives us.
+    void set_tls(const TlsContext* tls) { tls_ = tls; }
 
     void start_accepting();
     void stop_accepting();
@@ -64,6 +69,7 @@ class TcpServer {
     int listen_fd_;
     ConnectionHandler* handler_;
     Acceptor* acceptor_;
+    const TlsContext* tls_ = nullptr;
     event* listen_ev_;
     event* resume_ev_;
     bool accepting_ = false;

@@ -10,6 +10,7 @@
 #include "runtime/service.h"
 #include "runtime/tcp_server.h"
 #include "runtime/timer.h"
+#include "runtime/tls_context.h"
 
 namespace pusher::worker {
 
@@ -26,7 +27,8 @@ class BusService : public runtime::Service,
           sweep_timer_(loop, [this] { sweep(); }) {}
     ~BusService() override { bus_->close(); }
 
-    bool start(std::string*) override {
+    bool start(std::string* error) override {
+        if (!start_tls(error)) return false;
         subscribe();
         bus_->connect();
         tcp_.start_accepting();
@@ -41,6 +43,7 @@ class BusService : public runtime::Service,
     runtime::Connection* adopt(int fd) { return tcp_.adopt(fd); }
     // Tests and fuzzers: the once-a-second sweep, now (with Loop::set_test_clock).
     void sweep_now() { sweep(); }
+    void reload_certs() override;
     void close_all() override {
         sweep_timer_.cancel();
         tcp_.close_all();
@@ -50,6 +53,7 @@ class BusService : public runtime::Service,
   protected:
     virtual void subscribe() {}  // bus handlers, registered before connecting
     virtual void sweep() = 0;    // timeouts, once a second
+    bool start_tls(std::string* error);
 
     runtime::Loop& loop_;
     const runtime::WorkerContext& ctx_;
@@ -57,6 +61,7 @@ class BusService : public runtime::Service,
     runtime::TcpServer tcp_;
     std::unique_ptr<runtime::Bus> bus_;
     runtime::Timer sweep_timer_;
+    runtime::TlsContext tls_;  // loaded when the service has "tls"
 };
 
 }  // namespace pusher::worker

@@ -54,6 +54,12 @@ const Metric kMetrics[] = {
      &WorkerSlot::rejected},
     {"pusher_publish_refused_total", "counter", "HTTP publishes refused: content not valid UTF-8",
      &WorkerSlot::publish_refused},
+    {"pusher_tls_handshake_failures_total", "counter",
+     "TLS handshakes that failed or were abandoned", &WorkerSlot::tls_handshake_failures},
+    {"pusher_tls_reloads_total", "counter", "Certificates loaded by reload-certs",
+     &WorkerSlot::tls_reloads},
+    {"pusher_tls_reload_failures_total", "counter",
+     "reload-certs refused (the old certificate stays)", &WorkerSlot::tls_reload_failures},
 };
 
 bool uses_bus(const char* listen) {

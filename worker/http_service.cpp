@@ -38,6 +38,7 @@ void HttpService::on_accept(Connection& c) {
     limits.max_header = config_.limits.http_max_header;
     limits.max_body = config_.limits.http_max_body;
     c.set_session(std::make_unique<Session>(limits));
+    c.phase_since = static_cast<uint32_t>(loop_.now());  // the TLS handshake's deadline
 }
 
 void HttpService::on_close(Connection& c) {
@@ -190,7 +191,11 @@ void HttpService::sweep() {
         auto* s = &c.session<Session>();
         uint32_t idle = now - c.last_active;
         // Slowloris: an unfinished request gets handshake_timeout in total.
+        bool handshake_late =
+            c.tls_handshaking() && now - c.phase_since >= config_.limits.handshake_timeout;
+        if (handshake_late) bump(loop_.stats().tls_handshake_failures);
         if ((s->mid_request && now - s->request_start >= config_.limits.handshake_timeout) ||
+            handshake_late ||
             idle >= config_.limits.idle_timeout)
             c.close_now();
     });

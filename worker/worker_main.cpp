@@ -36,7 +36,8 @@ std::string connection_row_header() {
 
 namespace {
 
-constexpr int kWorkerSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGQUIT, SIGUSR2, SIGIO};
+constexpr int kWorkerSignals[] = {SIGINT,  SIGTERM, SIGHUP, SIGUSR1,
+                                  SIGQUIT, SIGUSR2, SIGIO,  SIGURG};
 
 class WorkerProcess {
   public:
@@ -104,6 +105,8 @@ class WorkerProcess {
                 return self->drain();
             case SIGIO:
                 return self->dump_connections();
+            case SIGURG:
+                return self->service_->reload_certs();
             default:
                 return self->stop_now();  // SIGINT, SIGTERM, SIGHUP, SIGUSR1
         }

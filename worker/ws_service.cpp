@@ -274,7 +274,9 @@ void WsService::sweep() {
         if (c.state() == ConnState::Closed) return;
         if (waiting) {
             // Slowloris, a close frame never read, a close never answered.
-            if (now - c.phase_since >= lim.handshake_timeout) c.close_now();
+            if (now - c.phase_since < lim.handshake_timeout) return;
+            if (c.tls_handshaking()) bump(loop_.stats().tls_handshake_failures);
+            c.close_now();
         } else if (idle >= lim.idle_timeout) {
             send_close(c, protocol::kWsGoingAway, "idle timeout");
         } else if (idle >= lim.ping_interval && !(c.flags & kPingSent)) {

@@ -1,0 +1,44 @@
+// The server certificate of one TLS listener (wss://, https://): an OpenSSL 3
+// SSL_CTX built from the cert and key files named in the config, and rebuilt
+// from them on `reload-certs`. A connection's SSL holds a reference to the
+// SSL_CTX it was made from, so a reload only changes what NEW handshakes
+// present: established connections keep going on the old context, which is
+// freed when the last of them closes. A file that fails to load leaves the
+// current context in place. Protocols and ciphers: docs/CONFIG.md "tls".
+#pragma once
+#include <string>
+
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_st SSL;
+
+namespace pusher::runtime {
+
+class TlsContext {
+  public:
+    TlsContext() = default;
+    ~TlsContext();
+    TlsContext(const TlsContext&) = delete;
+    TlsContext& operator=(const TlsContext&) = delete;
+
+    // Builds a context from the files; on success it replaces the current one.
+    // false + a one-line reason (OpenSSL's, with the file named) otherwise.
+    bool load(const std::string& cert_file, const std::string& key_file, std::string* error);
+    bool loaded() const { return ctx_ != nullptr; }
+    // "CN=example.org, expires 2027-03-01 12:00:00 UTC" of the current certificate.
+    std::string describe() const;
+
+    // A server-side SSL for an accepted socket; nullptr when out of memory.
+    SSL* accept(int fd) const;
+
+  private:
+    SSL_CTX* ctx_ = nullptr;
+};
+
+// Checks that a cert and key load and belong together, without keeping them
+// (config validation and the CLI's `reload-certs`).
+bool tls_files_ok(const std::string& cert_file, const std::string& key_file, std::string* error);
+
+// OpenSSL's queued errors as one line (and the queue cleared).
+std::string tls_error_string();
+
+}  // namespace pusher::runtime
