@@ -64,9 +64,10 @@ class TlsPusher {
         if (!p) return "test CA: " + ca.error();
         CmdResult r = p->start();
         if (r.code != 0) return "start: " + r.out + log();
-        bool up = http_tls ? eventually([&] { return get("/healthz") == "ok"; }, 5000, 50)
+        std::string last;
+        bool up = http_tls ? eventually([&] { return (last = get("/healthz")) == "ok\n"; }, 5000, 50)
                            : p->wait_healthy();
-        return up ? "" : "not healthy\n" + log();
+        return up ? "" : "not healthy (" + last + ")\n" + log();
     }
 
     // GET on the http service (over https with curl, trusting the test CA); the body.
@@ -101,6 +102,21 @@ class TlsPusher {
         for (const Json::Value& w : st["workers"])
             if (w["name"].asString() == "pusher" && w[field].isNumeric())
                 sum = (sum < 0 ? 0 : sum) + static_cast<long>(w[field].asInt64());
+        return sum;
+    }
+
+    // The sum of a /metrics counter over every series (-1 if none).
+    long metric(const std::string& name) {
+        std::string text = get("/metrics");
+        long sum = -1;
+        for (size_t at = 0; (at = text.find("\n" + name, at)) != std::string::npos; ++at) {
+            size_t eol = text.find('\n', at + 1);
+            std::string line = text.substr(at + 1, eol - at - 1);
+            if (line.compare(0, name.size() + 1, name + " ") != 0 &&
+                line.compare(0, name.size() + 1, name + "{") != 0)
+                continue;  // another counter whose name starts the same
+            sum = (sum < 0 ? 0 : sum) + atol(line.substr(line.rfind(' ') + 1).c_str());
+        }
         return sum;
     }
 

@@ -1,7 +1,7 @@
 // Hostile and broken clients on a wss:// port (issue #13): plain HTTP, random
 // bytes, a ClientHello cut short, silence, resets at every phase of TLS and
 // WebSocket, many handshakes left half-open. Each such connection is closed
-// (at the latest after limits.handshake_timeout, 1 s here), counted in
+// (at the latest after limits.handshake_timeout, 2 s here), counted in
 // tls_handshake_failures, and never disturbs the others: a bystander wss
 // client is served after each test, a new client is greeted, and the worker
 // is the same process (and PusherInstance sees no death).
@@ -36,7 +36,10 @@ class TlsHostile : public ::testing::Test {
   protected:
     void SetUp() override {
         TlsPusherOptions o;
-        o.extra_json = "\"limits\": {\"handshake_timeout\": 1},";
+        // Deadlines are kept in whole seconds and swept once a second, so a
+        // timeout of T closes between T-1 and T+1 s after the connect: 2 s
+        // makes "closed by the timer, not at once" (> 1 s) a fact to assert.
+        o.extra_json = "\"limits\": {\"handshake_timeout\": 2},";
         t = std::make_unique<TlsPusher>(o);
         ASSERT_EQ(t->start(), "");
         ASSERT_TRUE(t->connect(bystander));
@@ -104,7 +107,7 @@ TEST_F(TlsHostile, PlainHttpAndGarbageAreClosedAndCounted) {
 
 // A ClientHello cut in half, a record header promising 16 KiB that never
 // come, or nothing at all: the server cannot fail them on content, only on
-// time. Closed after handshake_timeout (not before: the timer is what closed them).
+// time. Closed by the handshake timeout: after more than 1 s, within 4.5 s.
 TEST_F(TlsHostile, StalledHandshakesAreClosedAfterTheHandshakeTimeout) {
     std::string hello = tls_client_hello();
     ASSERT_GT(hello.size(), 100u);
@@ -116,8 +119,8 @@ TEST_F(TlsHostile, StalledHandshakesAreClosedAfterTheHandshakeTimeout) {
         auto t0 = Clock::now();
         send_all(fd, s);
         std::string got;
-        EXPECT_TRUE(eof_within(fd, 4000, &got)) << s.size() << " bytes: still open after 4 s";
-        EXPECT_GE(Clock::now() - t0, milliseconds(900)) << s.size() << " bytes: closed early";
+        EXPECT_TRUE(eof_within(fd, 4500, &got)) << s.size() << " bytes: still open after 4.5 s";
+        EXPECT_GE(Clock::now() - t0, milliseconds(1000)) << s.size() << " bytes: closed early";
         close(fd);
     }
     EXPECT_GE(failures_reach(4), 4) << "timed-out handshakes not counted";
@@ -133,13 +136,14 @@ TEST_F(TlsHostile, TlsWithoutAnUpgradeRequestIsClosedAfterTheTimeout) {
     auto t0 = Clock::now();
     bool closed = false;
     char b[256];
-    while (!closed && Clock::now() - t0 < milliseconds(4000)) {
+    while (!closed && Clock::now() - t0 < milliseconds(4500)) {
         pollfd p{fd, POLLIN, 0};
         if (!s.pending() && poll(&p, 1, 100) <= 0) continue;
         closed = s.read(b, sizeof b) == 0;
     }
-    EXPECT_TRUE(closed) << "a TLS client that never upgrades is still open after 4 s";
-    EXPECT_GE(Clock::now() - t0, milliseconds(900));
+    EXPECT_TRUE(closed) << "a TLS client that never upgrades is still open after 4.5 s";
+    // The deadline runs from the accept, a little before t0 (the TLS handshake took some).
+    EXPECT_GE(Clock::now() - t0, milliseconds(800));
     close(fd);
 }
 
@@ -216,8 +220,9 @@ TEST_F(TlsHostile, ResetAtEveryPhaseKeepsTheWorker) {
     EXPECT_GE(failures_reach(2 * 5), 2 * 5);
 }
 
-// WebSocket clients ending politely over TLS: a close frame answered, then
-// close_notify; the server's own close reaches them as a close frame.
+// WebSocket clients ending politely over TLS: each close frame is answered,
+// as in clear and as the original does, with 1000 ("88 02 03 e8"), then the
+// server closes.
 TEST_F(TlsHostile, ClosingHandshakesOverTlsAreAnswered) {
     for (uint16_t code : {1000, 1001, 4000}) {
         WsClient c;
@@ -226,7 +231,7 @@ TEST_F(TlsHostile, ClosingHandshakesOverTlsAreAnswered) {
         ASSERT_TRUE(c.send_frame(0x8, payload + "bye"));
         WsFrame f = c.recv(5000);
         ASSERT_EQ(f.opcode, 0x8) << "no close frame back";
-        EXPECT_EQ(f.payload.substr(0, 2), payload);
+        EXPECT_EQ(f.payload, std::string("\x03\xe8", 2)) << code;
         EXPECT_EQ(c.recv(5000).opcode, -2) << "the server did not close after its close frame";
     }
     // A frame the server must refuse closes that client with 1002, over TLS as in clear.
@@ -254,16 +259,16 @@ TEST_F(TlsHostile, ManyHalfOpenHandshakesDoNotBlockAGoodClient) {
     auto t0 = Clock::now();
     WsClient good;
     ASSERT_TRUE(t->connect(good));
-    EXPECT_LT(Clock::now() - t0, milliseconds(900)) << "the good client waited for the timeout";
+    EXPECT_LT(Clock::now() - t0, milliseconds(1000)) << "the good client waited for the timeout";
     EXPECT_TRUE(served("amid-half-open"));
     int closed = 0;
-    auto deadline = t0 + milliseconds(5000);
+    auto deadline = t0 + milliseconds(5500);
     for (int fd : fds) {
         auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
         closed += eof_within(fd, left > 0 ? static_cast<int>(left) : 0);
         close(fd);
     }
-    EXPECT_EQ(closed, kHalfOpen) << "half-open handshakes still open 5 s later";
+    EXPECT_EQ(closed, kHalfOpen) << "half-open handshakes still open 5.5 s later";
     EXPECT_GE(failures_reach(kHalfOpen), kHalfOpen);
     EXPECT_EQ(good.recv_text(5000), "amid-half-open");  // the good one stayed
 }
@@ -277,19 +282,9 @@ TEST_F(TlsHostile, FailuresShowInStatusAndMetrics) {
         close(fd);
     }
     EXPECT_EQ(failures_reach(3), 3);
-    std::string metrics = t->get("/metrics");
-    long sum = 0;
-    int series = 0;
-    for (size_t at = 0; (at = metrics.find("\npusher_tls_handshake_failures_total", at)) !=
-                        std::string::npos;
-         ++at) {
-        size_t eol = metrics.find('\n', at + 1);
-        std::string line = metrics.substr(at + 1, eol - at - 1);
-        sum += atol(line.substr(line.rfind(' ') + 1).c_str());
-        ++series;
-    }
-    EXPECT_GT(series, 0) << metrics;
-    EXPECT_EQ(sum, failures + 3) << metrics;
+    // The http service (in clear here) adds its zero.
+    EXPECT_EQ(t->metric("pusher_tls_handshake_failures_total"), failures + 3)
+        << t->get("/metrics");
 }
 
 }  // namespace

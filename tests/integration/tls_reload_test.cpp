@@ -5,6 +5,7 @@
 // file that cannot serve is refused with a log line and the old certificate
 // stays in use.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -80,18 +81,26 @@ class TlsReload : public ::testing::Test {
         return ::testing::AssertionSuccess();
     }
 
-    // reload-certs, then waits until each TLS worker has logged its answer:
-    // `want` lines more than before (accepted or refused).
-    ::testing::AssertionResult reload_certs(const std::string& want) {
-        long before = lines(t->p->log_lines(want));
+    // Waits until each TLS worker has logged its answer: kTlsWorkers more
+    // lines containing `want` than `before`.
+    ::testing::AssertionResult answered(const std::string& want, long before) {
+        if (eventually([&] { return lines(t->p->log_lines(want)) >= before + kTlsWorkers; },
+                       5000, 20))
+            return ::testing::AssertionSuccess();
+        return ::testing::AssertionFailure()
+               << "want " << kTlsWorkers << " new lines with \"" << want << "\"; tls: lines:\n"
+               << t->p->log_lines("tls:") << t->log();
+    }
+
+    // `pusher reload-certs` with good files: it waits for every worker's answer.
+    ::testing::AssertionResult reload_certs() {
+        long before = lines(t->p->log_lines("loaded certificate"));
         CmdResult r = t->p->cli("reload-certs");
         if (r.code != 0) return ::testing::AssertionFailure() << "reload-certs: " << r.out;
-        if (!eventually([&] { return lines(t->p->log_lines(want)) >= before + kTlsWorkers; },
-                        5000, 20))
-            return ::testing::AssertionFailure()
-                   << "want " << kTlsWorkers << " new lines with \"" << want << "\"; tls: lines:\n"
-                   << t->p->log_lines("tls:") << t->log();
-        return ::testing::AssertionSuccess();
+        if (r.out.find("reloaded by " + std::to_string(kTlsWorkers) + " worker(s)") ==
+            std::string::npos)
+            return ::testing::AssertionFailure() << "reload-certs said: " << r.out;
+        return answered("loaded certificate", before);
     }
 
     // The subject new handshakes see, from `n` new clients (spread over the workers).
@@ -123,7 +132,7 @@ TEST_F(TlsReload, RenewedCertificateServesNewHandshakesAndOpenClientsStay) {
     CertFiles renewed = t->ca.issue("renewed", {"renewed", 0});
     ASSERT_FALSE(renewed.cert.empty()) << t->ca.error();
     ASSERT_TRUE(t->install(renewed));
-    ASSERT_TRUE(reload_certs("loaded certificate"));
+    ASSERT_TRUE(reload_certs());
     EXPECT_TRUE(new_clients_see("CN=renewed,O=pusher tests"));
     EXPECT_TRUE(all_served("after-renewal"));
     // The established sessions still carry the old certificate: nothing was renegotiated.
@@ -131,9 +140,12 @@ TEST_F(TlsReload, RenewedCertificateServesNewHandshakesAndOpenClientsStay) {
     // And once more, to a third certificate: reload is not a one-shot.
     CertFiles third = t->ca.issue("third", {"third", 0});
     ASSERT_TRUE(t->install(third));
-    ASSERT_TRUE(reload_certs("loaded certificate"));
+    ASSERT_TRUE(reload_certs());
     EXPECT_TRUE(new_clients_see("CN=third,O=pusher tests"));
     EXPECT_TRUE(all_served("after-third"));
+    EXPECT_EQ(t->ws_stat("tls_reloads"), 2 * kWsWorkers);
+    EXPECT_EQ(t->ws_stat("tls_reload_failures"), 0);
+    EXPECT_EQ(t->metric("pusher_tls_reloads_total"), 2 * kTlsWorkers);
 }
 
 // Each way a new pair can be unusable: refused, the old certificate served on.
@@ -175,25 +187,95 @@ const Broken kBroken[] = {
      }},
 };
 
-class TlsReloadRefused : public TlsReload, public ::testing::WithParamInterface<Broken> {};
+class TlsReloadRefused : public TlsReload, public ::testing::WithParamInterface<Broken> {
+  protected:
+    int master_pid() { return atoi(slurp(t->p->dir + "/pusher.pid").c_str()); }
+};
 
+// The CLI checks the files the way `start` does and refuses before signalling
+// anyone; SIGURG sent by other means (kill, a unit's ExecReload) reaches the
+// workers, which refuse each on its own, log why and keep serving the old pair.
 TEST_P(TlsReloadRefused, KeepsTheOldCertificateAndTheConnections) {
-    std::string loaded = t->p->log_lines("loaded certificate");  // at start, if it says so
+    std::string loaded = t->p->log_lines("loaded certificate");
     GetParam().make(*t);
-    ASSERT_TRUE(reload_certs("keeping the old certificate"));
+    CmdResult r = t->p->cli("reload-certs");
+    EXPECT_NE(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("config: services[1].tls: "), std::string::npos) << r.out;
+    EXPECT_EQ(t->p->log_lines("tls:"), "") << "the CLI signalled despite bad files";
+
+    int master = master_pid();
+    ASSERT_GT(master, 0);
+    ASSERT_EQ(kill(master, SIGURG), 0);
+    ASSERT_TRUE(answered("keeping the old certificate", 0));
     std::string refused = t->p->log_lines("keeping the old certificate");
-    EXPECT_NE(refused.find("tls:"), std::string::npos) << refused;
+    EXPECT_NE(refused.find("tls: pusher[0] keeping the old certificate"), std::string::npos)
+        << refused;
     EXPECT_EQ(t->p->log_lines("loaded certificate"), loaded) << "something was loaded";
+    // Counted per worker (from /metrics: status --json needs a config that
+    // loads, and its files do not; see CliWorksWhileTheFilesAreBroken).
+    EXPECT_EQ(t->metric("pusher_tls_reload_failures_total"), kTlsWorkers);
     EXPECT_TRUE(new_clients_see("CN=first,O=pusher tests"));
     EXPECT_TRUE(all_served("after-refusal"));
+
     // A good pair afterwards is taken: a refusal leaves reload working.
     CertFiles renewed = t->ca.issue("renewed", {"renewed", 0});
     ASSERT_TRUE(t->install(renewed));
-    ASSERT_TRUE(reload_certs("loaded certificate"));
+    ASSERT_TRUE(reload_certs());
     EXPECT_TRUE(new_clients_see("CN=renewed,O=pusher tests"));
+    EXPECT_EQ(t->metric("pusher_tls_reloads_total"), kTlsWorkers);
 }
 
 INSTANTIATE_TEST_SUITE_P(New, TlsReloadRefused, ::testing::ValuesIn(kBroken),
                          [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+
+namespace {
+
+// Certificate files can be broken on disk for a while (a renewal half done, a
+// bad deploy): the running server still has its certificate in memory, and
+// the operator must still be able to see and stop it.
+TEST(TlsBrokenFiles, CliWorksWhileTheFilesAreBroken) {
+    TlsPusher t;
+    ASSERT_EQ(t.start(), "");
+    std::string good = slurp(t.server.key);
+    std::ofstream(t.server.key) << "not a key\n";
+    CmdResult r = t.p->cli("status --json");
+    EXPECT_EQ(r.code, 0) << "status refuses while the key file is broken:\n" << r.out;
+    r = t.p->cli("connections");
+    EXPECT_EQ(r.code, 0) << "connections refuses while the key file is broken:\n" << r.out;
+    r = t.p->cli("stop -q");
+    EXPECT_EQ(r.code, 0) << "stop refuses while the key file is broken:\n" << r.out;
+    std::ofstream(t.server.key) << good;  // whatever happened, the destructor can stop it
+}
+
+// A worker that dies is re-forked; with the files broken at that moment it
+// must still serve wss:// (the certificate the master validated is known).
+TEST(TlsBrokenFiles, AReforkedWorkerServesWhileTheFilesAreBroken) {
+    TlsPusher t;
+    ASSERT_EQ(t.start(), "");
+    int pid = t.p->worker_pid("pusher", 0);
+    ASSERT_GT(pid, 0);
+    std::string good = slurp(t.server.key);
+    std::ofstream(t.server.key) << "not a key\n";
+    t.p->allow_worker_deaths();  // ours, and any failed restarts after it
+    ASSERT_EQ(kill(pid, SIGKILL), 0);
+    std::string why;
+    bool served = eventually(
+        [&] {
+            WsClient c;
+            TlsOptions o = t.client();
+            o.timeout_ms = 500;
+            if (c.connect_tls("127.0.0.1", t.p->ws_port, o) &&
+                c.recv_text(1000).rfind("workerID:", 0) == 0)
+                return true;
+            why = c.error();
+            return false;
+        },
+        5000, 100);
+    EXPECT_TRUE(served) << "no wss:// service 5 s after the worker died: " << why << "\n"
+                        << t.log();
+    std::ofstream(t.server.key) << good;
+}
 
 }  // namespace
