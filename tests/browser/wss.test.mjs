@@ -130,7 +130,10 @@ describe('wss:// in headless Chromium', () => {
     });
     context.setDefaultTimeout(WAIT_MS);
     page = await context.newPage();
-    await page.goto('about:blank');
+    // A page of the https origin, as an application's page would be. (Chromium
+    // applies the pin to a WebSocket only once the host has been reached by a
+    // navigation: from about:blank the same wss:// fails with 1006.)
+    await page.goto(`${httpsBase}/healthz`);
   });
 
   after(async () => {
@@ -147,7 +150,8 @@ describe('wss:// in headless Chromium', () => {
   });
 
   it('gets the welcome over wss://', async () => {
-    assert.deepEqual(await openSockets(page, wsUrl, 2), ['open', 'open']);
+    const states = await openSockets(page, wsUrl, 2);
+    assert.deepEqual(states, ['open', 'open'], `--- pusher.log ---\n${await serverLog()}`);
     for (const i of [0, 1]) assert.match((await received(page, i))[0], WELCOME);
   });
 
@@ -172,6 +176,18 @@ describe('wss:// in headless Chromium', () => {
       s.ws.close(1000);
     }))));
     assert.deepEqual(closed, [{ code: 1000, wasClean: true }, { code: 1000, wasClean: true }]);
+  });
+
+  it('the demo page served over https connects with wss://', async () => {
+    // An https page may not open ws:// (mixed content): the demo must follow its scheme.
+    const demo = await context.newPage();
+    const errors = [];
+    demo.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    await demo.goto(`${httpsBase}/demo?ws_port=${new URL(wsUrl).port}`);
+    await demo.waitForFunction(() => window.received.length > 0, null, { timeout: WAIT_MS })
+      .catch((e) => { throw new Error(`${e.message}; console errors: ${errors.join(' | ')}`); });
+    assert.match((await demo.evaluate(() => window.received))[0], WELCOME);
+    await demo.close();
   });
 
   it('is refused by a browser that does not trust the certificate', async () => {
