@@ -34,8 +34,7 @@ class TlsClients : public ::testing::Test {
         EXPECT_EQ(c.recv_text(5000), "final") << t->log();
     }
     std::string args(const std::string& scenario) {
-        return std::to_string(t->p->ws_port) + " " + base + " " + t->ca.ca_file() + " " +
-               scenario;
+        return std::to_string(t->p->ws_port) + " " + base + " " + t->ca.ca_file() + " " + scenario;
     }
     CmdResult python(const std::string& scenario) {
         return run("/usr/bin/python3 " + src_dir() + "/tests/clients/py_wss.py " + args(scenario));
@@ -130,8 +129,8 @@ TEST_F(TlsClients, CurlPublishesOverHttpsAndSeesTheServerCertificate) {
 // SECLEVEL=0, so the refusal is the server's).
 TEST_F(TlsClients, OpensslSeesTls13And12AndTheServerRefuses11) {
     start();
-    std::string s_client = "openssl s_client -connect 127.0.0.1:" +
-                           std::to_string(t->p->ws_port) + " -CAfile " + t->ca.ca_file() +
+    std::string s_client = "openssl s_client -connect 127.0.0.1:" + std::to_string(t->p->ws_port) +
+                           " -CAfile " + t->ca.ca_file() +
                            " -verify_return_error -verify_ip 127.0.0.1 -brief ";
     CmdResult r = run(s_client + "</dev/null");
     EXPECT_EQ(r.code, 0) << r.out;
@@ -209,8 +208,8 @@ TEST_P(TlsRefused, ByNode) {
 }
 
 TEST_P(TlsRefused, ByCurlAndOurClient) {
-    CmdResult r = run("curl -sS --cacert " + t->ca.ca_file() + " https://127.0.0.1:" +
-                      std::to_string(t->p->ws_port) + "/");
+    CmdResult r = run("curl -sS --cacert " + t->ca.ca_file() +
+                      " https://127.0.0.1:" + std::to_string(t->p->ws_port) + "/");
     EXPECT_NE(r.code, 0) << r.out;
     EXPECT_NE(r.out.find(expired() ? "certificate has expired" : "self-signed certificate"),
               std::string::npos)

@@ -65,16 +65,17 @@ class TlsPusher {
         CmdResult r = p->start();
         if (r.code != 0) return "start: " + r.out + log();
         std::string last;
-        bool up = http_tls ? eventually([&] { return (last = get("/healthz")) == "ok\n"; }, 5000, 50)
-                           : p->wait_healthy();
+        bool up = http_tls
+                      ? eventually([&] { return (last = get("/healthz")) == "ok\n"; }, 5000, 50)
+                      : p->wait_healthy();
         return up ? "" : "not healthy (" + last + ")\n" + log();
     }
 
     // GET on the http service (over https with curl, trusting the test CA); the body.
     std::string get(const std::string& target) {
         if (!http_tls) return p->http_get(target);
-        return run("curl -sS --max-time 5 --cacert " + ca.ca_file() + " 'https://127.0.0.1:" +
-                   std::to_string(p->http_port) + target + "'")
+        return run("curl -sS --max-time 5 --cacert " + ca.ca_file() +
+                   " 'https://127.0.0.1:" + std::to_string(p->http_port) + target + "'")
             .out;
     }
 
@@ -120,7 +121,9 @@ class TlsPusher {
         return sum;
     }
 
-    std::string log() const { return p ? "--- pusher.log ---\n" + slurp(p->dir + "/pusher.log") : ""; }
+    std::string log() const {
+        return p ? "--- pusher.log ---\n" + slurp(p->dir + "/pusher.log") : "";
+    }
 
     // Replaces the certificate the config names with `name`'s files (renamed
     // over them: a reader sees the old file or the new one, never half).

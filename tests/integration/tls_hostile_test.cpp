@@ -88,7 +88,7 @@ class TlsHostile : public ::testing::Test {
 TEST_F(TlsHostile, PlainHttpAndGarbageAreClosedAndCounted) {
     std::vector<std::string> inputs = {kUpgrade, "GET /?content=x HTTP/1.0\r\n\r\n"};
     for (unsigned seed = 1; seed <= 10; ++seed) inputs.push_back(random_bytes(1024, seed));
-    inputs.push_back(std::string("\x16\x03\x01\x00\x05\x02\x00\x00\x01\x00", 10));  // ServerHello
+    inputs.push_back(std::string("\x16\x03\x01\x00\x05\x02\x00\x00\x01\x00", 10));    // ServerHello
     inputs.push_back(std::string("\x17\x03\x03\x00\x10", 5) + std::string(16, 'a'));  // app data
     for (size_t i = 0; i < inputs.size(); ++i) {
         int fd = connect_to(t->p->ws_port);
@@ -97,7 +97,8 @@ TEST_F(TlsHostile, PlainHttpAndGarbageAreClosedAndCounted) {
         std::string got;
         auto t0 = Clock::now();
         EXPECT_TRUE(eof_within(fd, 3000, &got)) << "input " << i << " was not closed";
-        EXPECT_LT(Clock::now() - t0, milliseconds(900)) << "input " << i << " waited for the timeout";
+        EXPECT_LT(Clock::now() - t0, milliseconds(900))
+            << "input " << i << " waited for the timeout";
         EXPECT_EQ(got.find("HTTP/1.1"), std::string::npos) << "input " << i << " answered in clear";
         close(fd);
     }
@@ -207,10 +208,10 @@ enum class Phase { Connected, MidHello, AfterHello, AfterTls, MidUpgrade, AfterW
 }
 
 TEST_F(TlsHostile, ResetAtEveryPhaseKeepsTheWorker) {
-    const Phase phases[] = {Phase::Connected,  Phase::MidHello,     Phase::AfterHello,
-                            Phase::AfterTls,   Phase::MidUpgrade,   Phase::AfterWelcome,
+    const Phase phases[] = {Phase::Connected, Phase::MidHello,   Phase::AfterHello,
+                            Phase::AfterTls,  Phase::MidUpgrade, Phase::AfterWelcome,
                             Phase::MidFrame};
-    const char* names[] = {"connected", "mid-hello", "after-hello", "after-tls",
+    const char* names[] = {"connected",   "mid-hello",     "after-hello", "after-tls",
                            "mid-upgrade", "after-welcome", "mid-frame"};
     for (size_t i = 0; i < 7; ++i) {
         for (int k = 0; k < 5; ++k) ASSERT_TRUE(reset_at(*t, phases[i])) << names[i];
@@ -283,8 +284,7 @@ TEST_F(TlsHostile, FailuresShowInStatusAndMetrics) {
     }
     EXPECT_EQ(failures_reach(3), 3);
     // The http service (in clear here) adds its zero.
-    EXPECT_EQ(t->metric("pusher_tls_handshake_failures_total"), failures + 3)
-        << t->get("/metrics");
+    EXPECT_EQ(t->metric("pusher_tls_handshake_failures_total"), failures + 3) << t->get("/metrics");
 }
 
 }  // namespace

@@ -74,8 +74,7 @@ class TlsReload : public ::testing::Test {
             std::string got = open[i]->recv_text(5000);
             if (got != text)
                 return ::testing::AssertionFailure()
-                       << "client " << i << " got \"" << got << "\" (" << open[i]->error()
-                       << ")\n"
+                       << "client " << i << " got \"" << got << "\" (" << open[i]->error() << ")\n"
                        << t->log();
         }
         return ::testing::AssertionSuccess();
@@ -84,8 +83,8 @@ class TlsReload : public ::testing::Test {
     // Waits until each TLS worker has logged its answer: kTlsWorkers more
     // lines containing `want` than `before`.
     ::testing::AssertionResult answered(const std::string& want, long before) {
-        if (eventually([&] { return lines(t->p->log_lines(want)) >= before + kTlsWorkers; },
-                       5000, 20))
+        if (eventually([&] { return lines(t->p->log_lines(want)) >= before + kTlsWorkers; }, 5000,
+                       20))
             return ::testing::AssertionSuccess();
         return ::testing::AssertionFailure()
                << "want " << kTlsWorkers << " new lines with \"" << want << "\"; tls: lines:\n"

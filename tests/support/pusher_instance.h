@@ -30,9 +30,8 @@ class PusherInstance {
     // ws_json, http_json: more keys of the websocket / http service, e.g.
     // "\"tls\": {...}" (a wss:// or https:// listener).
     explicit PusherInstance(const std::string& extra_json = "", int ws_count = 2,
-                            const std::string& host = "127.0.0.1",
-                            const std::string& bus_json = "", const std::string& ws_json = "",
-                            const std::string& http_json = "");
+                            const std::string& host = "127.0.0.1", const std::string& bus_json = "",
+                            const std::string& ws_json = "", const std::string& http_json = "");
     ~PusherInstance();
     CmdResult start();                       // start -d
     CmdResult cli(const std::string& args);  // e.g. "status --json"

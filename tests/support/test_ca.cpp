@@ -57,8 +57,7 @@ struct Spec {
 // A certificate for `key`, signed by issuer_key; issuer null: self-signed.
 X509* make_cert(const Spec& s, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key) {
     X509* x = X509_new();
-    bool ok = x && X509_set_version(x, 2) &&
-              ASN1_INTEGER_set(X509_get_serialNumber(x), s.serial) &&
+    bool ok = x && X509_set_version(x, 2) && ASN1_INTEGER_set(X509_get_serialNumber(x), s.serial) &&
               X509_gmtime_adj(X509_getm_notBefore(x), s.not_before_s) &&
               X509_gmtime_adj(X509_getm_notAfter(x), s.not_after_s) && X509_set_pubkey(x, key);
     X509_NAME* name = X509_get_subject_name(x);
@@ -73,7 +72,8 @@ X509* make_cert(const Spec& s, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key
     // The subject key id first: a self-signed certificate's authority key id is its own.
     ok = ok && add_ext(x, signer, NID_subject_key_identifier, "hash") &&
          add_ext(x, signer, NID_authority_key_identifier, "keyid:always") &&
-         add_ext(x, signer, NID_basic_constraints, s.ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
+         add_ext(x, signer, NID_basic_constraints,
+                 s.ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
          add_ext(x, signer, NID_key_usage,
                  s.ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
     if (!s.ca)
@@ -142,7 +142,8 @@ TestCa::TestCa() {
     }
     Spec s{"pusher test CA", 1, -3600, 7 * 86400, true, {}};
     cert_ = make_cert(s, key_, nullptr, nullptr);
-    if (!cert_) error_ = openssl_error("CA certificate");
+    if (!cert_)
+        error_ = openssl_error("CA certificate");
     else if (!write_pem(ca_file_, cert_, nullptr) || !write_pem(dir_ + "/ca.key", nullptr, key_))
         error_ = "writing " + ca_file_ + " failed";
 }
@@ -162,8 +163,9 @@ CertFiles TestCa::issue(const std::string& name, const CertOptions& o) {
         error_ = openssl_error("key for " + name);
         return out;
     }
-    Spec s{o.common_name, o.serial ? o.serial : next_serial_++, o.not_before_s, o.not_after_s,
-           false, o.san};
+    Spec s{o.common_name,  o.serial ? o.serial : next_serial_++,
+           o.not_before_s, o.not_after_s,
+           false,          o.san};
     X509* x = o.self_signed ? make_cert(s, key, nullptr, nullptr) : make_cert(s, key, cert_, key_);
     std::string cert = dir_ + "/" + name + ".pem", key_file = dir_ + "/" + name + ".key";
     if (!x) {

@@ -17,16 +17,16 @@ namespace pusher::testing {
 
 struct CertOptions {
     std::string common_name = "pusher test server";
-    long serial = 0;              // 0: the next of this CA's counter
-    long not_before_s = -3600;    // validity, seconds relative to now
-    long not_after_s = 86400;     // negative: already expired
-    bool self_signed = false;     // true: signed by its own key, not by the CA
+    long serial = 0;            // 0: the next of this CA's counter
+    long not_before_s = -3600;  // validity, seconds relative to now
+    long not_after_s = 86400;   // negative: already expired
+    bool self_signed = false;   // true: signed by its own key, not by the CA
     std::vector<std::string> san = {"IP:127.0.0.1", "DNS:localhost"};
 };
 
 struct CertFiles {
-    std::string cert, key;    // PEM file paths; empty when issuing failed
-    std::string subject;      // RFC 2253, e.g. "CN=pusher test server,O=pusher tests"
+    std::string cert, key;  // PEM file paths; empty when issuing failed
+    std::string subject;    // RFC 2253, e.g. "CN=pusher test server,O=pusher tests"
     long serial = 0;
     std::string spki_sha256;  // base64 SHA-256 of the SubjectPublicKeyInfo (Chromium's pin form)
 };

@@ -91,8 +91,7 @@ bool WsClient::readable(int timeout_ms) {
     return poll(&p, 1, timeout_ms) > 0;
 }
 
-bool WsClient::upgrade(const std::string& host, const std::string& path,
-                       const std::string& extra) {
+bool WsClient::upgrade(const std::string& host, const std::string& path, const std::string& extra) {
     std::random_device rd;
     uint8_t nonce[16];
     for (auto& b : nonce) b = static_cast<uint8_t>(rd());
