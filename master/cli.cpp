@@ -341,27 +341,27 @@ int cmd_connections(const Args& a, const runtime::Config& c) {
     return 0;
 }
 
-// Each worker of a TLS service counts its answer (loaded or refused) in its
-// slot; the command waits for every live one, so a script learns the outcome.
-uint64_t tls_answers(const runtime::StatsRegion& r, const runtime::Config& c, int* workers) {
-    uint64_t n = 0;
-    *workers = 0;
+// Each worker of a TLS service answers a reload-certs round in its slot
+// (the round's number, and whether it loaded the files); a worker forked
+// after the round starts with the master's new pair and answers at start.
+struct TlsRound {
+    int workers = 0, answered = 0, refused = 0;
+};
+TlsRound tls_round(const runtime::StatsRegion& r, const runtime::Config& c, uint32_t round) {
+    TlsRound t;
     for (uint32_t i = 0; i < r.nservices && i < c.services.size(); ++i) {
         if (!c.services[i].tls.enabled()) continue;
         const runtime::ServiceInfo& svc = r.services[i];
         for (int w = 0; w < svc.count; ++w) {
             const runtime::WorkerSlot& s = r.slots[svc.first_slot + w];
-            if (s.pid.load() > 0 && kill(s.pid.load(), 0) == 0) ++*workers;
-            n += runtime::read(s.tls_reloads) + runtime::read(s.tls_reload_failures);
+            if (s.pid.load() <= 0 || kill(s.pid.load(), 0) != 0) continue;
+            ++t.workers;
+            if (s.tls_generation.load() < round) continue;
+            ++t.answered;
+            t.refused += s.tls_ok.load() ? 0 : 1;
         }
     }
-    return n;
-}
-
-uint64_t tls_refusals(const runtime::StatsRegion& r) {
-    uint64_t n = 0;
-    for (const runtime::WorkerSlot& s : r.slots) n += runtime::read(s.tls_reload_failures);
-    return n;
+    return t;
 }
 
 // The files were checked by loading the config already (a bad pair stops
@@ -375,19 +375,26 @@ int cmd_reload_certs(const Args& a, const runtime::Config& c) {
     std::string err;
     const runtime::StatsRegion* r = runtime::stats_open(c.stats_file, &err);
     if (!r) return fail("reload-certs: " + err);
-    int workers = 0;
-    uint64_t before = tls_answers(*r, c, &workers), refused = tls_refusals(*r);
-    kill(pid, SIGURG);
+    uint32_t before = r->tls_generation.load();
+    if (kill(pid, SIGURG) != 0) {
+        runtime::stats_close(r);
+        return fail(std::string("reload-certs: cannot signal the master: ") + strerror(errno));
+    }
     double end = monotonic_now() + 5;
-    while (tls_answers(*r, c, &workers) < before + workers && monotonic_now() < end)
+    TlsRound t;
+    auto done = [&] {
+        if (r->tls_generation.load() == before) return false;  // the master has not begun
+        t = tls_round(*r, c, r->tls_generation.load());
+        return t.answered == t.workers;
+    };
+    while (!done() && monotonic_now() < end)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    uint64_t answered = tls_answers(*r, c, &workers) - before;
-    uint64_t failed = tls_refusals(*r) - refused;
     runtime::stats_close(r);
-    if (answered < static_cast<uint64_t>(workers)) return fail("reload-certs timed out");
-    if (failed) return fail("reload-certs: " + std::to_string(failed) +
-                            " worker(s) kept the old certificate; the log says why");
-    if (!a.quiet) printf("certificates reloaded by %d worker(s)\n", workers);
+    if (t.answered < t.workers || t.workers == 0) return fail("reload-certs timed out");
+    if (t.refused)
+        return fail("reload-certs: " + std::to_string(t.refused) +
+                    " worker(s) kept the old certificate; the log says why");
+    if (!a.quiet) printf("certificates reloaded by %d worker(s)\n", t.workers);
     return 0;
 }
 
@@ -403,6 +410,9 @@ int cli_main(int argc, char** argv) {
     std::string err;
     if (!a.config_file.empty() && !load_config(a.config_file, &c, &err)) return fail(err);
     derive_paths(&c);
+    bool starts_workers = a.command == "start" || a.command == "restart" ||
+                          a.command == "reload" || a.command == "reload-certs";
+    if (starts_workers && !read_tls_files(&c, &err)) return fail(err);
     if (a.command == "start") return cmd_start(a, c);
     if (a.command == "stop") return cmd_stop(a, c);
     if (a.command == "restart") {

@@ -351,7 +351,7 @@ bool check_channel_allow(const std::vector<std::string>& rules, std::string* err
 
 }  // namespace
 
-static bool check_tls_files(Config* c, std::string* error);
+static void resolve_tls_paths(Config* c);
 
 bool load_config(const std::string& file, Config* out, std::string* error) {
     std::ifstream in(file);
@@ -423,7 +423,7 @@ bool load_config(const std::string& file, Config* out, std::string* error) {
     if (root.isMember("limits") && !read_limits(root["limits"], &c.limits, error)) return false;
     if (c.node_name.empty() || c.node_name.size() > 60)
         return *error = "config: node_name: must be 1..60 characters", false;
-    if (!check_tls_files(&c, error)) return false;
+    resolve_tls_paths(&c);
     *out = c;
     return true;
 }
@@ -451,16 +451,18 @@ static std::string binary_dir() {
 }
 
 // Certificate paths are relative to the config file's folder, like every
-// other path in it; each pair must load and match now, not at a worker's start.
-static bool check_tls_files(Config* c, std::string* error) {
+// other path in it.
+static void resolve_tls_paths(Config* c) {
     std::string dir = dir_of(absolute(c->config_file));
+    for (ServiceConfig& s : c->services)
+        for (std::string* p : {&s.tls.cert, &s.tls.key})
+            if (!p->empty() && (*p)[0] != '/') *p = dir + "/" + *p;
+}
+
+bool read_tls_files(Config* c, std::string* error) {
     for (size_t i = 0; i < c->services.size(); ++i) {
-        runtime::TlsConfig& t = c->services[i].tls;
-        if (!t.enabled()) continue;
-        for (std::string* p : {&t.cert, &t.key})
-            if ((*p)[0] != '/') *p = dir + "/" + *p;
         std::string why;
-        if (!runtime::tls_files_ok(t.cert, t.key, &why))
+        if (c->services[i].tls.enabled() && !runtime::tls_read_files(&c->services[i].tls, &why))
             return *error = "config: services[" + std::to_string(i) + "].tls: " + why, false;
     }
     return true;

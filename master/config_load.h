@@ -17,5 +17,10 @@ bool load_config(const std::string& file, runtime::Config* out, std::string* err
 // default: never the current one, so the CLI works from any directory, and
 // instances with different configs never collide.
 void derive_paths(runtime::Config* c);
+// Reads every TLS service's certificate and key into the config (PEM text),
+// checking that each pair loads and matches. Only the commands that start
+// workers or reload certificates need it: `stop` and `status` must work
+// while a renewal has left a bad pair on disk.
+bool read_tls_files(runtime::Config* c, std::string* error);
 
 }  // namespace pusher::master

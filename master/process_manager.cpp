@@ -13,6 +13,7 @@
 #include "master/service_registry.h"
 #include "runtime/listen_socket.h"
 #include "runtime/log.h"
+#include "runtime/tls_context.h"
 #include "worker/worker_main.h"
 
 namespace pusher::master {
@@ -157,9 +158,8 @@ void ProcessManager::handle_signal(int sig) {
             return begin_reload(true);
         case SIGIO:
             return signal_all(SIGIO);
-        case SIGURG:  // reload-certs: each worker re-reads its files and logs the outcome
-            log_line("received SIGURG, reloading TLS certificates");
-            return signal_all(SIGURG);
+        case SIGURG:
+            return reload_certs();
         default:
             return;  // SIGCHLD: reap() runs after every wake-up
     }
@@ -295,9 +295,32 @@ void ProcessManager::begin_stop(bool graceful) {
 }
 
 // Workers are replaced one at a time, in order, with the same ids.
+// reload-certs: the master re-reads the files (a worker forked from now on
+// starts from them), then every current worker re-reads them for itself and
+// answers this round in its slot. Draining predecessors accept nothing new:
+// they are left alone.
+void ProcessManager::reload_certs() {
+    log_line("received SIGURG, reloading TLS certificates");
+    reread_certs();
+    stats_->tls_generation.fetch_add(1);
+    for (const Slot& s : slots_)
+        if (s.pid > 0) kill(s.pid, SIGURG);
+}
+
+// The master's copy of each pair: replaced only by one that loads.
+void ProcessManager::reread_certs() {
+    for (runtime::ServiceConfig& s : config_.services) {
+        if (!s.tls.enabled()) continue;
+        std::string error;
+        if (!runtime::tls_read_files(&s.tls, &error))
+            log_line("tls: " + s.name + ": keeping the old certificate for new workers: " + error);
+    }
+}
+
 void ProcessManager::begin_reload(bool graceful) {
     if (state_ != State::Running) return;  // as the original: ignored while reloading
     log_line(graceful ? "reloading gracefully" : "reloading");
+    reread_certs();  // the new workers start from the files as they are now, if they load
     state_ = State::Reloading;
     stats_->master_state.store(1);
     graceful_ = graceful;

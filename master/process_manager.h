@@ -53,6 +53,8 @@ class ProcessManager {
     void spawn(Slot& s);
     void begin_stop(bool graceful);
     void begin_reload(bool graceful);
+    void reload_certs();  // SIGURG
+    void reread_certs();
     void reload_step();
     void reload_replace(Slot& s, double now);
     bool old_workers_drained(double now);

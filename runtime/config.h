@@ -29,8 +29,12 @@ enum class ServiceType { Channel, WebSocket, Http };
 // wss:// and https:// (docs/CONFIG.md "tls"): PEM files, re-read on
 // `reload-certs` without touching established connections.
 struct TlsConfig {
-    std::string cert;  // certificate chain, leaf first; empty: plain TCP
-    std::string key;   // its private key
+    std::string cert;  // certificate chain file, leaf first; empty: plain TCP
+    std::string key;   // its private key file
+    // The last pair that loaded, as PEM text: the master reads the files at
+    // start, on reload and on reload-certs, and a worker forked later starts
+    // from these, so a half-renewed pair on disk never stops a re-fork.
+    std::string cert_pem, key_pem;
     bool enabled() const { return !cert.empty(); }
 };
 

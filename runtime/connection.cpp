@@ -17,7 +17,18 @@
 namespace pusher::runtime {
 
 Connection::Connection(Loop& loop, int fd, uint64_t id, ConnectionHandler* handler, ConnState state)
-    : loop_(loop), handler_(handler), fd_(fd), state_(state), id_(id) {
+    : loop_(loop),
+      handler_(handler),
+      fd_(fd),
+      state_(state),
+      writing_(false),
+      reading_(true),
+      corked_(false),
+      read_wants_write_(false),
+      write_wants_read_(false),
+      tls_failed_(false),
+      tls_ready_(false),
+      id_(id) {
     last_active = static_cast<uint32_t>(loop.now());
     short what = state == ConnState::Connecting ? EV_WRITE : EV_READ | EV_PERSIST;
     writing_ = state == ConnState::Connecting;
@@ -71,10 +82,6 @@ void Connection::finish_connect() {
     handler_->on_connect(*this);
 }
 
-bool Connection::tls_handshaking() const {
-    return ssl_ && !tls_handshake_done(ssl_);
-}
-
 void Connection::handle_read() {
     for (int round = 0; round < 4 && state_ == ConnState::Open && reading_; ++round) {
         ssize_t n = read_some();
@@ -104,9 +111,10 @@ ssize_t Connection::read_some() {
 }
 
 ssize_t Connection::read_tls() {
-    bool handshaking = !tls_handshake_done(ssl_);
+    bool handshaking = !tls_ready_;
     TlsWait wait = TlsWait::None;
     ssize_t n = tls_read(ssl_, loop_.read_buffer(), loop_.read_buffer_size(), &wait);
+    note_handshake();
     if (n > 0) return n;
     if (wait == TlsWait::Read) return -1;
     if (wait == TlsWait::Write) {  // the handshake's answer did not fit the socket
@@ -118,11 +126,17 @@ ssize_t Connection::read_tls() {
     return 0;
 }
 
+// Either call may complete the handshake (a write before it drives it too).
+void Connection::note_handshake() {
+    if (!tls_ready_ && tls_handshake_done(ssl_)) tls_ready_ = true;
+}
+
 // The TLS stream ended (failed: with an error). One that ends before its
 // handshake finished is counted, whichever call found out.
 void Connection::tls_broke(bool failed, bool handshaking) {
-    tls_failed_ |= failed;
-    if (!handshaking) return;
+    if (failed) tls_failed_ = true;
+    // A bare TCP connect-and-close (a port probe, a health check) is no handshake.
+    if (!handshaking || !tls_heard_from_peer(ssl_)) return;
     bump(loop_.stats().tls_handshake_failures);
     log_peer("tls: handshake with " + peer() + " failed: " + tls_failure(ssl_));
 }
@@ -182,8 +196,9 @@ ssize_t Connection::flush_tls() {
         size_t len = 0;
         const char* p = out_.front(gather, sizeof gather, &len);
         TlsWait wait = TlsWait::None;
-        bool handshaking = !tls_handshake_done(ssl_);
+        bool handshaking = !tls_ready_;
         ssize_t w = tls_write(ssl_, p, len, &wait);
+        note_handshake();
         if (w < 0) {
             tls_broke(true, handshaking);
             return -1;
@@ -202,8 +217,9 @@ ssize_t Connection::write_direct(const char* data, size_t len) {
     ssize_t w;
     if (ssl_) {
         TlsWait wait = TlsWait::None;
-        bool handshaking = !tls_handshake_done(ssl_);
+        bool handshaking = !tls_ready_;
         w = tls_write(ssl_, data, len, &wait);
+        note_handshake();
         if (w < 0) tls_broke(true, handshaking);
         if (w == 0) write_wants_read_ = wait == TlsWait::Read;
         if (w <= 0) return w;
@@ -236,7 +252,7 @@ void Connection::queue_tail(SharedBuffer* buf, const char* data, size_t len, siz
         copy->unref();
     }
     bump(loop_.stats().send_queue_bytes, len - written);
-    watch(true);
+    if (!write_wants_read_) watch(true);  // else the next read resumes it
 }
 
 bool Connection::send(const char* data, size_t len) {
@@ -284,7 +300,7 @@ void Connection::flush_corked() {
     corked_ = false;
     if (state_ != ConnState::Open || writing_ || out_.empty()) return;
     handle_write();
-    if (state_ == ConnState::Open && !out_.empty()) watch(true);
+    if (state_ == ConnState::Open && !out_.empty() && !write_wants_read_) watch(true);
 }
 
 void Connection::watch(bool write) {
@@ -316,7 +332,9 @@ void Connection::resume_reading() {
 
 void Connection::close() {
     if (state_ == ConnState::Closed || state_ == ConnState::Closing) return;
-    if (out_.empty() || state_ == ConnState::Connecting) return close_now();
+    // A TLS handshake cannot finish with reading paused: nothing queued
+    // before it could ever go out, so there is nothing to wait for.
+    if (out_.empty() || state_ == ConnState::Connecting || tls_handshaking()) return close_now();
     pause_reading();
     state_ = ConnState::Closing;
     phase_since = static_cast<uint32_t>(loop_.now());

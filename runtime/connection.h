@@ -71,7 +71,7 @@ class Connection {
     bool tls() const { return ssl_ != nullptr; }
     // A TLS connection whose handshake is not finished (its deadline is the
     // service's, measured from phase_since).
-    bool tls_handshaking() const;
+    bool tls_handshaking() const { return ssl_ && !tls_ready_; }
 
     // false: dropped (queue over the cap, counted as send_fail) or not open.
     bool send(const char* data, size_t len);
@@ -142,6 +142,7 @@ class Connection {
     ssize_t read_some();
     ssize_t read_tls();
     void tls_broke(bool failed, bool handshaking);
+    void note_handshake();
     ssize_t flush_queue();
     ssize_t flush_tls();
 
@@ -149,14 +150,16 @@ class Connection {
     ConnectionHandler* handler_;
     int fd_;
     ConnState state_;
-    bool writing_ = false;  // EV_WRITE watched
-    bool reading_ = true;
-    bool corked_ = false;  // in the loop's corked list
+    bool writing_ : 1;  // EV_WRITE watched
+    bool reading_ : 1;
+    bool corked_ : 1;  // in the loop's corked list
     // TLS: a read that the handshake stalled on a full socket is retried
-    // when it becomes writable.
-    bool read_wants_write_ = false;
-    bool write_wants_read_ = false;  // and a write that waits for a read
-    bool tls_failed_ = false;  // no close_notify after a TLS error
+    // when it becomes writable, and a write that waits for a read is retried
+    // after the next read.
+    bool read_wants_write_ : 1;
+    bool write_wants_read_ : 1;
+    bool tls_failed_ : 1;  // no close_notify after a TLS error
+    bool tls_ready_ : 1;   // the handshake finished (post-handshake messages do not undo it)
     uint64_t id_;
     uint64_t bytes_in_ = 0, bytes_out_ = 0;
     SendQueue out_;

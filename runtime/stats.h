@@ -51,6 +51,10 @@ struct WorkerSlot {
     Counter tls_handshake_failures;  // TLS handshakes that failed or were abandoned
     Counter tls_reloads;             // reload-certs: certificates loaded
     Counter tls_reload_failures;     // reload-certs: refused, the old certificate stays
+    // The reload-certs round (StatsRegion::tls_generation) this worker last
+    // answered, and whether it loaded the files then (1) or kept the old pair (0).
+    std::atomic<uint32_t> tls_generation;
+    std::atomic<uint32_t> tls_ok;
     std::atomic<int32_t>
         old_pid;  // graceful reload: the predecessor still draining (master writes)
 };
@@ -92,6 +96,7 @@ struct StatsRegion {
     std::atomic<int32_t> master_pid;
     std::atomic<uint32_t> master_state;  // 0 running, 1 reloading, 2 stopping
     std::atomic<uint32_t> reloads_done;  // bumped when a reload has finished
+    std::atomic<uint32_t> tls_generation;  // bumped by the master on each reload-certs
     uint64_t start_time;
     uint64_t instance_id;  // random per master start: client ids of an older run never match
     char node_name[64];

@@ -4,7 +4,13 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <openssl/pem.h>
+
+#include <cerrno>
+#include <cstring>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 
 namespace pusher::runtime {
 
@@ -32,11 +38,9 @@ static int no_passphrase(char*, int, int, void*) {
     return -1;
 }
 
-static SSL_CTX* build(const std::string& cert, const std::string& key, std::string* error) {
-    ERR_clear_error();
+static SSL_CTX* new_context() {
     SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-    if (!ctx) return *error = tls_error_string(), nullptr;
-    SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+    if (!ctx) return nullptr;
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     // Renegotiation is a denial-of-service lever and nothing here needs it.
     // KTLS: where the kernel has it, records are encrypted by the kernel and a
@@ -49,14 +53,48 @@ static SSL_CTX* build(const std::string& cert, const std::string& key, std::stri
     // Workers do not share a session cache; resumption goes by tickets.
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_cipher_list(ctx, kTls12Ciphers);
+    return ctx;
+}
+
+// The leaf, then the rest of the chain, as SSL_CTX_use_certificate_chain_file
+// reads them, but from memory.
+static bool use_chain(SSL_CTX* ctx, const std::string& pem) {
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    X509* leaf = bio ? PEM_read_bio_X509_AUX(bio, nullptr, no_passphrase, nullptr) : nullptr;
+    bool ok = leaf && SSL_CTX_use_certificate(ctx, leaf) == 1;
+    X509_free(leaf);
+    while (ok) {
+        X509* ca = PEM_read_bio_X509(bio, nullptr, no_passphrase, nullptr);
+        if (!ca) break;
+        ok = SSL_CTX_add0_chain_cert(ctx, ca) == 1;
+        if (!ok) X509_free(ca);
+    }
+    if (ok && ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_NO_START_LINE) ERR_clear_error();
+    BIO_free(bio);
+    return ok;
+}
+
+static bool use_key(SSL_CTX* ctx, const std::string& pem) {
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio, nullptr, no_passphrase, nullptr) : nullptr;
+    bool ok = key && SSL_CTX_use_PrivateKey(ctx, key) == 1;
+    EVP_PKEY_free(key);
+    BIO_free(bio);
+    return ok;
+}
+
+static SSL_CTX* build(const TlsConfig& t, std::string* error) {
+    ERR_clear_error();
+    SSL_CTX* ctx = new_context();
+    if (!ctx) return *error = tls_error_string(), nullptr;
     std::string what;
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != 1) {
-        what = "certificate " + cert;
-    } else if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+    if (!use_chain(ctx, t.cert_pem)) {
+        what = "certificate " + t.cert;
+    } else if (!use_key(ctx, t.key_pem)) {
         bool mismatch = ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH;
-        what = "key " + key + (mismatch ? " does not match certificate " + cert : "");
+        what = "key " + t.key + (mismatch ? " does not match certificate " + t.cert : "");
     } else if (SSL_CTX_check_private_key(ctx) != 1) {
-        what = "key " + key + " does not match certificate " + cert;
+        what = "key " + t.key + " does not match certificate " + t.cert;
     } else {
         return ctx;
     }
@@ -65,12 +103,32 @@ static SSL_CTX* build(const std::string& cert, const std::string& key, std::stri
     return nullptr;
 }
 
+static bool read_file(const std::string& path, std::string* out, std::string* error) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream text;
+    if (in) text << in.rdbuf();
+    if (!in || in.bad()) return *error = path + ": " + strerror(errno), false;
+    *out = text.str();
+    return true;
+}
+
+bool tls_read_files(TlsConfig* t, std::string* error) {
+    TlsConfig fresh = *t;
+    if (!read_file(t->cert, &fresh.cert_pem, error) || !read_file(t->key, &fresh.key_pem, error))
+        return false;
+    SSL_CTX* ctx = build(fresh, error);
+    if (!ctx) return false;
+    SSL_CTX_free(ctx);
+    *t = fresh;
+    return true;
+}
+
 TlsContext::~TlsContext() {
     SSL_CTX_free(ctx_);
 }
 
-bool TlsContext::load(const std::string& cert, const std::string& key, std::string* error) {
-    SSL_CTX* fresh = build(cert, key, error);
+bool TlsContext::load(const TlsConfig& t, std::string* error) {
+    SSL_CTX* fresh = build(t, error);
     if (!fresh) return false;
     SSL_CTX_free(ctx_);  // connections made from it keep their own reference
     ctx_ = fresh;
@@ -101,12 +159,6 @@ SSL* TlsContext::accept(int fd) const {
     }
     SSL_set_accept_state(ssl);
     return ssl;
-}
-
-bool tls_files_ok(const std::string& cert, const std::string& key, std::string* error) {
-    SSL_CTX* ctx = build(cert, key, error);
-    SSL_CTX_free(ctx);
-    return ctx != nullptr;
 }
 
 }  // namespace pusher::runtime

@@ -8,6 +8,8 @@
 #pragma once
 #include <string>
 
+#include "runtime/config.h"
+
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
 
@@ -20,9 +22,9 @@ class TlsContext {
     TlsContext(const TlsContext&) = delete;
     TlsContext& operator=(const TlsContext&) = delete;
 
-    // Builds a context from the files; on success it replaces the current one.
-    // false + a one-line reason (OpenSSL's, with the file named) otherwise.
-    bool load(const std::string& cert_file, const std::string& key_file, std::string* error);
+    // Builds a context from t's PEM text; on success it replaces the current
+    // one. false + a one-line reason (OpenSSL's, with the file named) otherwise.
+    bool load(const TlsConfig& t, std::string* error);
     bool loaded() const { return ctx_ != nullptr; }
     // "CN=example.org, expires 2027-03-01 12:00:00 UTC" of the current certificate.
     std::string describe() const;
@@ -34,9 +36,9 @@ class TlsContext {
     SSL_CTX* ctx_ = nullptr;
 };
 
-// Checks that a cert and key load and belong together, without keeping them
-// (config validation and the CLI's `reload-certs`).
-bool tls_files_ok(const std::string& cert_file, const std::string& key_file, std::string* error);
+// Reads t's cert and key files into its PEM text, if both load and belong
+// together; t is left as it was otherwise.
+bool tls_read_files(TlsConfig* t, std::string* error);
 
 // OpenSSL's queued errors as one line (and the queue cleared).
 std::string tls_error_string();

@@ -26,6 +26,8 @@ ssize_t tls_read(SSL* ssl, char* buf, size_t len, TlsWait* wait);
 // >= 0: bytes taken (0: nothing now, *wait says why); -1: failed.
 ssize_t tls_write(SSL* ssl, const char* data, size_t len, TlsWait* wait);
 bool tls_handshake_done(const SSL* ssl);
+// Whether any byte came from the peer (a bare TCP connect-and-close sent none).
+bool tls_heard_from_peer(SSL* ssl);
 // Why the last call failed, for the log: OpenSSL's reason or errno's.
 std::string tls_failure(SSL* ssl);
 // A best-effort close_notify (never waits), then frees the SSL.

@@ -54,6 +54,7 @@ class BusService : public runtime::Service,
     virtual void subscribe() {}  // bus handlers, registered before connecting
     virtual void sweep() = 0;    // timeouts, once a second
     bool start_tls(std::string* error);
+    void answer_reload(bool ok);  // for reload-certs, in this worker's status slot
 
     runtime::Loop& loop_;
     const runtime::WorkerContext& ctx_;

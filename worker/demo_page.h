@@ -6,7 +6,9 @@
 
 namespace pusher::worker {
 
-// "%WS_PORT%" is replaced with the WebSocket port of this deployment.
+// "%WS_PORT%" is replaced with the WebSocket port of this deployment,
+// "%WS_SCHEME%" with wss when that service has "tls" (an https page may
+// not open ws://), else ws.
 inline constexpr const char kDemoPage[] = R"HTML(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>pusher demo</title>
 <style>
@@ -26,7 +28,7 @@ input,button{font:inherit;padding:.3em}#content{width:18em}#to{width:17em}.st{co
 const $ = (id) => document.getElementById(id);
 const log = (t) => { const d = $('log'); d.textContent += t.replace(/\n$/, '') + '\n'; d.scrollTop = d.scrollHeight; };
 const port = new URLSearchParams(location.search).get('ws_port') || '%WS_PORT%';
-const ws = new WebSocket('ws://' + location.hostname + ':' + port);
+const ws = new WebSocket('%WS_SCHEME%://' + location.hostname + ':' + port);
 window.received = [];
 ws.onopen = () => $('state').textContent = 'open';
 ws.onclose = () => $('state').textContent = 'closed';

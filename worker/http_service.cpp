@@ -114,10 +114,14 @@ std::string HttpService::handle(const HttpRequest& req) {
     }
     if (path == "/demo") {
         std::string page(kDemoPage);
-        std::string ws_port = "4236";
+        std::string ws_port = "4236", scheme = "ws";
         for (const ServiceConfig& s : config_.services)
-            if (s.type == ServiceType::WebSocket) ws_port = std::to_string(s.port);
+            if (s.type == ServiceType::WebSocket) {
+                ws_port = std::to_string(s.port);
+                scheme = s.tls.enabled() ? "wss" : "ws";
+            }
         page.replace(page.find("%WS_PORT%"), 9, ws_port);
+        page.replace(page.find("%WS_SCHEME%"), 11, scheme);
         return protocol::http_response(200, "text/html;charset=utf-8", page, req.keep_alive);
     }
     return publish(req);  // like the original, every other path publishes

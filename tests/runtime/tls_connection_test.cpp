@@ -26,7 +26,16 @@ using namespace pusher::runtime;
 
 namespace {
 
-// A self-signed certificate for CN=cn in dir: returns {cert file, key file}.
+// A self-signed certificate for CN=cn in dir, as the config names it.
+TlsConfig pair(const std::string& cert, const std::string& key) {
+    TlsConfig t;
+    t.cert = cert;
+    t.key = key;
+    std::string err;
+    tls_read_files(&t, &err);
+    return t;
+}
+
 std::pair<std::string, std::string> make_cert(const std::string& dir, const std::string& cn) {
     EVP_PKEY* key = EVP_EC_gen("P-256");
     X509* x = X509_new();
@@ -101,7 +110,7 @@ struct TlsConnectionTest : ::testing::Test {
     void start() {
         auto [cert, key] = make_cert(dir, "first");
         std::string err;
-        ASSERT_TRUE(tls.load(cert, key, &err)) << err;
+        ASSERT_TRUE(tls.load(pair(cert, key), &err)) << err;
         loop = std::make_unique<Loop>(nullptr, limits);
         lfd = listen_socket("127.0.0.1", 0, false, &err);
         ASSERT_GE(lfd, 0) << err;
@@ -249,7 +258,7 @@ TEST_F(TlsConnectionTest, ReloadLeavesEstablishedConnectionsAlone) {
     ASSERT_EQ(read_tls(*old_client, 6), "hello\n");
     auto [cert, key] = make_cert(dir, "renewed");
     std::string err;
-    ASSERT_TRUE(tls.load(cert, key, &err)) << err;
+    ASSERT_TRUE(tls.load(pair(cert, key), &err)) << err;
     EXPECT_NE(tls.describe().find("CN=renewed"), std::string::npos) << tls.describe();
     auto fresh = connect_tls();
     ASSERT_EQ(read_tls(*fresh, 6), "hello\n");
@@ -264,15 +273,41 @@ TEST_F(TlsConnectionTest, ABadNewKeyIsRefusedAndTheOldOneStays) {
     auto [cert, key] = make_cert(dir, "renewed");
     auto [other_cert, other_key] = make_cert(dir, "other");
     std::string err;
-    EXPECT_FALSE(tls.load(cert, other_key, &err));
+    TlsConfig mismatched;
+    mismatched.cert = cert, mismatched.key = other_key;
+    EXPECT_FALSE(tls_read_files(&mismatched, &err));
     EXPECT_NE(err.find("does not match"), std::string::npos) << err;
-    EXPECT_FALSE(tls.load(dir + "/missing.crt", key, &err));
+    EXPECT_TRUE(mismatched.cert_pem.empty());  // left as it was
+    TlsConfig missing;
+    missing.cert = dir + "/missing.crt", missing.key = key;
+    EXPECT_FALSE(tls_read_files(&missing, &err));
     EXPECT_NE(err.find("missing.crt"), std::string::npos) << err;
+    // Text that is not PEM at all, given to the context directly.
+    TlsConfig junk = pair(cert, key);
+    junk.key_pem = "not a key";
+    EXPECT_FALSE(tls.load(junk, &err));
+    EXPECT_NE(err.find("key "), std::string::npos) << err;
     auto c = connect_tls();
     ASSERT_EQ(read_tls(*c, 6), "hello\n");
     EXPECT_EQ(peer_cn(*c), "first");
-    EXPECT_FALSE(tls_files_ok(cert, other_key, &err));
-    EXPECT_TRUE(tls_files_ok(cert, key, &err)) << err;
+}
+
+// A chain file (leaf, then an intermediate) is read from memory in order.
+TEST_F(TlsConnectionTest, ReadsEveryCertificateOfAChainFile) {
+    start();
+    auto [leaf, key] = make_cert(dir, "leaf");
+    auto [extra, extra_key] = make_cert(dir, "extra");
+    std::string chain = dir + "/chain.pem";
+    std::string cmd = "cat " + leaf + " " + extra + " > " + chain;
+    ASSERT_EQ(system(cmd.c_str()), 0);
+    std::string err;
+    ASSERT_TRUE(tls.load(pair(chain, key), &err)) << err;
+    auto c = connect_tls();
+    ASSERT_EQ(read_tls(*c, 6), "hello\n");
+    EXPECT_EQ(peer_cn(*c), "leaf");
+    STACK_OF(X509)* sent = SSL_get_peer_cert_chain(c->ssl);
+    ASSERT_NE(sent, nullptr);
+    EXPECT_EQ(sk_X509_num(sent), 2);  // the leaf and the extra one
 }
 
 }  // namespace
