@@ -205,14 +205,18 @@ TEST_P(TlsReloadRefused, KeepsTheOldCertificateAndTheConnections) {
     int master = master_pid();
     ASSERT_GT(master, 0);
     ASSERT_EQ(kill(master, SIGURG), 0);
-    ASSERT_TRUE(answered("keeping the old certificate", 0));
+    // Each worker's own line ("tls: pusher[1] keeping ..."); the master says so
+    // once per service too ("tls: pusher: keeping ... for new workers").
+    ASSERT_TRUE(answered("] keeping the old certificate", 0));
     std::string refused = t->p->log_lines("keeping the old certificate");
     EXPECT_NE(refused.find("tls: pusher[0] keeping the old certificate"), std::string::npos)
         << refused;
+    EXPECT_NE(refused.find("tls: pusher: keeping the old certificate for new workers"),
+              std::string::npos)
+        << refused;
     EXPECT_EQ(t->p->log_lines("loaded certificate"), loaded) << "something was loaded";
-    // Counted per worker (from /metrics: status --json needs a config that
-    // loads, and its files do not; see CliWorksWhileTheFilesAreBroken).
     EXPECT_EQ(t->metric("pusher_tls_reload_failures_total"), kTlsWorkers);
+    EXPECT_EQ(t->ws_stat("tls_reload_failures"), kWsWorkers);
     EXPECT_TRUE(new_clients_see("CN=first,O=pusher tests"));
     EXPECT_TRUE(all_served("after-refusal"));
 
@@ -274,6 +278,37 @@ TEST(TlsBrokenFiles, AReforkedWorkerServesWhileTheFilesAreBroken) {
         5000, 100);
     EXPECT_TRUE(served) << "no wss:// service 5 s after the worker died: " << why << "\n"
                         << t.log();
+    std::ofstream(t.server.key) << good;
+}
+
+// The master's copy follows reload-certs: a worker forked after a renewal
+// serves the renewed certificate even when the files broke again since.
+TEST(TlsBrokenFiles, AReforkedWorkerServesTheLastCertificateThatLoaded) {
+    TlsPusher t;
+    ASSERT_EQ(t.start(), "");
+    CertFiles renewed = t.ca.issue("renewed", {"renewed", 0});
+    ASSERT_TRUE(t.install(renewed));
+    CmdResult r = t.p->cli("reload-certs");
+    ASSERT_EQ(r.code, 0) << r.out << t.log();
+    std::string good = slurp(t.server.key);
+    std::ofstream(t.server.key) << "not a key\n";
+    int pid = t.p->worker_pid("pusher", 0);
+    ASSERT_GT(pid, 0);
+    t.p->expect_worker_deaths(1);
+    ASSERT_EQ(kill(pid, SIGKILL), 0);
+    std::string subject;
+    EXPECT_TRUE(eventually(
+        [&] {
+            WsClient c;
+            if (!c.connect_tls("127.0.0.1", t.p->ws_port, t.client()) ||
+                c.recv_text(1000).rfind("workerID:", 0) != 0)
+                return false;
+            subject = c.tls()->peer_subject();
+            return t.p->worker_pid("pusher", 0) != pid;  // served by the new worker
+        },
+        5000, 100))
+        << t.log();
+    EXPECT_EQ(subject, "CN=renewed,O=pusher tests");
     std::ofstream(t.server.key) << good;
 }
 
