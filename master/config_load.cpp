@@ -162,7 +162,7 @@ bool read_limits(const Json::Value& v, runtime::Limits* l, std::string* error) {
 }
 
 // "tls": {"cert": FILE, "key": FILE} on a websocket or http service. The
-// files themselves are checked once the paths are resolved (check_tls_files).
+// files themselves are read by the commands that need them (read_tls_files).
 bool read_tls(const Json::Value& v, size_t i, ServiceConfig* s, std::string* error) {
     Reader r(v, "services[" + std::to_string(i) + "].tls");
     bool ok = s->type != ServiceType::Channel ||
@@ -175,11 +175,24 @@ bool read_tls(const Json::Value& v, size_t i, ServiceConfig* s, std::string* err
     return ok;
 }
 
+// "deflate" of a websocket service: permessage-deflate (docs/CONFIG.md "deflate").
+bool read_deflate(const Json::Value& v, const std::string& path, runtime::DeflateConfig* d,
+                  std::string* error) {
+    Reader r(v, path + ".deflate");
+    int min_size = static_cast<int>(d->min_size);
+    bool ok = r.object() && r.check_unknown({"enabled", "min_size", "level", "//"}) &&
+              r.boolean("enabled", &d->enabled) && r.integer("min_size", &min_size, 0, INT_MAX) &&
+              r.integer("level", &d->level, 1, 9);
+    if (!ok) return *error = r.error, false;
+    d->min_size = static_cast<size_t>(min_size);
+    return true;
+}
+
 bool read_service(const Json::Value& v, size_t i, ServiceConfig* s, std::string* error) {
     Reader r(v, "services[" + std::to_string(i) + "]");
     std::string type, listen;
     if (!r.object() ||
-        !r.check_unknown({"type", "listen", "count", "name", "reloadable", "tls"}) ||
+        !r.check_unknown({"type", "listen", "count", "name", "reloadable", "tls", "deflate"}) ||
         !r.str("type", &type) || !r.str("listen", &listen) ||
         !r.integer("count", &s->count, 1, 64) || !r.str("name", &s->name) ||
         !r.boolean("reloadable", &s->reloadable)) {
@@ -205,6 +218,12 @@ bool read_service(const Json::Value& v, size_t i, ServiceConfig* s, std::string*
     if (s->type == ServiceType::Channel && s->count != 1)
         return *error = r.fail("count", "the channel service runs exactly 1 worker") ? "" : r.error,
                false;
+    if (v.isMember("deflate")) {
+        if (s->type != ServiceType::WebSocket)
+            return *error = r.fail("deflate", "only for websocket services") ? "" : r.error, false;
+        if (!read_deflate(v["deflate"], "services[" + std::to_string(i) + "]", &s->deflate, error))
+            return false;
+    }
     return true;
 }
 

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <new>
 
+#include "protocol/deflate_codec.h"
 #include "protocol/utf8.h"
 
 namespace pusher::protocol {
@@ -16,8 +17,8 @@ size_t ws_header_size(size_t n) {
     return n < 126 ? 2 : n <= 0xFFFF ? 4 : 10;
 }
 
-size_t ws_write_header(char* out, uint8_t opcode, size_t n) {
-    out[0] = static_cast<char>(0x80 | opcode);
+size_t ws_write_header(char* out, uint8_t opcode, size_t n, bool compressed) {
+    out[0] = static_cast<char>(0x80 | (compressed ? 0x40 : 0) | opcode);
     if (n < 126) {
         out[1] = static_cast<char>(n);
         return 2;
@@ -256,6 +257,7 @@ struct WsDecoder::Pending {
     uint8_t head_len = 0;      // 0: no unfinished frame
     bool head_done = false;    // head holds all of the header
     uint8_t msg_opcode = 0;    // kWsText or kWsBinary while a fragmented message is open
+    bool compressed = false;   // that message had RSV1: inflated once complete
     Utf8Validator utf8;        // carries a code point split across fragments
     bool idle() const { return head_len == 0 && msg_opcode == 0; }
 };
@@ -396,7 +398,14 @@ bool WsDecoder::fits(uint8_t b0, uint64_t n, size_t max_message, Error* err) con
 // fragmented or over-long control frame and a length not in its minimal form.
 bool WsDecoder::check(const Frame& f, Error* err) const {
     uint8_t op = f.opcode();
-    if (f.rsv()) return fail(err, kWsProtocolError, "reserved bits set without an extension");
+    if (f.rsv()) {
+        // permessage-deflate gives RSV1 a meaning on a message's first frame only (RFC 7692 §6).
+        if (!deflate_ || f.rsv() != WSLAY_RSV1_BIT)
+            return fail(err, kWsProtocolError, "reserved bits set without an extension");
+        if (f.control()) return fail(err, kWsProtocolError, "RSV1 set on a control frame");
+        if (op == kWsContinuation)
+            return fail(err, kWsProtocolError, "RSV1 set on a continuation frame");
+    }
     if (!f.masked()) return fail(err, kWsProtocolError, "client frame not masked");
     if ((op > kWsBinary && op < kWsClose) || op > kWsPong)
         return fail(err, kWsProtocolError, "reserved opcode");
@@ -429,13 +438,15 @@ WsDecoder::Step WsDecoder::frame(std::string_view head, std::string_view rest, u
         if (in_place) pending_->buf.resize(pending_->message);
         return control(f.opcode(), std::string_view(buf, n), sink, err);
     }
-    if (f.opcode() != kWsContinuation && f.fin()) return single(f, in_place, sink, err);
+    if (f.opcode() != kWsContinuation && f.fin())
+        return single(f, in_place, max_message, sink, err);
     return fragment(f, in_place, max_message, sink, err);
 }
 
 // A one-frame message. Read from the input, up to 4 KiB, it is a view into
 // wslay's buffer: no allocation.
-WsDecoder::Step WsDecoder::single(Frame& f, bool in_place, Sink& sink, Error* err) {
+WsDecoder::Step WsDecoder::single(Frame& f, bool in_place, size_t max_message, Sink& sink,
+                                  Error* err) {
     std::unique_ptr<char[]> heap;
     std::string held;
     std::string_view payload = f.first();
@@ -457,6 +468,7 @@ WsDecoder::Step WsDecoder::single(Frame& f, bool in_place, Sink& sink, Error* er
             payload = held;
         }
     }
+    if (f.rsv()) return inflated(f.opcode(), payload, max_message, sink, err);
     if (f.opcode() == kWsText && !utf8_valid(payload.data(), payload.size()))
         return fail(err, kWsInvalidData, "text message is not UTF-8"), Step::kFailed;
     sink.on_message(f.opcode(), payload);
@@ -470,6 +482,7 @@ WsDecoder::Step WsDecoder::fragment(Frame& f, bool in_place, size_t max_message,
     Pending& p = pending();
     if (f.opcode() != kWsContinuation) {
         p.msg_opcode = f.opcode();
+        p.compressed = f.rsv() != 0;
         p.utf8.reset();
     }
     size_t n = static_cast<size_t>(f.length());
@@ -484,22 +497,47 @@ WsDecoder::Step WsDecoder::fragment(Frame& f, bool in_place, size_t max_message,
         ok = f.drain([&](const char* d, size_t m) { p.buf.append(d, m); });
     }
     if (!ok) return fail(err, kWsProtocolError, "frame refused by wslay"), Step::kFailed;
-    if (p.msg_opcode == kWsText && !p.utf8.feed(p.buf.data() + at, n))
+    if (p.msg_opcode == kWsText && !p.compressed && !p.utf8.feed(p.buf.data() + at, n))
         return fail(err, kWsInvalidData, "text message is not UTF-8"), Step::kFailed;
     p.message += n;
-    return f.fin() ? end_of_message(sink, err) : Step::kNext;
+    return f.fin() ? end_of_message(max_message, sink, err) : Step::kNext;
 }
 
-WsDecoder::Step WsDecoder::end_of_message(Sink& sink, Error* err) {
+WsDecoder::Step WsDecoder::end_of_message(size_t max_message, Sink& sink, Error* err) {
     Pending& p = *pending_;
-    if (p.msg_opcode == kWsText && !p.utf8.complete())
+    if (p.msg_opcode == kWsText && !p.compressed && !p.utf8.complete())
         return fail(err, kWsInvalidData, "text message ends inside a code point"), Step::kFailed;
     uint8_t op = p.msg_opcode;
+    bool compressed = p.compressed;
     std::string whole = std::move(p.buf);
     p.buf = std::string();
     p.message = 0;
     p.msg_opcode = 0;
+    p.compressed = false;
+    if (compressed) return inflated(op, whole, max_message, sink, err);
     sink.on_message(op, whole);
+    return Step::kNext;
+}
+
+// A compressed message, complete: inflated by the thread's inflater into a
+// buffer of its own (the sink may feed another decoder meanwhile), within
+// max_message, then checked and delivered as any other.
+WsDecoder::Step WsDecoder::inflated(uint8_t op, std::string_view compressed, size_t max_message,
+                                    Sink& sink, Error* err) {
+    thread_local DeflateInflater inflater;
+    std::string out;
+    switch (inflater.inflate(compressed, max_message, &out)) {
+        case DeflateInflater::Result::kOk:
+            break;
+        case DeflateInflater::Result::kTooBig:
+            return fail(err, kWsTooBig, "message too big"), Step::kFailed;
+        case DeflateInflater::Result::kCorrupt:
+            return fail(err, kWsInvalidData, "compressed message is not valid DEFLATE"),
+                   Step::kFailed;
+    }
+    if (op == kWsText && !utf8_valid(out.data(), out.size()))
+        return fail(err, kWsInvalidData, "text message is not UTF-8"), Step::kFailed;
+    sink.on_message(op, out);
     return Step::kNext;
 }
 

@@ -13,6 +13,12 @@
 // (100k connections a host): what a connection keeps between reads lives in a
 // Pending block that exists only while a frame or message is unfinished; the
 // idle decoder is 16 bytes.
+//
+// With permessage-deflate agreed (set_deflate, RFC 7692), RSV1 on the first
+// frame of a text or binary message marks it compressed: the whole message is
+// inflated once reassembled, by one inflater per thread (the client takes no
+// context over, so nothing is kept per connection), never past max_message
+// (1009), and text is UTF-8-checked after inflating.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -42,9 +48,10 @@ enum WsCloseCode : uint16_t {
     kWsTryLater = 1013,
 };
 
-// Server frames: FIN set, unmasked, 7/16/64-bit length.
+// Server frames: FIN set, unmasked, 7/16/64-bit length. compressed sets RSV1
+// (a permessage-deflate message, RFC 7692 §6).
 size_t ws_header_size(size_t payload_len);
-size_t ws_write_header(char* out, uint8_t opcode, size_t payload_len);
+size_t ws_write_header(char* out, uint8_t opcode, size_t payload_len, bool compressed = false);
 std::string ws_encode(uint8_t opcode, std::string_view payload);
 std::string ws_close_frame(uint16_t code, std::string_view reason = {});
 
@@ -80,6 +87,8 @@ class WsDecoder {
     bool feed(const char* data, size_t len, size_t max_message, Sink& sink, Error* err);
     // Bytes held for an unfinished frame or message; 0 when idle.
     size_t buffered() const;
+    // permessage-deflate was agreed in the handshake: RSV1 marks a compressed message.
+    void set_deflate(bool on) { deflate_ = on; }
 
   private:
     struct Pending;
@@ -91,9 +100,11 @@ class WsDecoder {
     Step resume(Input& in, size_t max_message, Sink& sink, Error* err);
     Step frame(std::string_view head, std::string_view rest, uint64_t length, bool in_place,
                size_t max_message, Sink& sink, Error* err);
-    Step single(Frame& f, bool in_place, Sink& sink, Error* err);
+    Step single(Frame& f, bool in_place, size_t max_message, Sink& sink, Error* err);
     Step fragment(Frame& f, bool in_place, size_t max_message, Sink& sink, Error* err);
-    Step end_of_message(Sink& sink, Error* err);
+    Step end_of_message(size_t max_message, Sink& sink, Error* err);
+    Step inflated(uint8_t opcode, std::string_view compressed, size_t max_message, Sink& sink,
+                  Error* err);
     Step control(uint8_t opcode, std::string_view payload, Sink& sink, Error* err);
     bool fits(uint8_t b0, uint64_t length, size_t max_message, Error* err) const;
     bool check(const Frame& f, Error* err) const;
@@ -102,6 +113,7 @@ class WsDecoder {
 
     std::unique_ptr<Pending> pending_;  // an unfinished frame or message, else null
     bool closed_ = false;               // a close frame or an error was seen
+    bool deflate_ = false;              // permessage-deflate agreed (in the padding: free)
 };
 
 }  // namespace pusher::protocol

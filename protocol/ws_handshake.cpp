@@ -24,7 +24,8 @@ static WsHandshakeResult refuse(std::string response, std::string reason) {
     return r;
 }
 
-WsHandshakeResult ws_handshake(const HttpRequest& req, const std::vector<std::string>& origins) {
+WsHandshakeResult ws_handshake(const HttpRequest& req, const std::vector<std::string>& origins,
+                               bool deflate) {
     if (req.method != "GET") return refuse(ws_bad_request(), "handshake method is not GET");
     const std::string* version = req.header("Sec-WebSocket-Version");
     if (!version)
@@ -46,10 +47,11 @@ WsHandshakeResult ws_handshake(const HttpRequest& req, const std::vector<std::st
     }
     WsHandshakeResult r;
     r.ok = true;
+    if (deflate) r.deflate = ws_deflate_negotiate(req);
     r.response =
         "HTTP/1.1 101 Switching Protocol\r\nUpgrade: websocket\r\nSec-WebSocket-Version: "
         "13\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-        ws_accept_key(*key) + "\r\n\r\n";
+        ws_accept_key(*key) + "\r\n" + r.deflate.response_header() + "\r\n";
     return r;
 }
 

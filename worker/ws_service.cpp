@@ -39,9 +39,18 @@ struct WsService::Session : runtime::Session {
 enum : uint8_t {
     kPingSent = 1,   // a keepalive ping is unanswered
     kCloseSent = 2,  // our close frame is out; waiting for the client's
+    // Bits 2..4: the permessage-deflate variant (DeflateVariants), 0 without it.
+    kDeflateShift = 2,
+    kDeflateMask = 7 << kDeflateShift,
 };
+static_assert(DeflateVariants::kCount - 1 == (kDeflateMask >> kDeflateShift));
 
-WsService::WsService(Loop& loop, const WorkerContext& ctx) : BusService(loop, ctx) {
+static uint8_t deflate_variant(const Connection& c) {
+    return static_cast<uint8_t>((c.flags & kDeflateMask) >> kDeflateShift);
+}
+
+WsService::WsService(Loop& loop, const WorkerContext& ctx)
+    : BusService(loop, ctx), deflate_(ctx.service().deflate) {
     static_assert(sizeof(Session) <= 40, "every connection pays for each byte of its session");
     std::string ping = protocol::ws_encode(protocol::kWsPing, "");
     ping_frame_ = BufferRef(SharedBuffer::copy(ping.data(), ping.size()));
@@ -91,7 +100,8 @@ void WsService::handshake(Connection& c, Session& s, const char* data, size_t le
         c.send(answer.data(), answer.size());
         return c.close();
     }
-    auto hs = protocol::ws_handshake(s.handshake->take(), config_.allowed_origins);
+    auto hs = protocol::ws_handshake(s.handshake->take(), config_.allowed_origins,
+                                     ctx_.service().deflate.enabled);
     c.send(hs.response.data(), hs.response.size());
     if (!hs.ok) {
         log_peer("websocket: " + c.peer() + " refused: " + hs.reason);
@@ -100,6 +110,12 @@ void WsService::handshake(Connection& c, Session& s, const char* data, size_t le
     if (!c.is_open()) return;  // the peer went away before its answer
     s.handshake.reset();
     c.ready = true;  // in the fan-out from now on
+    if (hs.deflate.agreed()) {
+        uint8_t v = DeflateVariants::of_window(hs.deflate.window_bits);
+        c.flags |= static_cast<uint8_t>(v << kDeflateShift);
+        deflate_.join(v);  // left in on_close(Connection&), which follows every open
+        s.decoder.set_deflate(true);
+    }
     welcome(c);
     if (used < len) frames(c, s, data + used, len - used);
 }
@@ -156,6 +172,7 @@ void WsService::on_close(uint16_t, std::string_view) {
 }
 
 void WsService::on_close(Connection& c) {
+    if (uint8_t v = deflate_variant(c)) deflate_.leave(v);
     tcp_.remove(c);
 }
 
@@ -211,7 +228,8 @@ static uint8_t opcode_for(const std::string& content) {
 
 void WsService::push_one(Connection& c, const std::string& content) {
     flush_broadcasts();  // keep the order of what arrived on the bus
-    std::string frame = protocol::ws_encode(opcode_for(content), content);
+    std::string frame;   // compressed for this one connection when it negotiated deflate
+    deflate_.append_frame(deflate_variant(c), opcode_for(content), content, &frame);
     if (c.send(frame.data(), frame.size())) bump(loop_.stats().messages_out);
 }
 
@@ -239,22 +257,25 @@ void WsService::on_client(const Value& data) {
 }
 
 void WsService::queue_broadcast(const std::string& content) {
-    size_t at = batch_.size();
-    batch_.resize(at + protocol::ws_header_size(content.size()));
-    protocol::ws_write_header(batch_.data() + at, opcode_for(content), content.size());
-    batch_ += content;
+    uint8_t opcode = opcode_for(content);
+    deflate_.append_frame(0, opcode, content, &batch_);
+    deflate_.queue(opcode, content);  // compressed once per variant in use
     ++batch_frames_;
 }
 
+// One buffer per variant, chosen by the connection's flag bits: O(1) and no
+// allocation per connection.
 void WsService::flush_broadcasts() {
     if (batch_.empty()) return;
-    BufferRef frame(SharedBuffer::copy(batch_.data(), batch_.size()));
+    BufferRef plain(SharedBuffer::copy(batch_.data(), batch_.size()));
     uint64_t frames = batch_frames_;
+    std::array<BufferRef, DeflateVariants::kCount> by_variant;
+    deflate_.take(plain, frames, &by_variant);
     batch_.clear();
     batch_frames_ = 0;
     uint64_t sent = 0;
     tcp_.for_each([&](Connection& c) {
-        if (c.ready && c.send(frame.get())) ++sent;
+        if (c.ready && c.send(by_variant[deflate_variant(c)].get())) ++sent;
     });
     bump(loop_.stats().messages_out, sent * frames);  // messages, not batches
 }

@@ -3,12 +3,15 @@
 // worker id, to the broadcast event and to its own client-id route, and pushes
 // what arrives. A broadcast is encoded once into one shared frame; the
 // broadcasts of one bus read are sent as one buffer, so a connection gets one
-// write() however many events arrived together.
+// write() however many events arrived together. With permessage-deflate the
+// batch also has a compressed twin per window size in use (DeflateVariants),
+// compressed once, and each connection gets the buffer of its variant.
 #pragma once
 #include <string>
 
 #include "protocol/ws_frame.h"
 #include "worker/bus_service.h"
+#include "worker/deflate_variants.h"
 
 namespace pusher::worker {
 
@@ -43,8 +46,9 @@ class WsService : public BusService, public protocol::WsDecoder::Sink {
     void sweep() override;
 
     runtime::Connection* current_ = nullptr;  // the connection whose frames are being decoded
-    std::string batch_;              // encoded broadcast frames of the current bus read
-    uint64_t batch_frames_ = 0;      // how many frames batch_ holds
+    std::string batch_;                       // encoded broadcast frames of the current bus read
+    uint64_t batch_frames_ = 0;               // how many frames batch_ holds
+    DeflateVariants deflate_;                 // compressors and compressed batches, per window size
     runtime::BufferRef ping_frame_;
     uint64_t instance_ = 0;
 };

@@ -669,8 +669,12 @@ Value World::data(Reader& in) {
 // Mostly a valid request: the fuzzer should get past the handshake easily.
 std::string World::ws_upgrade(Reader& in) {
     uint8_t a = in.u8();
-    int variant = a & 7;  // 0-4 valid; 5 no Upgrade, 6 no key, 7 an old version
+    // 0-4 valid (3 and 4 offer permessage-deflate, 4 with a 10-bit window);
+    // 5 no Upgrade, 6 no key, 7 an old version.
+    int variant = a & 7;
     std::string r = "GET /" + std::string((a & 64) ? "ws?x=1" : "") + " HTTP/1.1\r\nHost: h\r\n";
+    if (variant == 3) r += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
+    if (variant == 4) r += "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10\r\n";
     if (variant != 5) r += "Upgrade: websocket\r\nConnection: Upgrade\r\n";
     if (variant != 6) r += "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
     r += variant == 7 ? "Sec-WebSocket-Version: 8\r\n" : "Sec-WebSocket-Version: 13\r\n";

@@ -7,6 +7,7 @@ Run from the repository root: tests/fuzz/services_seeds.py
 """
 import os
 import struct
+import zlib
 
 OUT = "tests/fuzz/corpus/services"
 
@@ -38,15 +39,16 @@ def raw(k, data):
 
 
 def upgrade(k, a=0, frame=None):
-    """a: ws_upgrade()'s byte: a&7 5 no Upgrade, 6 no key, 7 version 8; a&0x18 0x08
-    good Origin, 0x10 bad Origin."""
+    """a: ws_upgrade()'s byte: a&7 3 offers permessage-deflate, 4 with server_max_window_bits=10,
+    5 no Upgrade, 6 no key, 7 version 8; a&0x18 0x08 good Origin, 0x10 bad Origin."""
     b = bytes([3, k, a])
     return b + (b"\x01" + frame if frame is not None else b"\x00")
 
 
 def frame(a=0, b=0, payload=b"hi", key=b"\x01\x02\x03\x04", big=0):
     """Arguments of ws_frame(): a picks the opcode (0 text, 1 binary, 2 cont,
-    3 close, 4 ping, 5 pong), fin (a&8 clears it), mask (a&0x30==0x30 unmasked);
+    3 close, 4 ping, 5 pong), fin (a&8 clears it), mask (a&0x30==0x30 unmasked),
+    RSV1 (a&0xc0==0xc0: compressed);
     b&1: a close code, b&2: a payload of 126 + big bytes."""
     out = bytes([a, b])
     if (a & 7) == 3 and b & 1:
@@ -115,6 +117,12 @@ def control(svc, what, http_link=False):
     return bytes([14, svc | (what << 2) | (0x20 if http_link else 0)])
 
 
+def deflated(text):
+    """A permessage-deflate payload: raw DEFLATE, sync flush, tail removed."""
+    z = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return (z.compress(text) + z.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
 def close_frame(k, code=None, with_upgrade=False):
     """code None: 1000 (close_code()'s table), else that exact code."""
     c = bytes([0]) if code is None else b"\xf0" + struct.pack("<H", code)
@@ -159,6 +167,14 @@ SEEDS = {
     + open_(1) + http(1, get_content(b"queued")) + turn() + control(0, 5) + turn(3),
     "tcp_clients": setup() + open_(0, True) + open_(1, True) + turn() + upgrade(0) + turn()
     + close(0) + turn(2),
+    # Two deflate variants and a plain client share a broadcast batch and a targeted push;
+    # compressed client messages, one fragmented, one corrupt.
+    "ws_deflate": setup() + open_() + open_() + open_() + upgrade(0, 3) + upgrade(1, 4) + upgrade(2, 0)
+    + turn() + bus(0, bytes([1, 3 | (8 << 3)])) + bus(0, bytes([1, 4]) + s8(b"small")) + turn(2)
+    + bus(1, bytes([3, 3 | (2 << 3), 0])) + turn(2)
+    + frames(0, frame(0xC0, 0, deflated("h\u00e9llo ".encode() * 20)),
+             frame(0xC8, 0, deflated(b"ab" * 200)[:3]), frame(2, 0, deflated(b"ab" * 200)[3:]))
+    + turn() + frames(1, frame(0xC0, 0, b"\x07junk")) + turn(2),
     "restricted_channel": setup(RESTRICT_ALLOW) + open_(2) + open_(1) + http(1, get_content(b"q")) + turn(3),
 }
 

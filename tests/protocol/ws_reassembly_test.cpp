@@ -3,7 +3,9 @@
 // clock: this binary replaces the global operator new and, while a test asks
 // for it, counts the allocations made and the bytes they requested. Copying
 // the buffered part of a frame again on every read shows up as one allocation
-// per read whose size grows with the frame, i.e. quadratic bytes.
+// per read whose size grows with the frame, i.e. quadratic bytes. The same
+// count shows that a compressed message costs what max_message allows, not
+// what it would inflate to (zip bombs).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -11,6 +13,7 @@
 #include <string>
 
 #include "protocol/ws_frame.h"
+#include "tests/support/deflate_bytes.h"
 #include "tests/support/ws_bytes.h"
 
 namespace {
@@ -131,4 +134,24 @@ TEST(WsReassembly, CompleteFramesAllocateNothing) {
     Work w = feed_in_segments(wire, 106, &sink);
     EXPECT_EQ(sink.messages, 100u);
     EXPECT_EQ(w.allocs, 0u);
+}
+
+TEST(WsReassembly, AZipBombCostsMaxMessageNotItsInflatedSize) {
+    // About 1 MiB of DEFLATE that would inflate to 1 GiB, in one compressed
+    // text frame, against a 2 MiB max_message: 1009 after making at most
+    // 2 MiB, all allocations together a small multiple of that.
+    std::string wire = masked_frame(0xC1, pusher::testing::deflate_bomb(1024));
+    const size_t max = 2 << 20;
+    WsDecoder d;
+    d.set_deflate(true);
+    SizeSink sink;
+    WsDecoder::Error err;
+    Counting counting;
+    EXPECT_FALSE(d.feed(wire.data(), wire.size(), max, sink, &err));
+    Work w = counting.seen();
+    EXPECT_EQ(err.code, kWsTooBig);
+    EXPECT_EQ(sink.messages, 0u);
+    // The frame itself (1 MiB), then the output doubling up to max + 1.
+    EXPECT_LE(w.bytes, wire.size() + 2 * max + 65536) << "allocated bytes";
+    EXPECT_LE(w.allocs, 16u);
 }

@@ -181,6 +181,7 @@ WsFrame WsClient::recv(int timeout_ms) {
     error_.clear();
     if (!read_exact(2, &h, timeout_ms)) return f.opcode = error_.empty() ? -1 : -2, f;
     f.opcode = uint8_t(h[0]) & 0x0F;
+    f.rsv1 = (uint8_t(h[0]) & 0x40) != 0;
     uint64_t len = uint8_t(h[1]) & 0x7F;
     if (uint8_t(h[1]) & 0x80) return f.opcode = -3, f;  // servers must not mask
     std::string ext;

@@ -15,6 +15,7 @@ struct TlsOptions;
 struct WsFrame {
     int opcode = -1;  // -1: timeout, -2: connection closed, -3: protocol error
     std::string payload;
+    bool rsv1 = false;  // permessage-deflate: the payload is compressed
 };
 
 class WsClient {
