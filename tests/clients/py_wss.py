@@ -7,7 +7,7 @@
 #
 # HTTP_BASE is the publish API, http://... or https://... (then checked
 # against CA_FILE too). Scenarios:
-#   push     two clients get the welcome, a broadcast, and one of them a push
+#   push     two clients get the welcome, a broadcast (and a 1 KB one), and one of them a push
 #            targeted at its worker id and connection id that the other never
 #            sees; then each closes (one with 1000, one with 4000 'bye') and
 #            the server must answer the close (with 1000, as the original)
@@ -53,12 +53,19 @@ async def push(url, base, ctx):
         if not m or not WELCOME.match(await recv(b, "welcome b")):
             raise Fail("first message is not the welcome")
         worker, conn = m.group(1), m.group(2)
+        extensions = ",".join(e.name for e in a.extensions) or "none"
         subject = dict(x[0] for x in a.transport.get_extra_info("peercert")["subject"])
         publish(base, ctx, content="py broadcast")
         for name, ws in (("a", a), ("b", b)):
             got = await recv(ws, f"broadcast on {name}")
             if got != "py broadcast":
                 raise Fail(f"{name} got {got!r}, expected the broadcast")
+        # Long enough to be compressed where permessage-deflate was agreed.
+        big = "py big " + "0123456789" * 100
+        publish(base, ctx, content=big)
+        for name, ws in (("a", a), ("b", b)):
+            if await recv(ws, f"big broadcast on {name}") != big:
+                raise Fail(f"{name}: the 1 KB broadcast arrived changed")
         publish(base, ctx, to_worker_id=worker, to_connection_id=conn, content="py only a")
         got = await recv(a, "targeted push")
         if got != "py only a":
@@ -76,7 +83,8 @@ async def push(url, base, ctx):
         # frame arrived, the closing handshake completed.
         if ws.close_code != 1000:
             raise Fail(f"{name}: close code {ws.close_code}, want the server's 1000")
-    return f"workerID:{worker} connectionID:{conn}, cert CN={subject.get('commonName')!r}, clean closes"
+    return (f"workerID:{worker} connectionID:{conn}, cert CN={subject.get('commonName')!r}, "
+            f"extensions {extensions}, clean closes")
 
 
 async def refused(url, ctx):

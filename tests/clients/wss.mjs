@@ -6,7 +6,7 @@
 //
 // HTTP_BASE is the publish API, http://... or https://... (checked against
 // CA_FILE too). Scenarios:
-//   push     two clients: the welcome, a broadcast, a push targeted at one
+//   push     two clients: the welcome, a broadcast (and a 1 KB one), a push targeted at one
 //            (worker id + connection id) that the other never sees; then
 //            ws.close(1000) and ws.close(4000, 'bye'), each answered with 1000 (clean)
 //   refused  the server's certificate must fail verification: prints the code
@@ -83,10 +83,16 @@ async function push() {
     const got = await message(c, 1);
     if (got !== 'node broadcast') throw new Fail(`${name} got ${JSON.stringify(got)}, expected the broadcast`);
   }
+  // Long enough to be compressed where permessage-deflate was agreed.
+  const big = `node big ${'0123456789'.repeat(100)}`;
+  await publish({ content: big });
+  for (const [name, c] of [['a', a], ['b', b]]) {
+    if ((await message(c, 2)) !== big) throw new Fail(`${name}: the 1 KB broadcast arrived changed`);
+  }
   await publish({ to_worker_id: m[1], to_connection_id: m[2], content: 'node only a' });
-  if ((await message(a, 2)) !== 'node only a') throw new Fail(`a got ${a.messages[2]}, expected the push`);
+  if ((await message(a, 3)) !== 'node only a') throw new Fail(`a got ${a.messages[3]}, expected the push`);
   await publish({ content: 'node marker' });
-  const got = await message(b, 2);
+  const got = await message(b, 3);
   if (got !== 'node marker') throw new Fail(`b got ${JSON.stringify(got)} before the marker`);
   a.ws.close(1000);
   b.ws.close(4000, 'bye');
@@ -96,7 +102,7 @@ async function push() {
     if (e.code !== 1000 || !e.wasClean) throw new Fail(`${name}: close ${e.code} wasClean ${e.wasClean}, want 1000 clean`);
     if (c.errors.length) throw new Fail(`${name}: errors ${c.errors.join('; ')}`);
   }
-  return `workerID:${m[1]} connectionID:${m[2]}, cert CN='${cn}', clean closes`;
+  return `workerID:${m[1]} connectionID:${m[2]}, cert CN='${cn}', extensions ${a.ws.extensions || 'none'}, clean closes`;
 }
 
 async function refused() {

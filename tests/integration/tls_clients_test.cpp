@@ -61,6 +61,9 @@ TEST_F(TlsClients, PythonWebsocketsGetsWelcomeBroadcastAndTargetedPush) {
     EXPECT_EQ(r.code, 0) << r.out << t->log();
     EXPECT_NE(r.out.find("ok push: workerID:0 connectionID:"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("cert CN='pusher test server'"), std::string::npos) << r.out;
+    // It offers permessage-deflate and the server (deflate on by default) agrees:
+    // compressed frames inside TLS records.
+    EXPECT_NE(r.out.find("extensions permessage-deflate"), std::string::npos) << r.out;
 }
 
 TEST_F(TlsClients, NodeWsGetsWelcomeBroadcastAndTargetedPush) {
@@ -70,6 +73,9 @@ TEST_F(TlsClients, NodeWsGetsWelcomeBroadcastAndTargetedPush) {
     EXPECT_EQ(r.code, 0) << r.out << t->log();
     EXPECT_NE(r.out.find("ok push: workerID:0 connectionID:"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("cert CN='pusher test server'"), std::string::npos) << r.out;
+    // It offers permessage-deflate and the server (deflate on by default) agrees:
+    // compressed frames inside TLS records.
+    EXPECT_NE(r.out.find("extensions permessage-deflate"), std::string::npos) << r.out;
 }
 
 // Two ws workers: the targeted push must reach its worker's connection
