@@ -15,7 +15,7 @@ namespace {
 constexpr char kTail[4] = {0, 0, '\xff', '\xff'};
 // A compressor keeps its output buffer for the next message unless it grew
 // past this for a rare big one.
-constexpr size_t kKeepOutput = 1 << 20;
+constexpr size_t kKeepOutput = 256 << 10;
 // The inflater's first output step; it doubles from there.
 constexpr size_t kFirstStep = 4096;
 
@@ -97,19 +97,27 @@ DeflateInflater::Result DeflateInflater::inflate(std::string_view message, size_
         if (made == out->size()) out->resize(std::min(limit, 2 * out->size()));
         z.next_out = bytes(out->data() + made);
         z.avail_out = static_cast<uInt>(std::min<size_t>(out->size() - made, UINT_MAX));
-        int r = ::inflate(&z, Z_NO_FLUSH);
+        // The tail goes in block by block: it must leave inflate between
+        // two blocks, or the message was cut inside one.
+        int r = ::inflate(&z, piece == 1 ? Z_BLOCK : Z_NO_FLUSH);
         made = static_cast<size_t>(reinterpret_cast<char*>(z.next_out) - out->data());
         if (r == Z_MEM_ERROR) throw std::bad_alloc();
         if (r == Z_STREAM_END) {
-            // A final block may end the message; nothing of the message may follow it.
-            if (piece == 0 && z.avail_in != 0) return out->clear(), Result::kCorrupt;
+            // A final block may end the message; nothing of the message may
+            // follow it but the one 00 byte that RFC 7692 7.2.3.3 shows (a
+            // sender appends an empty stored block after BFINAL and strips 4).
+            bool rest_ok = piece == 1 || z.avail_in == 0 || (z.avail_in == 1 && *z.next_in == 0);
+            if (!rest_ok) return out->clear(), Result::kCorrupt;
             break;
         }
         bool stuck = r == Z_BUF_ERROR && z.avail_in != 0 && z.avail_out != 0;
         if ((r != Z_OK && r != Z_BUF_ERROR) || stuck) return out->clear(), Result::kCorrupt;
         // Output room left and input used up: inflate has nothing pending.
         if (z.avail_out != 0 && z.avail_in == 0) {
-            if (piece == 1) break;
+            if (piece == 1) {
+                if (!(z.data_type & 128)) return out->clear(), Result::kCorrupt;  // mid-block
+                break;
+            }
             piece = 1;
             z.next_in = bytes(pieces[1].data());
             z.avail_in = 4;

@@ -141,7 +141,10 @@ WsDeflateAgreement evaluate(const std::vector<Param>& params) {
         if (k == 2) {
             // A value is required; 8 is valid but zlib cannot honour it.
             if (!p.has_value || !window_value(p.value, &bits) || bits == 8) return {};
-            a.window_bits = bits;
+            // The answer may name the same or a smaller window (RFC 7692
+            // 7.1.2.1): every named window gets 9, so a worker compresses a
+            // broadcast at most twice (15 and 9), whatever its clients ask.
+            a.window_bits = 9;
             a.window_named = true;
         }
         if (k == 3 && p.has_value && !window_value(p.value, &bits)) return {};

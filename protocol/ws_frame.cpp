@@ -521,12 +521,18 @@ WsDecoder::Step WsDecoder::end_of_message(size_t max_message, Sink& sink, Error*
 
 // A compressed message, complete: inflated by the thread's inflater into a
 // buffer of its own (the sink may feed another decoder meanwhile), within
-// max_message, then checked and delivered as any other.
+// max_message, then checked and delivered as any other. A message may also
+// inflate to at most kMaxRatio times its size (plus a page): DEFLATE reaches
+// 1:1032, so without it a client could make the worker inflate a megabyte per
+// kilobyte it sends, over and over, and stall every push of the worker.
+// Real messages (JSON, text) compress 3-20x.
 WsDecoder::Step WsDecoder::inflated(uint8_t op, std::string_view compressed, size_t max_message,
                                     Sink& sink, Error* err) {
+    constexpr size_t kMaxRatio = 64, kSlack = 4096;
     thread_local DeflateInflater inflater;
     std::string out;
-    switch (inflater.inflate(compressed, max_message, &out)) {
+    size_t bound = std::min(max_message, compressed.size() * kMaxRatio + kSlack);
+    switch (inflater.inflate(compressed, bound, &out)) {
         case DeflateInflater::Result::kOk:
             break;
         case DeflateInflater::Result::kTooBig:

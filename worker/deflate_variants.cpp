@@ -60,6 +60,8 @@ void DeflateVariants::take(const BufferRef& plain, uint64_t frames,
         bool whole = var.compressed && var.frames == frames;
         (*out)[v] =
             whole ? BufferRef(SharedBuffer::copy(var.batch.data(), var.batch.size())) : plain;
+        // A big batch's buffer is not kept for the next (small) one.
+        if (var.batch.capacity() > (256u << 10)) std::string().swap(var.batch);
         var.batch.clear();
         var.frames = 0;
         var.compressed = false;

@@ -196,9 +196,10 @@ void HttpService::sweep() {
         uint32_t idle = now - c.last_active;
         // Slowloris: an unfinished request gets handshake_timeout in total.
         bool handshake_late =
-            c.tls_handshaking() && now - c.phase_since >= config_.limits.handshake_timeout;
+            c.tls_handshaking() && now - c.phase_since > config_.limits.handshake_timeout;
         if (handshake_late) bump(loop_.stats().tls_handshake_failures);
-        if ((s->mid_request && now - s->request_start >= config_.limits.handshake_timeout) ||
+        // Whole seconds on both sides: ">" so that no one is cut before the timeout.
+        if ((s->mid_request && now - s->request_start > config_.limits.handshake_timeout) ||
             handshake_late ||
             idle >= config_.limits.idle_timeout)
             c.close_now();

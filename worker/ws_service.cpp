@@ -295,7 +295,9 @@ void WsService::sweep() {
         if (c.state() == ConnState::Closed) return;
         if (waiting) {
             // Slowloris, a close frame never read, a close never answered.
-            if (now - c.phase_since < lim.handshake_timeout) return;
+            // Whole seconds: "<=" so that no one is cut before the timeout
+            // (a client accepted at x.99 would lose a second with "<").
+            if (now - c.phase_since <= lim.handshake_timeout) return;
             if (c.tls_handshaking()) bump(loop_.stats().tls_handshake_failures);
             c.close_now();
         } else if (idle >= lim.idle_timeout) {

@@ -102,6 +102,24 @@ TEST(DeflateInflater, InflatesWhatClientsSend) {
     // The empty message (a single 00 byte).
     ASSERT_EQ(in.inflate(std::string(1, '\0'), 100, &out), DeflateInflater::Result::kOk);
     EXPECT_EQ(out, "");
+    // RFC 7692 7.2.3.3: "Hello" in a final block, then the 00 that is left of
+    // an appended empty stored block once its 4 bytes are stripped.
+    ASSERT_EQ(in.inflate(std::string("\xf3\x48\xcd\xc9\xc9\x07\x00\x00", 8), 100, &out),
+              DeflateInflater::Result::kOk);
+    EXPECT_EQ(out, "Hello");
+}
+
+TEST(DeflateInflater, RefusesAMessageCutInsideABlock) {
+    DeflateInflater in;
+    std::string out;
+    std::string z = client_deflate(json_like(5000));
+    EXPECT_EQ(in.inflate(z.substr(0, 10), 1 << 20, &out), DeflateInflater::Result::kCorrupt);
+    // A stored block that announces more bytes than the message has.
+    EXPECT_EQ(in.inflate(std::string("\x00\xff\x00\x00\xffhello", 10), 1 << 20, &out),
+              DeflateInflater::Result::kCorrupt);
+    // After BFINAL, anything but that one 00 byte is not the message's.
+    std::string fin = client_deflate("Hello", 15, true);
+    EXPECT_EQ(in.inflate(fin + "x", 100, &out), DeflateInflater::Result::kCorrupt);
 }
 
 TEST(DeflateInflater, RefusesWhatIsNotDeflate) {

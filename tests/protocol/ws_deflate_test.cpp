@@ -89,11 +89,11 @@ TEST(WsDeflateOffer, NegotiationTable) {
         {"permessage-deflate; client_max_window_bits", "15"},  // Chromium, ws, websockets
         {"permessage-deflate; client_max_window_bits=10", "15"},
         {"permessage-deflate; server_no_context_takeover; client_no_context_takeover", "15"},
-        {"permessage-deflate; server_max_window_bits=10", "10+"},
+        {"permessage-deflate; server_max_window_bits=10", "9+"},
         {"permessage-deflate; server_max_window_bits=9", "9+"},
-        {"permessage-deflate; server_max_window_bits=15", "15+"},
-        {"permessage-deflate; server_max_window_bits=\"12\"", "12+"},  // quoted
-        {"PerMessage-Deflate; Server_Max_Window_Bits=11", "11+"},      // case
+        {"permessage-deflate; server_max_window_bits=15", "9+"},
+        {"permessage-deflate; server_max_window_bits=\"12\"", "9+"},  // quoted
+        {"PerMessage-Deflate; Server_Max_Window_Bits=11", "9+"},      // case
         {"  permessage-deflate ;\tclient_max_window_bits  ", "15"},    // whitespace
         // Declined: zlib cannot make an 8-bit window.
         {"permessage-deflate; server_max_window_bits=8", "-"},
@@ -124,9 +124,9 @@ TEST(WsDeflateOffer, NegotiationTable) {
         {",,,", "-"},
         // The first acceptable offer wins; a declined one is skipped.
         {"permessage-deflate; server_max_window_bits=8, permessage-deflate", "15"},
-        {"permessage-deflate; bogus, permessage-deflate; server_max_window_bits=11", "11+"},
-        {"permessage-deflate; server_max_window_bits=10, permessage-deflate", "10+"},
-        {"x-foo; a=\"b,c\", permessage-deflate; server_max_window_bits=13", "13+"},
+        {"permessage-deflate; bogus, permessage-deflate; server_max_window_bits=11", "9+"},
+        {"permessage-deflate; server_max_window_bits=10, permessage-deflate", "9+"},
+        {"x-foo; a=\"b,c\", permessage-deflate; server_max_window_bits=13", "9+"},
         {"permessage-deflate; x=\"a, permessage-deflate\", permessage-deflate", "15"},
         {"garbage;;;, permessage-deflate", "15"},
     };
@@ -138,15 +138,15 @@ TEST(WsDeflateOffer, AnswerNamesBothNoContextTakeovers) {
     EXPECT_EQ(a.response_header(),
               "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
               "client_no_context_takeover\r\n");
-    a = ws_deflate_negotiate("permessage-deflate; server_max_window_bits=10");
+    a = ws_deflate_negotiate("permessage-deflate; server_max_window_bits=10");  // answered with 9
     EXPECT_EQ(a.response_header(),
               "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
-              "client_no_context_takeover; server_max_window_bits=10\r\n");
+              "client_no_context_takeover; server_max_window_bits=9\r\n");
     EXPECT_EQ(WsDeflateAgreement{}.response_header(), "");
     // The answer, read as an offer, is accepted with the same window.
     std::string answer = a.response_header();
     std::string value = answer.substr(answer.find(':') + 2);
-    EXPECT_EQ(agreed(value.substr(0, value.size() - 2)), "10+");
+    EXPECT_EQ(agreed(value.substr(0, value.size() - 2)), "9+");
 }
 
 TEST(WsDeflateOffer, HandshakeAnswersOnlyWhenAllowedAndOffered) {
@@ -232,6 +232,21 @@ TEST(WsInflatingDecoder, InflatedSizeIsBoundedBy1009) {
     // 1 KiB that would inflate to 1 MiB.
     EXPECT_EQ(decode(frame(0xC2, deflate_bomb(1)), &r, true, 64 << 10), kWsTooBig);
     ASSERT_EQ(r.messages.size(), 1u);
+}
+
+// Under max_message a message may still inflate to at most 64 times its
+// size (plus 4 KiB): a client cannot make the worker inflate a megabyte for
+// each kilobyte it sends.
+TEST(WsInflatingDecoder, InflationRatioIsBounded) {
+    Recorder r;
+    std::string json;
+    while (json.size() < 200000) json += "{\"user\":" + std::to_string(json.size() % 977) + ",\"ok\":true},";
+    EXPECT_EQ(decode(frame(0xC1, client_deflate(json)), &r, true, 1 << 20), 0);  // real text: fine
+    std::string z = client_deflate(std::string(900000, 'a'));
+    ASSERT_GT(900000u, z.size() * 64 + 4096);  // far beyond the ratio
+    EXPECT_EQ(decode(frame(0xC1, z), &r, true, 1 << 20), kWsTooBig);
+    ASSERT_EQ(r.messages.size(), 1u);
+    EXPECT_EQ(r.messages[0], "1:" + json);
 }
 
 TEST(WsInflatingDecoder, IdleDecoderStaysSixteenBytes) {

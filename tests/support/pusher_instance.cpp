@@ -47,7 +47,8 @@ CmdResult run(const std::string& cmd) {
 }
 
 PusherInstance::PusherInstance(const std::string& extra, int ws_count, const std::string& h,
-                               const std::string& bus_json)
+                               const std::string& bus_json, const std::string& ws_json,
+                               const std::string& http_json)
     : host(h) {
     char tmpl[] = "/tmp/pusher-test-XXXXXX";
     dir = mkdtemp(tmpl);
@@ -68,8 +69,9 @@ PusherInstance::PusherInstance(const std::string& extra, int ws_count, const std
     if (bus_json.empty())
         f << " {\"type\": \"channel\", \"listen\": \"127.0.0.1:" << channel_port << "\"},\n";
     f << " {\"type\": \"websocket\", \"listen\": \"" << host << ":" << ws_port
-      << "\", \"count\": " << ws_count << "},\n"
-      << " {\"type\": \"http\", \"listen\": \"" << host << ":" << http_port << "\"}]}\n";
+      << "\", \"count\": " << ws_count << (ws_json.empty() ? "" : ", ") << ws_json << "},\n"
+      << " {\"type\": \"http\", \"listen\": \"" << host << ":" << http_port << "\""
+      << (http_json.empty() ? "" : ", ") << http_json << "}]}\n";
 }
 
 PusherInstance::~PusherInstance() {

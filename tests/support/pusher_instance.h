@@ -27,9 +27,11 @@ class PusherInstance {
     // extra_json: more top-level config keys, e.g. "\"welcome\": \"json\",".
     // bus_json: a "bus" object (e.g. the Redis engine) in place of the
     // instance's own channel service; channel_port is then 0.
+    // ws_json, http_json: more keys of the websocket / http service, e.g.
+    // "\"tls\": {...}" (a wss:// or https:// listener).
     explicit PusherInstance(const std::string& extra_json = "", int ws_count = 2,
-                            const std::string& host = "127.0.0.1",
-                            const std::string& bus_json = "");
+                            const std::string& host = "127.0.0.1", const std::string& bus_json = "",
+                            const std::string& ws_json = "", const std::string& http_json = "");
     ~PusherInstance();
     CmdResult start();                       // start -d
     CmdResult cli(const std::string& args);  // e.g. "status --json"

@@ -8,25 +8,41 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <random>
 
 #include "protocol/base64.h"
 #include "protocol/ws_handshake.h"
+#include "tests/support/tls_client.h"
 
 namespace pusher::testing {
+
+WsClient::WsClient() = default;
 
 WsClient::~WsClient() {
     close();
 }
 
 void WsClient::close() {
+    if (tls_) tls_->shutdown();
+    tls_.reset();
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
 }
 
+void WsClient::abort() {
+    tls_.reset();  // SSL_free writes nothing
+    if (fd_ < 0) return;
+    linger l{1, 0};
+    setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    ::close(fd_);
+    fd_ = -1;
+}
+
 int WsClient::release(std::string* pending) {
+    if (tls_) return -1;
     int fd = fd_;
     fd_ = -1;
     pending->swap(buf_);
@@ -53,6 +69,29 @@ bool WsClient::connect(const std::string& host, int port, const std::string& pat
                        const std::string& extra) {
     fd_ = connect_tcp(host, port, rcvbuf, mss);
     if (fd_ < 0) return error_ = "connect refused", false;
+    return upgrade(host, path, extra);
+}
+
+bool WsClient::connect_tls(const std::string& host, int port, const TlsOptions& o,
+                           const std::string& path, const std::string& extra) {
+    fd_ = connect_tcp(host, port, rcvbuf, mss);
+    if (fd_ < 0) return error_ = "connect refused", false;
+    tls_ = std::make_unique<TlsSession>();
+    if (!tls_->handshake(fd_, o)) return error_ = "tls: " + tls_->error(), false;
+    return upgrade(host, path, extra);
+}
+
+ssize_t WsClient::read_some(char* buf, size_t n) {
+    return tls_ ? tls_->read(buf, n) : ::read(fd_, buf, n);
+}
+
+bool WsClient::readable(int timeout_ms) {
+    if (tls_ && tls_->pending()) return true;
+    pollfd p{fd_, POLLIN, 0};
+    return poll(&p, 1, timeout_ms) > 0;
+}
+
+bool WsClient::upgrade(const std::string& host, const std::string& path, const std::string& extra) {
     std::random_device rd;
     uint8_t nonce[16];
     for (auto& b : nonce) b = static_cast<uint8_t>(rd());
@@ -64,12 +103,12 @@ bool WsClient::connect(const std::string& host, int port, const std::string& pat
     if (!send_raw(req)) return false;
     auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     while (buf_.find("\r\n\r\n") == std::string::npos) {
-        pollfd p{fd_, POLLIN, 0};
-        if (std::chrono::steady_clock::now() > end || poll(&p, 1, 100) < 0)
-            return error_ = "handshake timeout", false;
+        if (std::chrono::steady_clock::now() > end) return error_ = "handshake timeout", false;
+        if (!readable(100)) continue;
         char b[4096];
-        ssize_t n = p.revents ? read(fd_, b, sizeof b) : -1;
-        if (n == 0) return error_ = "closed during handshake: " + buf_, false;
+        ssize_t n = read_some(b, sizeof b);
+        if (n == 0 || (n < 0 && errno != EAGAIN))
+            return error_ = "closed during handshake: " + buf_, false;
         if (n > 0) buf_.append(b, static_cast<size_t>(n));
     }
     size_t end_of_head = buf_.find("\r\n\r\n") + 4;
@@ -83,6 +122,7 @@ bool WsClient::connect(const std::string& host, int port, const std::string& pat
 }
 
 bool WsClient::send_raw(const std::string& bytes) {
+    if (tls_) return tls_->write_all(bytes.data(), bytes.size()) || (error_ = "send failed", false);
     size_t off = 0;
     while (off < bytes.size()) {
         ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
@@ -120,10 +160,10 @@ bool WsClient::read_exact(size_t n, std::string* out, int timeout_ms) {
                                         end - std::chrono::steady_clock::now())
                                         .count());
         if (left <= 0) return false;
-        pollfd p{fd_, POLLIN, 0};
-        if (poll(&p, 1, left) <= 0) return false;
+        if (!readable(left)) return false;
         char b[65536];
-        ssize_t r = read(fd_, b, sizeof b);
+        ssize_t r = read_some(b, sizeof b);
+        if (r < 0 && errno == EAGAIN) continue;  // a TLS record not complete yet
         if (r <= 0) {
             error_ = "closed";
             return false;
