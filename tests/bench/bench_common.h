@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -14,8 +15,6 @@
 #include <ctime>
 #include <string>
 #include <vector>
-
-#include <zlib.h>
 
 namespace bench {
 
@@ -173,11 +172,11 @@ inline std::string make_json_payload(uint64_t seq, uint64_t send_ns, int64_t tar
         return ((x * 0x2545F4914F6CDD1Dull) >> 11) % n;
     };
     char buf[256];
-    int n = target >= 0 ? snprintf(buf, sizeof buf, "{\"s\":%llu,\"t\":%llu,\"c\":%lld",
-                                   (unsigned long long)seq, (unsigned long long)send_ns,
-                                   (long long)target)
-                        : snprintf(buf, sizeof buf, "{\"s\":%llu,\"t\":%llu",
-                                   (unsigned long long)seq, (unsigned long long)send_ns);
+    int n = target >= 0
+                ? snprintf(buf, sizeof buf, "{\"s\":%llu,\"t\":%llu,\"c\":%lld",
+                           (unsigned long long)seq, (unsigned long long)send_ns, (long long)target)
+                : snprintf(buf, sizeof buf, "{\"s\":%llu,\"t\":%llu", (unsigned long long)seq,
+                           (unsigned long long)send_ns);
     std::string p(buf, size_t(n));
     p += ",\"type\":\"quotes\",\"items\":[";
     const std::string tail = "],\"pad\":\"\"}";
@@ -244,7 +243,8 @@ inline bool parse_json_payload(const char* p, size_t len, Payload& out) {
         while (c < end && *c >= '0' && *c <= '9') v = v * 10 + uint64_t(*c++ - '0');
         return true;
     };
-    if (!lit("{\"s\":") || !number(out.seq) || !lit(",\"t\":") || !number(out.send_ns)) return false;
+    if (!lit("{\"s\":") || !number(out.seq) || !lit(",\"t\":") || !number(out.send_ns))
+        return false;
     out.target = -1;
     uint64_t t;
     if (lit(",\"c\":")) {

@@ -30,13 +30,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 
 #include <unordered_map>
 
@@ -476,11 +475,13 @@ int main(int argc, char** argv) {
         g_tls = SSL_CTX_new(TLS_server_method());
         if (!g_tls) die("SSL_CTX_new");
         SSL_CTX_set_min_proto_version(g_tls, TLS1_2_VERSION);
-        SSL_CTX_set_mode(g_tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+        SSL_CTX_set_mode(g_tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                                     (tls_release ? SSL_MODE_RELEASE_BUFFERS : 0));
         if (SSL_CTX_use_certificate_chain_file(g_tls, tls_cert.c_str()) != 1 ||
             SSL_CTX_use_PrivateKey_file(g_tls, tls_key.c_str(), SSL_FILETYPE_PEM) != 1) {
-            fprintf(stderr, "kernel_floor: cannot load %s / %s\n", tls_cert.c_str(), tls_key.c_str());
+            fprintf(stderr, "kernel_floor: cannot load %s / %s\n", tls_cert.c_str(),
+                    tls_key.c_str());
             return 2;
         }
     }

@@ -25,14 +25,13 @@
 #include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cinttypes>
@@ -73,33 +72,34 @@ struct Options {
     double msg_timeout = 5;       // broadcast: give up on one message after this long
     double hold = 3;              // idle: seconds to hold before measuring RSS
     std::vector<int> server_pids;
-    std::vector<int> server_trees;  // these pids and all their descendants
-    std::string server_pidfile;     // a master's pid file: that pid and its descendants
-    std::string server_match;       // every process whose command line contains this
-    bool tls = false;               // wss://
-    bool tls_verify = false;        // check the server's certificate (and its IP, --host)
-    std::string tls_ca;             // ... against this CA file (default: the system's)
+    std::vector<int> server_trees;    // these pids and all their descendants
+    std::string server_pidfile;       // a master's pid file: that pid and its descendants
+    std::string server_match;         // every process whose command line contains this
+    bool tls = false;                 // wss://
+    bool tls_verify = false;          // check the server's certificate (and its IP, --host)
+    std::string tls_ca;               // ... against this CA file (default: the system's)
     std::string tls_version = "any";  // 1.2, 1.3 or any
-    bool deflate = false;           // offer permessage-deflate
+    bool deflate = false;             // offer permessage-deflate
     std::string deflate_offer = "permessage-deflate; client_max_window_bits";  // as browsers do
-    bool json = false;              // payload: the compressible JSON form (make_json_payload)
-    std::string on_measure;         // shell command started when the measured phase begins
+    bool json = false;       // payload: the compressible JSON form (make_json_payload)
+    std::string on_measure;  // shell command started when the measured phase begins
 };
 
 [[noreturn]] void usage() {
-    fprintf(stderr,
-            "usage: loadgen --mode broadcast|latency|targeted|idle [--n N] [--payload BYTES]\n"
-            "  [--msgs M] [--duration S] [--rate R] [--window W] [--publishers P]\n"
-            "  [--host 127.0.0.1] [--ws-port 4236] [--http-port 4237] [--per-proc 15000]\n"
-            "  [--src-base 2] [--inflight 200] [--connect-timeout S] [--drain-timeout S]\n"
-            "  [--msg-timeout S] [--hold S] [--label NAME] [--json 0|1]\n"
-            "  [--tls 0|1] [--tls-verify 0|1] [--tls-ca FILE] [--tls-version 1.2|1.3|any]\n"
-            "  [--deflate 0|1] [--deflate-offer 'permessage-deflate; client_max_window_bits']\n"
-            "  [--on-measure 'SHELL COMMAND']  (started when the measured phase begins, e.g. perf;\n"
-            "   not waited for; SERVER_PIDS=p1,p2,.. in its environment)\n"
-            "  server processes for CPU / RSS accounting (any combination):\n"
-            "  [--server-pids P1,P2,..] [--server-tree PID] [--server-pidfile FILE]\n"
-            "  [--server-match SUBSTRING-OF-CMDLINE]\n");
+    fprintf(
+        stderr,
+        "usage: loadgen --mode broadcast|latency|targeted|idle [--n N] [--payload BYTES]\n"
+        "  [--msgs M] [--duration S] [--rate R] [--window W] [--publishers P]\n"
+        "  [--host 127.0.0.1] [--ws-port 4236] [--http-port 4237] [--per-proc 15000]\n"
+        "  [--src-base 2] [--inflight 200] [--connect-timeout S] [--drain-timeout S]\n"
+        "  [--msg-timeout S] [--hold S] [--label NAME] [--json 0|1]\n"
+        "  [--tls 0|1] [--tls-verify 0|1] [--tls-ca FILE] [--tls-version 1.2|1.3|any]\n"
+        "  [--deflate 0|1] [--deflate-offer 'permessage-deflate; client_max_window_bits']\n"
+        "  [--on-measure 'SHELL COMMAND']  (started when the measured phase begins, e.g. perf;\n"
+        "   not waited for; SERVER_PIDS=p1,p2,.. in its environment)\n"
+        "  server processes for CPU / RSS accounting (any combination):\n"
+        "  [--server-pids P1,P2,..] [--server-tree PID] [--server-pidfile FILE]\n"
+        "  [--server-match SUBSTRING-OF-CMDLINE]\n");
     exit(2);
 }
 
@@ -402,7 +402,7 @@ struct ClientConn {
     SeqTracker seen;
     std::string pending;  // bytes of an incomplete frame (or of the handshake answer)
     SSL* ssl = nullptr;
-    uint64_t tls_rx = 0;                     // BIO bytes already counted
+    uint64_t tls_rx = 0;                    // BIO bytes already counted
     std::unique_ptr<RawInflater> inflater;  // context takeover: this connection's window
 };
 
@@ -652,9 +652,15 @@ class ClientProcess {
         }
         for (size_t i = 0; i < conns_.size(); i++)  // what is still pending failed
             if (!welcomed(conns_[i]) && conns_[i].state != ConnState::kDead) fail(i);
-        ConnectedReport r{uint32_t(welcomed_), uint32_t(failed_), first_ns_, last_welcome_ns_,
-                          uint32_t(deflate_conns_), uint32_t(no_ctx_conns_), uint32_t(tls_failed_),
-                          {}, {}};
+        ConnectedReport r{uint32_t(welcomed_),
+                          uint32_t(failed_),
+                          first_ns_,
+                          last_welcome_ns_,
+                          uint32_t(deflate_conns_),
+                          uint32_t(no_ctx_conns_),
+                          uint32_t(tls_failed_),
+                          {},
+                          {}};
         snprintf(r.tls_desc, sizeof r.tls_desc, "%s", tls_desc_);
         snprintf(r.ext_desc, sizeof r.ext_desc, "%s", ext_desc_.c_str());
         rx_bytes_ = 0;  // from here on: the bytes of the measured phase
@@ -826,7 +832,7 @@ class ClientProcess {
         ClientConn& c = conns_[i];
         uint8_t opcode = b0 & 0x0f;
         bool compressed = (b0 & 0x40) != 0;  // RSV1: permessage-deflate
-        if (!(b0 & 0x80) || opcode == 0) {  // fragments: none of the servers under test send them
+        if (!(b0 & 0x80) || opcode == 0) {   // fragments: none of the servers under test send them
             final_.bad++;
             return;
         }
@@ -1214,8 +1220,12 @@ class Coordinator {
             deflate_conns_ += c.connected.deflate_conns;
             no_ctx_conns_ += c.connected.no_ctx_conns;
             tls_failed_ += c.connected.tls_failed;
-            if (tls_desc_.empty()) tls_desc_.assign(c.connected.tls_desc, strnlen(c.connected.tls_desc, sizeof c.connected.tls_desc));
-            if (ext_desc_.empty()) ext_desc_.assign(c.connected.ext_desc, strnlen(c.connected.ext_desc, sizeof c.connected.ext_desc));
+            if (tls_desc_.empty())
+                tls_desc_.assign(c.connected.tls_desc,
+                                 strnlen(c.connected.tls_desc, sizeof c.connected.tls_desc));
+            if (ext_desc_.empty())
+                ext_desc_.assign(c.connected.ext_desc,
+                                 strnlen(c.connected.ext_desc, sizeof c.connected.ext_desc));
             first = std::min(first, c.connected.first_ns);
             last = std::max(last, c.connected.last_ns);
             if (c.connected.ok > 0) active_children_++;
@@ -1269,7 +1279,8 @@ class Coordinator {
     }
 
     void publish(Publisher& p, uint64_t seq, uint64_t send_ns, const std::pair<int, WelcomeId>* t) {
-        std::string content = make_payload_kind(o_.json, seq, send_ns, t ? t->first : -1, o_.payload);
+        std::string content =
+            make_payload_kind(o_.json, seq, send_ns, t ? t->first : -1, o_.payload);
         p.send(url_query(content, t ? &t->second : nullptr));
         published_++;
     }
@@ -1459,7 +1470,8 @@ class Coordinator {
     std::string transport_fields() {
         char b[256];
         snprintf(b, sizeof b,
-                 " tls=%d tls_failed=%" PRIu64 " tls_proto=%s deflate_offered=%d deflate_conns=%" PRIu64
+                 " tls=%d tls_failed=%" PRIu64
+                 " tls_proto=%s deflate_offered=%d deflate_conns=%" PRIu64
                  " deflate_no_ctx_conns=%" PRIu64,
                  int(o_.tls), tls_failed_, tls_desc_.empty() ? "-" : tls_desc_.c_str(),
                  int(o_.deflate), deflate_conns_, no_ctx_conns_);
@@ -1468,8 +1480,8 @@ class Coordinator {
 
     void print_transport_line() {
         if (o_.tls)
-            printf("# %s TLS: %s, %" PRIu64 " handshakes failed, certificate %s\n", o_.label.c_str(),
-                   tls_desc_.empty() ? "none" : tls_desc_.c_str(), tls_failed_,
+            printf("# %s TLS: %s, %" PRIu64 " handshakes failed, certificate %s\n",
+                   o_.label.c_str(), tls_desc_.empty() ? "none" : tls_desc_.c_str(), tls_failed_,
                    o_.tls_verify ? "verified" : "not verified");
         if (o_.deflate)
             printf("# %s permessage-deflate: offered '%s', negotiated on %" PRIu64 "/%" PRIu64
@@ -1524,9 +1536,8 @@ class Coordinator {
             printf("# %s wire: %.1f B per delivery (socket bytes after the connect phase), %" PRIu64
                    " of %" PRIu64 " messages compressed, %" PRIu64 " inflated (%" PRIu64
                    " checked byte for byte, %" PRIu64 " bad), %" PRIu64 " recognised\n",
-                   o_.label.c_str(), t.got ? double(t.rx_bytes) / double(t.got) : 0.0,
-                   t.compressed, t.got + t.dup, t.inflated, t.inflate_checked, t.inflate_bad,
-                   t.cache_hits);
+                   o_.label.c_str(), t.got ? double(t.rx_bytes) / double(t.got) : 0.0, t.compressed,
+                   t.got + t.dup, t.inflated, t.inflate_checked, t.inflate_bad, t.cache_hits);
         else
             printf("# %s wire: %.1f B per delivery (socket bytes after the connect phase)\n",
                    o_.label.c_str(), t.got ? double(t.rx_bytes) / double(t.got) : 0.0);
