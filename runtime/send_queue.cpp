@@ -10,20 +10,26 @@
 namespace pusher::runtime {
 
 void SendQueue::grow() {
-    uint32_t cap = cap_ ? cap_ * 2 : 4;
-    auto* ring = static_cast<Chunk*>(std::malloc(sizeof(Chunk) * cap));
-    if (!ring) throw std::bad_alloc();
-    for (uint32_t i = 0; i < count_; ++i) ring[i] = ring_[(head_ + i) & (cap_ - 1)];
-    std::free(ring_);
+    uint32_t old = cap(), cap = old ? old * 2 : 4;
+    auto* block = static_cast<Chunk*>(std::malloc(sizeof(Chunk) * (cap + 1)));
+    if (!block) throw std::bad_alloc();
+    block[0] = Chunk{nullptr, cap};  // the header: cap()
+    Chunk* ring = block + 1;
+    for (uint32_t i = 0; i < count_; ++i) ring[i] = ring_[(head_ + i) & (old - 1)];
+    free_ring();
     ring_ = ring;
-    cap_ = cap;
     head_ = 0;
 }
 
+void SendQueue::free_ring() {
+    if (ring_) std::free(ring_ - 1);
+    ring_ = nullptr;
+}
+
 void SendQueue::push(SharedBuffer* buf, size_t offset) {
-    if (count_ == cap_) grow();
+    if (count_ == cap()) grow();
     buf->ref();
-    ring_[(head_ + count_) & (cap_ - 1)] = Chunk{buf, offset};
+    ring_[(head_ + count_) & (cap() - 1)] = Chunk{buf, offset};
     ++count_;
     bytes_ += buf->size() - offset;
 }
@@ -35,7 +41,7 @@ ssize_t SendQueue::flush(int fd) {
         int n = 0;
         size_t offered = 0;
         for (uint32_t i = 0; i < count_ && n < 64; ++i, ++n) {
-            const Chunk& c = ring_[(head_ + i) & (cap_ - 1)];
+            const Chunk& c = ring_[(head_ + i) & (cap() - 1)];
             iov[n].iov_base = c.buf->data() + c.off;
             iov[n].iov_len = c.buf->size() - c.off;
             offered += iov[n].iov_len;
@@ -64,27 +70,26 @@ void SendQueue::consume(size_t n) {
         }
         n -= avail;
         c.buf->unref();
-        head_ = (head_ + 1) & (cap_ - 1);
+        head_ = (head_ + 1) & (cap() - 1);
         --count_;
     }
-    if (count_ == 0 && cap_ > 4) {  // a burst is over: keep only the small ring
-        std::free(ring_);
-        ring_ = nullptr;
-        cap_ = head_ = 0;
+    if (count_ == 0 && cap() > 4) {  // a burst is over: keep only the small ring
+        free_ring();
+        head_ = 0;
     }
 }
 
-const char* SendQueue::front(char* buf, size_t cap, size_t* len) const {
+const char* SendQueue::front(char* buf, size_t room, size_t* len) const {
     const Chunk& head = ring_[head_];
     size_t head_len = head.buf->size() - head.off;
-    if (head_len >= cap || count_ == 1) {
+    if (head_len >= room || count_ == 1) {
         *len = head_len;
         return head.buf->data() + head.off;
     }
     size_t used = 0;
-    for (uint32_t i = 0; i < count_ && used < cap; ++i) {
-        const Chunk& c = ring_[(head_ + i) & (cap_ - 1)];
-        size_t n = std::min(cap - used, c.buf->size() - c.off);
+    for (uint32_t i = 0; i < count_ && used < room; ++i) {
+        const Chunk& c = ring_[(head_ + i) & (cap() - 1)];
+        size_t n = std::min(room - used, c.buf->size() - c.off);
         std::memcpy(buf + used, c.buf->data() + c.off, n);
         used += n;
     }
@@ -95,7 +100,7 @@ const char* SendQueue::front(char* buf, size_t cap, size_t* len) const {
 size_t SendQueue::keep_head() {
     size_t released = 0;
     for (uint32_t i = 1; i < count_; ++i) {
-        Chunk& c = ring_[(head_ + i) & (cap_ - 1)];
+        Chunk& c = ring_[(head_ + i) & (cap() - 1)];
         released += c.buf->size() - c.off;
         c.buf->unref();
     }
@@ -105,10 +110,9 @@ size_t SendQueue::keep_head() {
 }
 
 void SendQueue::clear() {
-    for (uint32_t i = 0; i < count_; ++i) ring_[(head_ + i) & (cap_ - 1)].buf->unref();
-    std::free(ring_);
-    ring_ = nullptr;
-    head_ = count_ = cap_ = 0;
+    for (uint32_t i = 0; i < count_; ++i) ring_[(head_ + i) & (cap() - 1)].buf->unref();
+    free_ring();
+    head_ = count_ = 0;
     bytes_ = 0;
 }
 
