@@ -11,44 +11,14 @@
 // Env: PUSHER_BIN (default ./pusher, relative to the working directory).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
+import { WAIT_MS, bin, freePort, run, until } from './support.mjs';
 
-const run = promisify(execFile);
-const bin = path.resolve(process.env.PUSHER_BIN || './pusher');
-const WAIT_MS = 10_000;
 const WELCOME = /^workerID:0 connectionID:(\d+) connected\n$/;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function until(what, f, deadlineMs = WAIT_MS) {
-  const deadline = Date.now() + deadlineMs;
-  let last;
-  for (;;) {
-    try {
-      last = await f();
-      if (last === true) return;
-    } catch (e) {
-      last = e.message;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${deadlineMs} ms (last: ${last})`);
-    await new Promise((r) => setTimeout(r, 50)); // polling another process
-  }
-}
 
 // PHP serialize() of a string: its length in bytes.
 const phpStr = (buf) => Buffer.concat([Buffer.from(`s:${buf.length}:"`), buf, Buffer.from('";')]);

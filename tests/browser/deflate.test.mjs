@@ -10,48 +10,16 @@
 // Env: PUSHER_BIN (default ./pusher, relative to the working directory).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
+import { WAIT_MS, bin, freePort, run, until } from './support.mjs';
 
-const run = promisify(execFile);
-const bin = path.resolve(process.env.PUSHER_BIN || './pusher');
-const WAIT_MS = 10_000;
 const WELCOME = /^workerID:0 connectionID:(\d+) connected\n$/;
 const UTF8 = 'h\u00e9llo w\u00f6rld \u20ac \u{1F600} \u4f60\u597d '.repeat(20);
 const BIG = JSON.stringify(Array.from({ length: 1800 }, (_, i) => ({ id: i, name: `r\u00e9sum\u00e9 ${i}`, tags: ['a', 'b'] })));
 const SMALL = 'tiny \u00e9';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-// Polls another process's state (no event to await) until f() is true.
-async function until(what, f, deadlineMs = WAIT_MS) {
-  const deadline = Date.now() + deadlineMs;
-  let last;
-  for (;;) {
-    try {
-      last = await f();
-      if (last === true) return;
-    } catch (e) {
-      last = e.message;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${deadlineMs} ms (last: ${last})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('permessage-deflate in Chromium', () => {
   let dir, config, http, wsUrl, context, page, pid;

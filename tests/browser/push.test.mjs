@@ -8,32 +8,17 @@
 // Env: PUSHER_BIN (default ./pusher, relative to the working directory).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
+import { WAIT_MS, bin, freePort, run } from './support.mjs';
 
-const run = promisify(execFile);
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const bin = path.resolve(process.env.PUSHER_BIN || './pusher');
-const WAIT_MS = 10_000;
 const WELCOME = /^workerID:(\d+) connectionID:(\d+) connected\n$/;
 
 // A port the kernel just handed out and nobody holds now.
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitHealthy(url, deadlineMs) {
   const deadline = Date.now() + deadlineMs;

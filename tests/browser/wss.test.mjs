@@ -9,33 +9,17 @@
 // Env: PUSHER_BIN (default ./pusher, relative to the working directory).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash, createPublicKey } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
+import { WAIT_MS, bin, freePort, run } from './support.mjs';
 
-const run = promisify(execFile);
-const bin = path.resolve(process.env.PUSHER_BIN || './pusher');
-const WAIT_MS = 10_000;
 const WELCOME = /^workerID:(\d+) connectionID:(\d+) connected\n$/;
 const BROWSER_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // A CA and a server certificate it signs (SAN IP:127.0.0.1), P-256 keys.
 async function makeCerts(dir) {
