@@ -34,16 +34,27 @@ bool read_pumped(event_base* base, int fd, std::string* out, size_t want, int ms
     return !eof;
 }
 
+// A port for a test server, from 20000-32767: below the kernel's ephemeral
+// range (32768-60999 here), so no outgoing connection of this or another test
+// can take it between this check and the server's bind (ports from bind(0)
+// came from that range, and "Address already in use" flaked the suite on a
+// machine with many sockets in use).
 int free_port() {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    close(fd);
-    return ntohs(a.sin_port);
+    static unsigned next = 20000 + static_cast<unsigned>(getpid() * 7919u) % 12000u;
+    for (int tries = 0; tries < 12768; ++tries) {
+        int port = 20000 + static_cast<int>(next++ % 12768u);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(static_cast<uint16_t>(port));
+        bool ok = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+        close(fd);
+        if (ok) return port;
+    }
+    return 0;
 }
 
 }  // namespace pusher::testing
