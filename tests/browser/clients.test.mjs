@@ -16,7 +16,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { WAIT_MS, bin, freePort, run, until } from './support.mjs';
+import { WAIT_MS, bin, freePort, launchBrowser, run, until } from './support.mjs';
 
 const WELCOME = /^workerID:0 connectionID:(\d+) connected\n$/;
 
@@ -128,15 +128,7 @@ describe('Chromium clients closing, watchers unaffected', () => {
       e.message += `\n--- pusher.log ---\n${await serverLog()}`;
       throw e;
     }
-    context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      chromiumSandbox: false,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      timeout: 30_000,
-    });
-    context.setDefaultTimeout(WAIT_MS);
+    context = await launchBrowser(chromium, path.join(dir, 'profile'));
     watcher = await newPage();
     assert.match(await openSocket(watcher, wsUrl), WELCOME);
     pid = (await status())?.pid;

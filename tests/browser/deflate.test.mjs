@@ -14,7 +14,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { WAIT_MS, bin, freePort, run, until } from './support.mjs';
+import { WAIT_MS, bin, freePort, launchBrowser, run, until } from './support.mjs';
 
 const WELCOME = /^workerID:0 connectionID:(\d+) connected\n$/;
 const UTF8 = 'h\u00e9llo w\u00f6rld \u20ac \u{1F600} \u4f60\u597d '.repeat(20);
@@ -69,15 +69,7 @@ describe('permessage-deflate in Chromium', () => {
       e.message += `\n--- pusher.log ---\n${await serverLog()}`;
       throw e;
     }
-    context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      chromiumSandbox: false,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      timeout: 30_000,
-    });
-    context.setDefaultTimeout(WAIT_MS);
+    context = await launchBrowser(chromium, path.join(dir, 'profile'));
     page = await context.newPage();
     await page.goto(`${http}/healthz`); // an http origin to open the socket from
     pid = (await worker())?.pid;

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { WAIT_MS, bin, freePort, run } from './support.mjs';
+import { WAIT_MS, bin, freePort, launchBrowser, run } from './support.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const WELCOME = /^workerID:(\d+) connectionID:(\d+) connected\n$/;
@@ -94,16 +94,8 @@ describe('demo page in headless Chromium', () => {
     }
 
     // A fresh profile in the temp dir; Debian's chromium, never a downloaded build.
-    context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      chromiumSandbox: false,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 900, height: 640 },
-      timeout: 30_000,
-    });
-    context.setDefaultTimeout(WAIT_MS);
+    context = await launchBrowser(chromium, path.join(dir, 'profile'), [],
+      { viewport: { width: 900, height: 640 } });
   });
 
   after(async () => {

@@ -35,3 +35,21 @@ export async function until(what, f, deadlineMs = WAIT_MS) {
     await new Promise((r) => setTimeout(r, 50)); // polling another process
   }
 }
+
+// Debian's chromium (never a downloaded build), headless, with a fresh
+// profile in profileDir; extraArgs and options are the test's own.
+export const BROWSER_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+  '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export async function launchBrowser(chromium, profileDir, extraArgs = [], options = {}) {
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    chromiumSandbox: false,
+    args: [...BROWSER_ARGS, ...extraArgs],
+    timeout: 30_000,
+    ...options,
+  });
+  context.setDefaultTimeout(WAIT_MS);
+  return context;
+}

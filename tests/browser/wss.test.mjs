@@ -15,11 +15,9 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { WAIT_MS, bin, freePort, run } from './support.mjs';
+import { BROWSER_ARGS, WAIT_MS, bin, freePort, launchBrowser, run } from './support.mjs';
 
 const WELCOME = /^workerID:(\d+) connectionID:(\d+) connected\n$/;
-const BROWSER_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 // A CA and a server certificate it signs (SAN IP:127.0.0.1), P-256 keys.
 async function makeCerts(dir) {
@@ -105,14 +103,8 @@ describe('wss:// in headless Chromium', () => {
       e.message += `\n--- pusher.log ---\n${await serverLog()}`;
       throw e;
     }
-    context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      chromiumSandbox: false,
-      args: [...BROWSER_ARGS, `--ignore-certificate-errors-spki-list=${certs.spki}`],
-      timeout: 30_000,
-    });
-    context.setDefaultTimeout(WAIT_MS);
+    context = await launchBrowser(chromium, path.join(dir, 'profile'),
+      [`--ignore-certificate-errors-spki-list=${certs.spki}`]);
     page = await context.newPage();
     // A page of the https origin, as an application's page would be. (Chromium
     // applies the pin to a WebSocket only once the host has been reached by a
