@@ -41,6 +41,10 @@ class Client : public runtime::Bus, public runtime::ConnectionHandler {
     void publish(const std::vector<Value>& channels, const Value& data) override;
     bool connected() const override { return subscribed_; }
     void set_batch_end(std::function<void()> hook) override { on_batch_end = std::move(hook); }
+    // One link to one server that handles frames in order: a subscribe
+    // already sent (or re-sent first on reconnect) precedes any publish made
+    // from now on, fn's included, so nothing needs waiting for.
+    void sync(std::function<void()> fn) override { fn(); }
 
     void subscribe(const std::vector<Value>& channels);  // without handlers
     void publish_loop(const std::vector<Value>& channels, const Value& data);

@@ -396,13 +396,15 @@ bool load_config(const std::string& file, Config* out, std::string* error) {
         r.object() &&
         r.check_unknown({"node_name", "services", "channel", "bus", "broadcast_event", "welcome",
                          "api_key", "allowed_origins", "channel_allow", "pid_file", "log_file",
-                         "stats_file", "stop_timeout", "graceful_timeout", "limits", "//"}) &&
+                         "stats_file", "stop_timeout", "graceful_timeout", "api_timeout", "limits",
+                         "//"}) &&
         r.str("node_name", &c.node_name) && r.str("broadcast_event", &c.broadcast_event) &&
         r.str("api_key", &c.api_key) && r.strings("allowed_origins", &c.allowed_origins) &&
         r.strings("channel_allow", &c.channel_allow) && r.str("pid_file", &c.pid_file) &&
         r.str("log_file", &c.log_file) && r.str("stats_file", &c.stats_file) &&
         r.seconds("stop_timeout", &c.stop_timeout) &&
-        r.seconds("graceful_timeout", &c.graceful_timeout);
+        r.seconds("graceful_timeout", &c.graceful_timeout) &&
+        r.seconds("api_timeout", &c.api_timeout);
     if (!ok) return *error = r.error, false;
     if (!check_channel_allow(c.channel_allow, error)) return false;
     std::string welcome = "text";

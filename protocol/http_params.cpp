@@ -31,7 +31,7 @@ std::string url_decode(std::string_view s) {
     return out;
 }
 
-void parse_urlencoded(std::string_view s, Params* out) {
+void parse_urlencoded(std::string_view s, Params* out, ParamLists* lists) {
     while (!s.empty()) {
         size_t amp = s.find('&');
         std::string_view pair = s.substr(0, amp);
@@ -40,7 +40,11 @@ void parse_urlencoded(std::string_view s, Params* out) {
         size_t eq = pair.find('=');
         std::string key = url_decode(pair.substr(0, eq));
         if (key.empty()) continue;
-        (*out)[key] = eq == std::string_view::npos ? "" : url_decode(pair.substr(eq + 1));
+        std::string value = eq == std::string_view::npos ? "" : url_decode(pair.substr(eq + 1));
+        if (lists && key.size() > 2 && key.compare(key.size() - 2, 2, "[]") == 0)
+            (*lists)[key.substr(0, key.size() - 2)].push_back(std::move(value));
+        else
+            (*out)[key] = std::move(value);
     }
 }
 
@@ -50,7 +54,8 @@ static bool starts_with_ci(const std::string& s, const char* prefix) {
     return true;
 }
 
-static bool parse_json_body(const std::string& body, Params* out, std::string* error) {
+static bool parse_json_body(const std::string& body, Params* out, std::string* error,
+                            ParamLists* lists) {
     Json::CharReaderBuilder b;
     b["collectComments"] = false;
     b["stackLimit"] = 32;
@@ -70,20 +75,55 @@ static bool parse_json_body(const std::string& body, Params* out, std::string* e
     }
     for (const std::string& key : root.getMemberNames()) {
         const Json::Value& v = root[key];
-        // Scalars as their text (numbers in decimal); nested values are ignored.
-        if (!v.isObject() && !v.isArray() && !v.isNull()) (*out)[key] = v.asString();
+        // Scalars as their text (numbers in decimal); objects as compact JSON
+        // (session data); arrays of scalars as lists (to_uid: ["a", "b"]).
+        if (v.isObject()) {
+            Json::StreamWriterBuilder w;
+            w["indentation"] = "";
+            (*out)[key] = Json::writeString(w, v);
+        } else if (v.isArray()) {
+            if (!lists) continue;
+            auto& l = (*lists)[key];
+            for (const Json::Value& item : v)
+                if (!item.isObject() && !item.isArray() && !item.isNull())
+                    l.push_back(item.asString());
+        } else if (!v.isNull()) {
+            (*out)[key] = v.asString();
+        }
     }
     return true;
 }
 
-bool request_params(const HttpRequest& req, Params* out, std::string* error) {
-    parse_urlencoded(req.query(), out);
+std::vector<std::string> param_list(const Params& p, const ParamLists& lists,
+                                    const std::string& key) {
+    std::vector<std::string> out;
+    auto l = lists.find(key);
+    if (l != lists.end()) {
+        for (const std::string& s : l->second)
+            if (!s.empty()) out.push_back(s);
+        return out;
+    }
+    auto it = p.find(key);
+    if (it == p.end()) return out;
+    std::string_view s = it->second;
+    while (!s.empty()) {
+        size_t comma = s.find(',');
+        std::string_view item = s.substr(0, comma);
+        if (!item.empty()) out.emplace_back(item);
+        if (comma == std::string_view::npos) break;
+        s.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+bool request_params(const HttpRequest& req, Params* out, std::string* error, ParamLists* lists) {
+    parse_urlencoded(req.query(), out, lists);
     if (req.body.empty()) return true;
     const std::string* type = req.header("Content-Type");
     if (type && starts_with_ci(*type, "application/json"))
-        return parse_json_body(req.body, out, error);
+        return parse_json_body(req.body, out, error, lists);
     if (!type || starts_with_ci(*type, "application/x-www-form-urlencoded"))
-        parse_urlencoded(req.body, out);
+        parse_urlencoded(req.body, out, lists);
     return true;
 }
 

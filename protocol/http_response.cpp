@@ -22,6 +22,8 @@ const char* http_reason(int status) {
             return "Request Header Fields Too Large";
         case 503:
             return "Service Unavailable";
+        case 504:
+            return "Gateway Timeout";
         default:
             return "Internal Server Error";
     }

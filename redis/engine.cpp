@@ -170,6 +170,28 @@ void Engine::node_changed(Node& n) {
     // A lost link in a cluster may be a failover: look at the map again.
     if (cluster_ && !n.links_up()) cluster_->refresh();
     update_health();
+    run_sync_waiters();
+}
+
+bool Engine::subscriptions_confirmed() const {
+    if (cluster())  // a channel waiting for the cluster map has no node yet
+        for (const auto& [name, sub] : subs_)
+            if (!sub.node) return false;
+    for (const auto& n : nodes_)
+        if (n && !n->subscriptions_confirmed()) return false;
+    return true;
+}
+
+void Engine::sync(std::function<void()> fn) {
+    if (started_ && subscriptions_confirmed()) return fn();
+    sync_waiters_.push_back(std::move(fn));
+}
+
+void Engine::run_sync_waiters() {
+    if (sync_waiters_.empty() || !subscriptions_confirmed()) return;
+    std::vector<std::function<void()>> ready;
+    ready.swap(sync_waiters_);
+    for (auto& fn : ready) fn();
 }
 
 // Healthy: every node answers and proves its subscriptions, and (cluster) the

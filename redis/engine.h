@@ -36,6 +36,10 @@ class Engine : public runtime::Bus, public Node::Events, public ClusterMap::List
     void close() override;
     bool idle() const override;
     void set_batch_end(std::function<void()> hook) override { batch_end_ = std::move(hook); }
+    // Channels live on several servers and publishes may go to another one
+    // than the subscription: fn waits until every node confirmed its
+    // subscribe commands.
+    void sync(std::function<void()> fn) override;
 
     // Node::Events
     void node_message(std::string_view channel, std::string_view payload) override;
@@ -72,6 +76,9 @@ class Engine : public runtime::Bus, public Node::Events, public ClusterMap::List
     std::deque<Node::Pending> unplaced_;  // published before the cluster map was known
     std::function<void()> batch_end_;
     std::string lookup_;  // a message's channel, to find its subscription
+    std::vector<std::function<void()>> sync_waiters_;
+    bool subscriptions_confirmed() const;
+    void run_sync_waiters();
 };
 
 }  // namespace pusher::redis

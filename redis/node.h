@@ -74,6 +74,10 @@ class Node : public Link::Owner {
     bool idle() const;  // nothing queued, unsent or unconfirmed
     std::string address() const { return pub_.address(); }
     bool has_subscriptions() const { return !channels_.empty(); }
+    // Every channel subscribed here has been confirmed by the server.
+    bool subscriptions_confirmed() const {
+        return channels_.empty() || (sub_ && sub_->up() && subscribing_.empty() && lost_.empty());
+    }
     const std::string& probe_channel() const { return probe_channel_; }
 
     // Link::Owner

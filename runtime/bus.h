@@ -31,6 +31,12 @@ class Bus {
     virtual bool idle() const = 0;
     // Runs after all events of one read were handled: lets a service batch them.
     virtual void set_batch_end(std::function<void()> hook) = 0;
+    // Runs fn once every subscription asked for so far is in effect: an event
+    // published (by anyone) after fn ran, and after whatever fn publishes
+    // arrived there, reaches this worker. A join answered from fn is never
+    // overtaken by the push that follows it. fn may never run (the worker
+    // stops, the bus never comes back): its caller bounds the wait.
+    virtual void sync(std::function<void()> fn) = 0;
 };
 
 }  // namespace pusher::runtime

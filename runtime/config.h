@@ -98,6 +98,9 @@ struct Config {
     std::string stats_file;          // shared-memory status region, default beside the pid file
     double stop_timeout = 2.0;       // stop: SIGKILL stragglers after this
     double graceful_timeout = 30.0;  // stop -g / reload -g: drain at most this long
+    // Publish API calls that wait for ws workers (operations on a client,
+    // presence): answered 504 / partial after this long.
+    double api_timeout = 2.0;
     Limits limits;
 };
 

@@ -60,6 +60,11 @@ const Metric kMetrics[] = {
      &WorkerSlot::tls_reloads},
     {"pusher_tls_reload_failures_total", "counter",
      "reload-certs refused (the old certificate stays)", &WorkerSlot::tls_reload_failures},
+    {"pusher_bus_routed_in_total", "counter",
+     "User and group events read from the bus (only by workers holding members)",
+     &WorkerSlot::bus_routed_in},
+    {"pusher_bus_publishes_total", "counter", "Events the publish API wrote to the bus",
+     &WorkerSlot::bus_publishes},
 };
 
 bool uses_bus(const char* listen) {

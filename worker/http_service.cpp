@@ -6,6 +6,7 @@
 #include "protocol/utf8.h"
 #include "runtime/connection_rows.h"
 #include "runtime/log.h"
+#include "worker/api_wire.h"
 #include "worker/client_id.h"
 #include "worker/demo_page.h"
 #include "worker/health.h"
@@ -29,9 +30,16 @@ struct HttpService::Session : runtime::Session {
     bool mid_request = false;    // bytes of an unfinished request have arrived
     uint32_t request_start = 0;  // when they began: the deadline is not reset by each byte
     // Back-pressure: pipelined requests not yet parsed because this client's
-    // answers reached max_send_queue; reading is paused until they drain.
+    // answers reached max_send_queue, or because an answer waits for the
+    // cluster (awaiting); reading is paused until they drain.
     std::string stash;
+    bool awaiting = false;
 };
+
+HttpService::HttpService(runtime::Loop& loop, const runtime::WorkerContext& ctx)
+    : BusService(loop, ctx),
+      reply_channel_(api::reply_channel(ctx.config->node_name)),
+      calls_timer_(loop, [this] { expire_calls(); }) {}
 
 void HttpService::on_accept(Connection& c) {
     protocol::HttpLimits limits;
@@ -46,13 +54,18 @@ void HttpService::on_close(Connection& c) {
 }
 
 void HttpService::on_data(Connection& c, const char* data, size_t len) {
-    serve(c, c.session<Session>(), data, len);
+    auto& s = c.session<Session>();
+    if (s.awaiting) {  // a read already under way: waits with the rest
+        s.stash.append(data, len);
+        return;
+    }
+    serve(c, s, data, len);
 }
 
 // The answers drained: parse what was held back, then read again.
 void HttpService::on_buffer_drain(Connection& c) {
     auto& s = c.session<Session>();
-    if (s.stash.empty()) return;
+    if (s.stash.empty() || s.awaiting) return;
     std::string rest;
     rest.swap(s.stash);
     c.resume_reading();
@@ -93,7 +106,14 @@ void HttpService::serve(Connection& c, Session& session, const char* data, size_
         }
         HttpRequest req = s->parser.take();
         bump(loop_.stats().total_request);
-        std::string answer = handle(req);
+        bool pending = false;
+        std::string answer = handle(req, c, &pending);
+        if (pending) {  // the rest waits for this answer (finish())
+            s->awaiting = true;
+            s->stash.assign(data, len);
+            c.pause_reading();
+            break;
+        }
         if (answers.empty())
             answers.swap(answer);  // the usual one request per read: no copy
         else
@@ -106,8 +126,32 @@ void HttpService::serve(Connection& c, Session& session, const char* data, size_
     if (!s->stash.empty() && c.queued() == 0 && c.is_open()) on_buffer_drain(c);
 }
 
-std::string HttpService::handle(const HttpRequest& req) {
+// The answer is ready: it goes out, then the requests that waited behind it.
+void HttpService::finish(uint64_t rid, bool timed_out) {
+    auto it = calls_.find(rid);
+    if (it == calls_.end()) return;
+    ApiCall call = std::move(it->second);
+    calls_.erase(it);
+    Connection* c = tcp_.find(call.connection_id);
+    if (!c || !c->is_open()) return;  // the asker left
+    auto& s = c->session<Session>();
+    s.awaiting = false;
+    std::string answer = call.render(timed_out);
+    c->send(answer.data(), answer.size());
+    if (!call.keep_alive) return c->close();
+    resume(*c, s);
+}
+
+void HttpService::resume(Connection& c, Session& s) {
+    std::string rest;
+    rest.swap(s.stash);
+    c.resume_reading();
+    if (!rest.empty()) serve(c, s, rest.data(), rest.size());
+}
+
+std::string HttpService::handle(const HttpRequest& req, Connection& c, bool* pending) {
     std::string_view path = req.path();
+    if (path.substr(0, 5) == "/api/") return api(req, c, pending);
     if (path == "/healthz") return healthz();
     if (path == "/metrics") {
         return protocol::http_response(200, "text/plain; version=0.0.4", metrics(), req.keep_alive);
@@ -144,8 +188,9 @@ static Value content_data(const std::string& content) {
 std::string HttpService::publish(const HttpRequest& req) {
     if (!authorized(req)) return protocol::http_error(401, "missing or wrong api key");
     protocol::Params p;
+    protocol::ParamLists lists;
     std::string error;
-    if (!protocol::request_params(req, &p, &error)) return protocol::http_error(400, error);
+    if (!protocol::request_params(req, &p, &error, &lists)) return protocol::http_error(400, error);
     bool keep = req.keep_alive && !req.upgrade;
     std::string ok(keep ? protocol::kOkKeepAlive : protocol::kOkClose);
     auto content = p.find("content");
@@ -159,21 +204,29 @@ std::string HttpService::publish(const HttpRequest& req) {
         bump(loop_.stats().publish_refused);
         return protocol::http_error(400, "content is not valid UTF-8");
     }
-    if (p.count("to_client_id")) {
-        auto id = ClientId::parse(p["to_client_id"]);
-        if (!id) return ok;  // an id that cannot exist reaches nobody
-        Value d = Value::array();
-        d.set(Key::from_string("to_client_id"), Value::string(p["to_client_id"]));
-        d.set(Key::from_string("content"), Value::string(content->second));
-        bus_->publish({Value::string(id->channel())}, d);
+    bool targets = p.count("to_uid") || p.count("to_group") || lists.count("to_uid") ||
+                   lists.count("to_group") || p.count("exclude") || lists.count("exclude");
+    if (targets) return publish_targets(p, lists, content->second, keep);
+    if (p.count("to_client_id") || lists.count("to_client_id")) {
+        for (const std::string& to : protocol::param_list(p, lists, "to_client_id")) {
+            auto id = ClientId::parse(to);
+            if (!id) continue;  // an id that cannot exist reaches nobody
+            Value d = Value::array();
+            d.set(Key::from_string("to_client_id"), Value::string(to));
+            d.set(Key::from_string("content"), Value::string(content->second));
+            bus_->publish({Value::string(id->channel())}, d);
+            bump(loop_.stats().bus_publishes);
+        }
     } else if (p.count("to_worker_id") && p.count("to_connection_id")) {
         // As the original: strings from $_GET; the channel "0" matches int 0.
         Value d = Value::array();
         d.set(Key::from_string("to_connection_id"), Value::string(p["to_connection_id"]));
         d.set(Key::from_string("content"), Value::string(content->second));
         bus_->publish({Value::string(p["to_worker_id"])}, d);
+        bump(loop_.stats().bus_publishes);
     } else {
         bus_->publish({Value::string(config_.broadcast_event)}, content_data(content->second));
+        bump(loop_.stats().bus_publishes);
     }
     return ok;
 }

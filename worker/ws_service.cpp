@@ -8,6 +8,7 @@
 #include "protocol/ws_handshake.h"
 #include "runtime/connection_rows.h"
 #include "runtime/log.h"
+#include "worker/api_wire.h"
 #include "worker/client_id.h"
 
 namespace pusher::worker {
@@ -35,22 +36,17 @@ struct WsService::Session : runtime::Session {
     bool open() const { return !handshake; }
 };
 
-// Connection::flags bits of a WebSocket connection.
-enum : uint8_t {
-    kPingSent = 1,   // a keepalive ping is unanswered
-    kCloseSent = 2,  // our close frame is out; waiting for the client's
-    // Bits 2..4: the permessage-deflate variant (DeflateVariants), 0 without it.
-    kDeflateShift = 2,
-    kDeflateMask = 7 << kDeflateShift,
-};
-static_assert(DeflateVariants::kCount - 1 == (kDeflateMask >> kDeflateShift));
+static_assert(DeflateVariants::kCount - 1 == (WsService::kDeflateMask >> WsService::kDeflateShift));
 
-static uint8_t deflate_variant(const Connection& c) {
+uint8_t WsService::deflate_variant(const Connection& c) {
     return static_cast<uint8_t>((c.flags & kDeflateMask) >> kDeflateShift);
 }
 
 WsService::WsService(Loop& loop, const WorkerContext& ctx)
-    : BusService(loop, ctx), deflate_(ctx.service().deflate) {
+    : BusService(loop, ctx),
+      deflate_(ctx.service().deflate),
+      members_([this](const std::string& ch, bool first) { membership_changed(ch, first); }),
+      roster_timer_(loop, [this] { announce(false); }) {
     static_assert(sizeof(Session) <= 40, "every connection pays for each byte of its session");
     std::string ping = protocol::ws_encode(protocol::kWsPing, "");
     ping_frame_ = BufferRef(SharedBuffer::copy(ping.data(), ping.size()));
@@ -62,11 +58,18 @@ void WsService::subscribe() {
              [this](const Value&, const Value& data) { on_targeted(data); });
     bus_->on(Value::string(config_.broadcast_event), [this](const Value&, const Value& data) {
         const Value* content = data.get("content");
-        if (content) queue_broadcast(content->as_string());
+        if (!content) return;
+        const Value* except = data.get("except");
+        if (except) return broadcast_except(content->as_string(), *except);
+        queue_broadcast(content->as_string());
     });
     bus_->on(Value::string(ClientId::route_channel(config_.node_name, ctx_.worker_id)),
              [this](const Value&, const Value& data) { on_client(data); });
+    bus_->on(Value::string(api::kQueryChannel),
+             [this](const Value&, const Value& data) { on_query(data); });
     bus_->set_batch_end([this] { flush_broadcasts(); });
+    announce(false);  // queued until the bus is up
+    roster_timer_.start(api::kRosterInterval, true);
 }
 
 // ---- connections ------------------------------------------------------------
@@ -127,7 +130,10 @@ void WsService::welcome(Connection& c) {
         w["type"] = "welcome";
         w["worker_id"] = ctx_.worker_id;
         w["connection_id"] = Json::UInt64(c.id());
-        w["client_id"] = ClientId{config_.node_name, ctx_.worker_id, c.id(), instance_}.str();
+        w["client_id"] = client_id(c);
+        if (const std::string* uid = members_.uid_of(c)) w["uid"] = *uid;
+        if (const auto* groups = members_.groups_of(c); groups && !groups->empty())
+            for (const std::string& g : *groups) w["groups"].append(g);
         Json::StreamWriterBuilder b;
         b["indentation"] = "";
         text = Json::writeString(b, w);
@@ -173,6 +179,7 @@ void WsService::on_close(uint16_t, std::string_view) {
 
 void WsService::on_close(Connection& c) {
     if (uint8_t v = deflate_variant(c)) deflate_.leave(v);
+    if (c.flags & kBound) members_.forget(c);  // unsubscribes what only it held here
     tcp_.remove(c);
 }
 
@@ -192,6 +199,8 @@ void WsService::send_close(Connection& c, uint16_t code, std::string_view reason
 // Stop and reload: every client is told 1001 "going away"; the worker waits
 // (bounded) for the handshakes to finish.
 void WsService::go_away() {
+    announce(true);  // presence queries stop waiting for this worker
+    roster_timer_.cancel();
     tcp_.for_each([&](Connection& c) {
         if (c.state() != ConnState::Open) return;
         if (!c.ready) {
@@ -221,7 +230,7 @@ void WsService::on_buffer_full(Connection& c) {
 // connection). Content from the bus that is not UTF-8 (the HTTP API refuses
 // it, but a PHP Channel\Client may publish anything) goes out as a binary
 // frame: delivered intact, never a broken text frame. Checked once per message.
-static uint8_t opcode_for(const std::string& content) {
+uint8_t WsService::opcode_for(const std::string& content) {
     return protocol::utf8_valid(content.data(), content.size()) ? protocol::kWsText
                                                                 : protocol::kWsBinary;
 }
@@ -247,13 +256,26 @@ void WsService::on_targeted(const Value& data) {
 
 void WsService::on_client(const Value& data) {
     const Value* id = data.get("to_client_id");
-    const Value* content = data.get("content");
-    if (!id || !content) return;
-    auto cid = ClientId::parse(id->as_string());
+    if (!id) return;
     // A stale id (older instance, another worker) reaches nobody.
-    if (!cid || cid->instance != instance_ || cid->worker_id != ctx_.worker_id) return;
+    Connection* c = own_client(id->as_string());
+    if (data.get("op")) return client_op(c, data);
+    const Value* content = data.get("content");
+    if (content && c) push_one(*c, content->as_string());
+}
+
+// The open connection a client id names, if it is this worker's.
+Connection* WsService::own_client(const std::string& id) const {
+    auto cid = ClientId::parse(id);
+    if (!cid || cid->instance != instance_ || cid->worker_id != ctx_.worker_id ||
+        cid->node != config_.node_name)
+        return nullptr;
     Connection* c = tcp_.find(cid->connection_id);
-    if (c && c->ready) push_one(*c, content->as_string());
+    return c && c->ready ? c : nullptr;
+}
+
+std::string WsService::client_id(const Connection& c) const {
+    return ClientId{config_.node_name, ctx_.worker_id, c.id(), instance_}.str();
 }
 
 void WsService::queue_broadcast(const std::string& content) {

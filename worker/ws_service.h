@@ -7,11 +7,15 @@
 // batch also has a compressed twin per window size in use (DeflateVariants),
 // compressed once, and each connection gets the buffer of its variant.
 #pragma once
+#include <deque>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "protocol/ws_frame.h"
 #include "worker/bus_service.h"
 #include "worker/deflate_variants.h"
+#include "worker/membership.h"
 
 namespace pusher::worker {
 
@@ -31,8 +35,20 @@ class WsService : public BusService, public protocol::WsDecoder::Sink {
     void on_ping(std::string_view payload) override;
     void on_close(uint16_t code, std::string_view reason) override;
 
+    // Connection::flags bits of a WebSocket connection.
+    enum : uint8_t {
+        kPingSent = 1,   // a keepalive ping is unanswered
+        kCloseSent = 2,  // our close frame is out; waiting for the client's
+        // Bits 2..4: the permessage-deflate variant (DeflateVariants), 0 without it.
+        kDeflateShift = 2,
+        kDeflateMask = 7 << kDeflateShift,
+        kBound = 1 << 5,  // Membership knows it: a user, a group or a session
+    };
+
   private:
     struct Session;
+    static uint8_t deflate_variant(const runtime::Connection& c);
+    static uint8_t opcode_for(const std::string& content);
     void handshake(runtime::Connection& c, Session& s, const char* data, size_t len);
     void welcome(runtime::Connection& c);
     void frames(runtime::Connection& c, Session& s, const char* data, size_t len);
@@ -45,12 +61,31 @@ class WsService : public BusService, public protocol::WsDecoder::Sink {
     void send_close(runtime::Connection& c, uint16_t code, std::string_view reason);
     void sweep() override;
 
+    // Users, groups and presence (worker/ws_routing.cpp).
+    void membership_changed(const std::string& channel, bool first);
+    void on_routed(const protocol::php::Value& data);
+    void broadcast_except(const std::string& content, const protocol::php::Value& except);
+    void deliver(const std::vector<runtime::Connection*>& to, const std::string& content);
+    bool seen_before(const std::string& mid);
+    void client_op(runtime::Connection* c, const protocol::php::Value& data);
+    void on_query(const protocol::php::Value& data);
+    void answer(const protocol::php::Value& ask, bool ok, protocol::php::Value result);
+    void announce(bool leaving);
+    std::string client_id(const runtime::Connection& c) const;
+    runtime::Connection* own_client(const std::string& id) const;
+
     runtime::Connection* current_ = nullptr;  // the connection whose frames are being decoded
     std::string batch_;                       // encoded broadcast frames of the current bus read
     uint64_t batch_frames_ = 0;               // how many frames batch_ holds
     DeflateVariants deflate_;                 // compressors and compressed batches, per window size
     runtime::BufferRef ping_frame_;
     uint64_t instance_ = 0;
+    Membership members_;
+    runtime::Timer roster_timer_;  // announces this worker to the publish API
+    // Ids of multi-target pushes already delivered: such a push arrives once
+    // per target channel this worker holds, and is delivered once.
+    std::deque<std::string> recent_order_;
+    std::unordered_set<std::string> recent_;
 };
 
 }  // namespace pusher::worker
