@@ -176,6 +176,8 @@ std::string status_json(const StatsRegion& r, const std::map<int, double>& qps) 
         w["tls_handshake_failures"] = Json::UInt64(read(s.tls_handshake_failures));
         w["tls_reloads"] = Json::UInt64(read(s.tls_reloads));
         w["tls_reload_failures"] = Json::UInt64(read(s.tls_reload_failures));
+        w["bus_routed_in"] = Json::UInt64(read(s.bus_routed_in));
+        w["bus_publishes"] = Json::UInt64(read(s.bus_publishes));
         w["state"] = state_name(s, alive);
         workers.append(w);
     });
