@@ -117,6 +117,31 @@ TEST(HttpParams, QueryFormAndJsonAsPhpSeesThem) {
     EXPECT_FALSE(request_params(r, &j, &err));
 }
 
+TEST(HttpParams, ListsFromCommasBracketsAndJsonArrays) {
+    Params p;
+    ParamLists l;
+    parse_urlencoded("to_uid=a,,b&to_group[]=g,1&to_group[]=g2&to_group[]=", &p, &l);
+    EXPECT_EQ(param_list(p, l, "to_uid"), (std::vector<std::string>{"a", "b"}));
+    // Given as a list, an item keeps its commas (a name that has one).
+    EXPECT_EQ(param_list(p, l, "to_group"), (std::vector<std::string>{"g,1", "g2"}));
+    EXPECT_TRUE(param_list(p, l, "exclude").empty());
+    HttpRequest r;
+    r.url = "/";
+    r.headers = {{"Content-Type", "application/json"}};
+    r.body = R"({"to_uid":["x",7,null,{"n":1}],"session":{"a":[1,2]},"content":"c"})";
+    Params j;
+    ParamLists jl;
+    std::string err;
+    ASSERT_TRUE(request_params(r, &j, &err, &jl));
+    EXPECT_EQ(param_list(j, jl, "to_uid"), (std::vector<std::string>{"x", "7"}));
+    EXPECT_EQ(j["session"], R"({"a":[1,2]})");  // an object as compact JSON
+    EXPECT_EQ(j["content"], "c");
+    // Without a list out-parameter, arrays are ignored as before.
+    Params k;
+    ASSERT_TRUE(request_params(r, &k, &err));
+    EXPECT_EQ(k.count("to_uid"), 0u);
+}
+
 TEST(HttpResponse, OkIsTheOriginalsBytes) {
     EXPECT_EQ(
         kOkKeepAlive,
