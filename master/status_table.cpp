@@ -224,14 +224,20 @@ static std::vector<std::vector<std::string>> split_rows(const std::string& rows)
 }
 
 std::string connections_text(const std::string& rows) {
+    auto all = split_rows(rows);
+    // Workerman's columns; an Identity column only when some client has a user, groups or session.
+    bool identity = false;
+    for (auto& c : all) identity |= c.size() > 11;
     std::ostringstream o;
     o << pad("PID", 8) << pad("Worker", 15) << pad("WID", 4) << pad("CID", 9) << pad("Protocol", 10)
       << pad("Bytes-R", 12) << pad("Bytes-W", 12) << pad("Send-Q", 9) << pad("Status", 14)
-      << pad("Local Address", 22) << "Foreign Address\n";
-    for (auto& c : split_rows(rows))
+      << pad("Local Address", 22) << (identity ? pad("Foreign Address", 22) + "Identity\n"
+                                               : std::string("Foreign Address\n"));
+    for (auto& c : all)
         o << pad(c[0], 8) << pad(c[1], 15) << pad(c[2], 4) << pad(c[3], 9) << pad(c[4], 10)
           << pad(c[7] + "B", 12) << pad(c[8] + "B", 12) << pad(c[9] + "B", 9) << pad(c[10], 14)
-          << pad(c[6], 22) << c[5] << "\n";
+          << pad(c[6], 22) << (identity ? pad(c[5], 22) + (c.size() > 11 ? c[11] : "") : c[5])
+          << "\n";
     return o.str();
 }
 
@@ -250,6 +256,10 @@ std::string connections_json(const std::string& rows) {
         j["bytes_out"] = Json::UInt64(strtoull(c[8].c_str(), nullptr, 10));
         j["send_queue"] = Json::UInt64(strtoull(c[9].c_str(), nullptr, 10));
         j["state"] = c[10];
+        Json::Value who;
+        Json::Reader reader;
+        if (c.size() > 11 && reader.parse(c[11], who) && who.isObject())
+            for (const std::string& k : who.getMemberNames()) j[k] = who[k];
         arr.append(j);
     }
     Json::StreamWriterBuilder b;

@@ -31,7 +31,6 @@ using runtime::Connection;
 
 namespace {
 
-constexpr size_t kMaxName = 128;       // a uid or a group name, bytes
 constexpr size_t kMaxTargets = 10000;  // uids + groups + excluded ids in one push
 constexpr size_t kMaxSession = 4096;   // session data, bytes of JSON
 
@@ -48,7 +47,7 @@ const std::map<std::string, std::string, std::less<>> kAliases = {
 };
 
 bool valid_name(const std::string& s) {
-    return !s.empty() && s.size() <= kMaxName && protocol::utf8_valid(s.data(), s.size());
+    return Membership::valid_name(s);
 }
 
 }  // namespace

@@ -2,7 +2,16 @@
 
 #include <algorithm>
 
+#include "protocol/utf8.h"
+
 namespace pusher::worker {
+
+bool Membership::valid_name(std::string_view name) {
+    if (name.empty() || name.size() > 128) return false;
+    for (unsigned char ch : name)
+        if (ch < 0x20 || ch == 0x7f) return false;
+    return protocol::utf8_valid(name.data(), name.size());
+}
 
 void Membership::add(Index& idx, const std::string& key, std::string channel, Conn& c) {
     Members& m = idx[key];

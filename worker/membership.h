@@ -11,6 +11,7 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -28,6 +29,9 @@ class Membership {
 
     static std::string uid_channel(const std::string& uid) { return "uid:" + uid; }
     static std::string group_channel(const std::string& group) { return "group:" + group; }
+    // A uid or group name: 1..128 bytes of UTF-8 without control characters
+    // (names end up in bus channel names, logs and `connections` rows).
+    static bool valid_name(std::string_view name);
 
     explicit Membership(Change change) : change_(std::move(change)) {}
 

@@ -20,6 +20,7 @@ int worker_run(const runtime::WorkerContext& ctx);
 
 // One row of `connections`, tab separated, in this column order:
 // pid worker_name worker_id connection_id protocol peer local bytes_in bytes_out send_q state
+// [identity: a JSON object {"uid", "groups", "session"} of a ws client that has one]
 std::string connection_row_header();
 
 }  // namespace pusher::worker

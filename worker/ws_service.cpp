@@ -331,11 +331,30 @@ void WsService::sweep() {
     });
 }
 
+// One line of JSON (jsoncpp escapes control characters): the row stays one row.
+std::string WsService::identity_json(const Connection& c) const {
+    if (!(c.flags & kBound)) return {};
+    const std::string* uid = members_.uid_of(c);
+    const auto* groups = members_.groups_of(c);
+    const std::string* session = members_.session_of(c);
+    if (!uid && (!groups || groups->empty()) && !session) return {};
+    Json::Value j;
+    if (uid) j["uid"] = *uid;
+    if (groups)
+        for (const std::string& g : *groups) j["groups"].append(g);
+    Json::Value parsed;
+    Json::Reader reader;
+    if (session && reader.parse(*session, parsed)) j["session"] = parsed;
+    Json::StreamWriterBuilder b;
+    b["indentation"] = "";
+    return Json::writeString(b, j);
+}
+
 void WsService::dump_connections(std::string& out) const {
     append_connection_rows(
-        out, tcp_, ctx_.service().name, ctx_.worker_id, "websocket", [](Connection& c) {
-            return c.session<Session>().open() ? "ESTABLISHED" : "HANDSHAKE";
-        });
+        out, tcp_, ctx_.service().name, ctx_.worker_id, "websocket",
+        [](Connection& c) { return c.session<Session>().open() ? "ESTABLISHED" : "HANDSHAKE"; },
+        [this](Connection& c) { return identity_json(c); });
 }
 
 }  // namespace pusher::worker

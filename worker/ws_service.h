@@ -72,6 +72,7 @@ class WsService : public BusService, public protocol::WsDecoder::Sink {
     void answer(const protocol::php::Value& ask, bool ok, protocol::php::Value result);
     void announce(bool leaving);
     std::string client_id(const runtime::Connection& c) const;
+    std::string identity_json(const runtime::Connection& c) const;
     runtime::Connection* own_client(const std::string& id) const;
 
     runtime::Connection* current_ = nullptr;  // the connection whose frames are being decoded

@@ -38,6 +38,16 @@ TEST(Membership, SubscribesAtFirstMemberUnsubscribesAtLast) {
     EXPECT_EQ(r.m.user_count(), 0u);
 }
 
+TEST(Membership, NamesAreShortPrintableUtf8) {
+    EXPECT_TRUE(Membership::valid_name("alice"));
+    EXPECT_TRUE(Membership::valid_name("Zoë 42"));
+    EXPECT_FALSE(Membership::valid_name(""));
+    EXPECT_FALSE(Membership::valid_name(std::string(129, 'a')));
+    EXPECT_FALSE(Membership::valid_name("a\tb"));
+    EXPECT_FALSE(Membership::valid_name("a\nb"));
+    EXPECT_FALSE(Membership::valid_name("\xff"));
+}
+
 TEST(Membership, RebindMovesTheConnection) {
     Recorder r;
     Fake a;
