@@ -9,7 +9,7 @@
 //   c.connect();
 //
 // Events (on(name, fn) returns a function that removes fn):
-//   'welcome' (w)       the server's first message, parsed: the JSON welcome
+//   'welcome' (w, ev)   the server's first message, parsed: the JSON welcome
 //                       {type:'welcome', worker_id, connection_id, client_id, uid?, groups?}
 //                       or the text one "workerID:W connectionID:C connected\n"
 //                       as {type:'welcome', worker_id:W, connection_id:C, client_id:null}
@@ -123,7 +123,7 @@ export class PusherClient {
       this.welcome = parseWelcome(ev.data);
       this.clientId = this.welcome?.client_id ?? null;
       this._setState('open');
-      if (this.welcome) this._emit('welcome', this.welcome);
+      if (this.welcome) this._emit('welcome', this.welcome, ev);
       else this._emit('message', ev.data, ev);  // not a welcome: a server of another kind
     };
     ws.onclose = (ev) => {
