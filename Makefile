@@ -66,6 +66,15 @@ $(foreach m,$(MODULES),$(eval $(call module_lib,$(m))))
 $(B)/%.o: %.cpp
 	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
+# The browser client is compiled in (worker/client_script.cpp): client/pusher.js becomes one C++
+# raw string literal, and editing it rebuilds. A JS file holding the delimiter is refused.
+$(B)/gen/client_js.h: client/pusher.js
+	@mkdir -p $(@D); if grep -qF ')PUSHER_JS"' $<; then echo "$<: holds )PUSHER_JS\"" >&2; exit 1; fi; \
+	{ printf '// Generated from %s by the Makefile: do not edit.\nR"PUSHER_JS(' $<; cat $<; \
+	  printf ')PUSHER_JS"\n'; } > $@.tmp && mv $@.tmp $@
+$(B)/worker/client_script.o: $(B)/gen/client_js.h
+$(B)/worker/client_script.o: CPPFLAGS += -I$(B)/gen
+
 $(B)/pusher: $(B)/master/main.o $(LIBS)
 	$(CXX) $(LDSAN) -o $@ $< $(LIBS) $(LDLIBS)
 

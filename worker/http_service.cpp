@@ -8,6 +8,7 @@
 #include "runtime/log.h"
 #include "worker/api_wire.h"
 #include "worker/client_id.h"
+#include "worker/client_script.h"
 #include "worker/demo_page.h"
 #include "worker/health.h"
 
@@ -167,6 +168,10 @@ std::string HttpService::handle(const HttpRequest& req, Connection& c, bool* pen
         page.replace(page.find("%WS_PORT%"), 9, ws_port);
         page.replace(page.find("%WS_SCHEME%"), 11, scheme);
         return protocol::http_response(200, "text/html;charset=utf-8", page, req.keep_alive);
+    }
+    if (path == "/client/pusher.js") {  // the browser client, compiled in (worker/client_script.h)
+        return protocol::http_response(200, "text/javascript;charset=utf-8", client_script(),
+                                       req.keep_alive);
     }
     return publish(req);  // like the original, every other path publishes
 }

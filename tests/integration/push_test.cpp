@@ -169,7 +169,22 @@ TEST_F(PushTest, MetricsAndHealth) {
     EXPECT_EQ(status, 200);
     EXPECT_NE(m.find("pusher_connections{"), std::string::npos);
     EXPECT_NE(m.find("pusher_bus_connected{"), std::string::npos);
-    EXPECT_NE(p->http_get("/demo").find("new WebSocket"), std::string::npos);
+    EXPECT_NE(p->http_get("/demo").find("from '/client/pusher.js'"), std::string::npos);
+}
+
+// The browser client is served (as a module script: a JavaScript MIME type) and
+// its path does not publish, unlike every other unknown path.
+TEST_F(PushTest, ServesTheBrowserClient) {
+    start();
+    auto a = client();
+    std::string r = http_request("127.0.0.1", p->http_port,
+                                 "GET /client/pusher.js?content=x HTTP/1.1\r\nHost: x\r\n"
+                                 "Connection: close\r\n\r\n");
+    EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << r.substr(0, 200);
+    EXPECT_NE(r.find("Content-Type: text/javascript;charset=utf-8\r\n"), std::string::npos);
+    EXPECT_NE(r.find("export class PusherClient"), std::string::npos);
+    p->http_get("/?content=after");
+    EXPECT_EQ(a->recv_text(), "after");  // and not "x"
 }
 
 TEST_F(PushTest, WebSocketControlFramesAndViolations) {
