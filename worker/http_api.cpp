@@ -99,7 +99,7 @@ std::string HttpService::api(const HttpRequest& req, Connection& c, bool* pendin
         Value d = Value::array();
         api::put(d, "op", query);
         api::put(d, "arg", call.arg);
-        return ask(c, std::move(call), Value::string(api::kQueryChannel), std::move(d), pending);
+        return ask(std::move(call), Value::string(api::kQueryChannel), std::move(d), pending);
     }
 
     // Operations on one client: its owner applies them.
@@ -130,17 +130,15 @@ std::string HttpService::api(const HttpRequest& req, Connection& c, bool* pendin
     api::put(d, "op", op);
     api::put(d, "to_client_id", client);
     api::put(d, "arg", arg);
-    return ask(c, std::move(call), Value::string(id->channel()), std::move(d), pending);
+    return ask(std::move(call), Value::string(id->channel()), std::move(d), pending);
 }
 
 // Sends the question and parks the request until finish().
-std::string HttpService::ask(Connection& c, ApiCall call, const Value& channel, Value data,
-                             bool* pending) {
+std::string HttpService::ask(ApiCall call, const Value& channel, Value data, bool* pending) {
     uint64_t rid = next_rid_++;
     api::put(data, "reply", reply_channel_);
     api::put(data, "rid", std::to_string(rid));
     bus_->publish({channel}, data);
-    (void)c;
     calls_.emplace(rid, std::move(call));
     if (!calls_timer_.armed()) calls_timer_.start(0.05, true);
     *pending = true;

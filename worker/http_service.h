@@ -41,7 +41,7 @@ class HttpService : public BusService {
     std::string api(const protocol::HttpRequest& req, runtime::Connection& c, bool* pending);
     std::string publish_targets(const protocol::Params& p, const protocol::ParamLists& lists,
                                 const std::string& content, bool keep);
-    std::string ask(runtime::Connection& c, ApiCall call, const protocol::php::Value& channel,
+    std::string ask(ApiCall call, const protocol::php::Value& channel,
                     protocol::php::Value data, bool* pending);
     void on_answer(const protocol::php::Value& data);
     void finish(uint64_t rid, bool timed_out);
