@@ -19,7 +19,7 @@ struct ApiCall {
     std::string arg;             // uid, group or client id, as asked
     double deadline = 0;
     bool keep_alive = true;
-    bool query = false;           // presence: every worker answers
+    bool query = false;              // presence: every worker answers
     std::set<std::string> expected;  // query: the roster when it was asked
     std::set<std::string> answered;
 

@@ -23,8 +23,8 @@
 namespace pusher::worker {
 
 using protocol::HttpRequest;
-using protocol::Params;
 using protocol::ParamLists;
+using protocol::Params;
 using protocol::php::Value;
 using runtime::bump;
 using runtime::Connection;
@@ -36,14 +36,20 @@ constexpr size_t kMaxSession = 4096;   // session data, bytes of JSON
 
 // GatewayWorker's method names, for those who know them.
 const std::map<std::string, std::string, std::less<>> kAliases = {
-    {"bindUid", api::kBindUid},         {"unbindUid", api::kUnbindUid},
-    {"joinGroup", api::kJoin},          {"leaveGroup", api::kLeave},
-    {"closeClient", api::kClose},       {"setSession", api::kSetSession},
-    {"updateSession", api::kSetSession}, {"getSession", api::kGetSession},
-    {"isUidOnline", "is_uid_online"},   {"getClientIdByUid", api::kUidClients},
+    {"bindUid", api::kBindUid},
+    {"unbindUid", api::kUnbindUid},
+    {"joinGroup", api::kJoin},
+    {"leaveGroup", api::kLeave},
+    {"closeClient", api::kClose},
+    {"setSession", api::kSetSession},
+    {"updateSession", api::kSetSession},
+    {"getSession", api::kGetSession},
+    {"isUidOnline", "is_uid_online"},
+    {"getClientIdByUid", api::kUidClients},
     {"getClientCountByGroup", api::kGroupCount},
     {"getClientIdListByGroup", api::kGroupClients},
-    {"getAllUidCount", "uid_count"},    {"getAllClientCount", api::kClientCount},
+    {"getAllUidCount", "uid_count"},
+    {"getAllClientCount", api::kClientCount},
 };
 
 bool valid_name(const std::string& s) {
@@ -103,8 +109,8 @@ std::string HttpService::api(const HttpRequest& req, Connection& c, bool* pendin
     }
 
     // Operations on one client: its owner applies them.
-    static const std::set<std::string> kOps = {api::kBindUid,    api::kUnbindUid, api::kJoin,
-                                               api::kLeave,      api::kClose,     api::kSetSession,
+    static const std::set<std::string> kOps = {api::kBindUid,   api::kUnbindUid, api::kJoin,
+                                               api::kLeave,     api::kClose,     api::kSetSession,
                                                api::kGetSession};
     if (!kOps.count(op)) return api_error(404, "no such API operation: " + op, keep);
     std::string client = param("client_id");

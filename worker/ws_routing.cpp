@@ -178,9 +178,8 @@ void WsService::on_query(const Value& data) {
     }
     if (op == api::kUids) {
         std::vector<std::string> uids;
-        members_.each_uid([&](const std::string& u, const Membership::Members&) {
-            uids.push_back(u);
-        });
+        members_.each_uid(
+            [&](const std::string& u, const Membership::Members&) { uids.push_back(u); });
         return answer(data, true, api::list_value(uids));
     }
     if (op == api::kClientCount) {

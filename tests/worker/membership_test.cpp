@@ -17,7 +17,8 @@ struct Fake {
 
 struct Recorder {
     std::vector<std::string> log;  // "+uid:a" when first, "-uid:a" when last
-    Membership m{[this](const std::string& ch, bool first) { log.push_back((first ? "+" : "-") + ch); }};
+    Membership m{
+        [this](const std::string& ch, bool first) { log.push_back((first ? "+" : "-") + ch); }};
 };
 
 }  // namespace
@@ -68,7 +69,7 @@ TEST(Membership, GroupsJoinLeaveAndForgetOnClose) {
     EXPECT_EQ(*r.m.session_of(a.c()), "{\"x\":1}");
     EXPECT_EQ(r.m.groups_of(a.c())->size(), 2u);
     EXPECT_FALSE(r.m.leave(b.c(), "g1"));  // not a member
-    r.m.forget(a.c());                      // a closes: g1 empties, g2 keeps b
+    r.m.forget(a.c());                     // a closes: g1 empties, g2 keeps b
     EXPECT_EQ(r.log, (std::vector<std::string>{"+group:g1", "+group:g2", "-group:g1"}));
     EXPECT_EQ(r.m.group_members("g2")->size(), 1u);
     EXPECT_EQ(r.m.session_of(a.c()), nullptr);
