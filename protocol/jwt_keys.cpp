@@ -39,7 +39,7 @@ static bool key_alg(EVP_PKEY* k, JwtAlg* alg, std::string* error) {
         case EVP_PKEY_RSA:
             // Below 2048 bits RSA signatures are forgeable by a determined attacker.
             if (EVP_PKEY_get_bits(k) < 2048)
-                return *error = "public key: RSA key shorter than 2048 bits", false;
+                return *error = "RSA key shorter than 2048 bits", false;
             *alg = JwtAlg::RS256;
             return true;
         case EVP_PKEY_EC: {
@@ -47,12 +47,12 @@ static bool key_alg(EVP_PKEY* k, JwtAlg* alg, std::string* error) {
             size_t len = 0;
             if (!EVP_PKEY_get_group_name(k, group, sizeof group, &len) ||
                 strcmp(group, SN_X9_62_prime256v1) != 0)
-                return *error = "public key: EC key not on curve P-256 (ES256 needs P-256)", false;
+                return *error = "EC key not on curve P-256 (ES256 needs P-256)", false;
             *alg = JwtAlg::ES256;
             return true;
         }
         default:
-            return *error = "public key: unsupported key type (RSA for RS256, EC P-256 for ES256)",
+            return *error = "unsupported key type (RSA for RS256, EC P-256 for ES256)",
                    false;
     }
 }
@@ -64,7 +64,7 @@ bool JwtVerifier::load(const std::string& hs256_secret, const std::string& publi
     if (!public_key_pem.empty()) {
         std::unique_ptr<EVP_PKEY, KeyFree> k(read_public_key(public_key_pem));
         ERR_clear_error();
-        if (!k) return *error = "public key: not a PEM public key (BEGIN PUBLIC KEY)", false;
+        if (!k) return *error = "not a PEM public key (BEGIN PUBLIC KEY)", false;
         if (!key_alg(k.get(), &key_alg_, error)) return false;
         key_ = std::move(k);
     }
