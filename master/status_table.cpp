@@ -176,6 +176,7 @@ std::string status_json(const StatsRegion& r, const std::map<int, double>& qps) 
         w["tls_handshake_failures"] = Json::UInt64(read(s.tls_handshake_failures));
         w["tls_reloads"] = Json::UInt64(read(s.tls_reloads));
         w["tls_reload_failures"] = Json::UInt64(read(s.tls_reload_failures));
+        w["auth_refused"] = Json::UInt64(read(s.auth_refused));
         w["state"] = state_name(s, alive);
         workers.append(w);
     });

@@ -13,7 +13,7 @@ namespace pusher::runtime {
 constexpr uint64_t kStatsMagic = 0x5055534845523031ULL;  // "PUSHER01"
 // Bumped whenever the layout below changes: a CLI of another version refuses
 // to read a running instance's region instead of misreading it.
-constexpr uint32_t kStatsVersion = 4;
+constexpr uint32_t kStatsVersion = 5;
 constexpr int kMaxSlots = 256;
 constexpr int kMaxServices = 8;
 constexpr int kMaxExitKinds = 16;
@@ -51,6 +51,7 @@ struct WorkerSlot {
     Counter tls_handshake_failures;  // TLS handshakes that failed or were abandoned
     Counter tls_reloads;             // reload-certs: certificates loaded
     Counter tls_reload_failures;     // reload-certs: refused, the old certificate stays
+    Counter auth_refused;            // WebSocket connects answered 401 (no or bad token)
     // The reload-certs round (StatsRegion::tls_generation) this worker last
     // answered, and whether it loaded the files then (1) or kept the old pair (0).
     std::atomic<uint32_t> tls_generation;

@@ -60,6 +60,8 @@ const Metric kMetrics[] = {
      &WorkerSlot::tls_reloads},
     {"pusher_tls_reload_failures_total", "counter",
      "reload-certs refused (the old certificate stays)", &WorkerSlot::tls_reload_failures},
+    {"pusher_auth_refused_total", "counter", "WebSocket connects refused 401: no or bad token",
+     &WorkerSlot::auth_refused},
 };
 
 bool uses_bus(const char* listen) {
