@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "channel/access_rule.h"
+#include "protocol/jwt.h"
 #include "runtime/tls_context.h"
 
 namespace pusher::master {
@@ -356,6 +357,69 @@ bool read_bus(const Json::Value& v, Config* c, std::string* error) {
     return true;
 }
 
+bool read_file(const std::string& path, std::string* out) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;
+    std::ostringstream text;
+    text << in.rdbuf();
+    *out = text.str();
+    return !in.bad();
+}
+
+// "auth": JWTs on WebSocket connect (docs/CONFIG.md "auth"). Files are read
+// here, relative to the config file's folder, and the key is loaded once to
+// fail at start, not on the first client.
+bool read_auth(const Json::Value& v, const std::string& dir, runtime::AuthConfig* a,
+               std::string* error) {
+    Reader r(v, "auth");
+    auto bad = [&](const std::string& key, const std::string& why) {
+        r.fail(key, why);
+        *error = r.error;
+        return false;
+    };
+    auto resolve = [&](const std::string& p) { return p[0] == '/' ? p : dir + "/" + p; };
+    std::string secret_file;
+    a->anonymous = false;  // a section that asks for tokens means it: anonymous only when said
+    if (!r.object() ||
+        !r.check_unknown({"hs256_secret", "hs256_secret_file", "public_key", "anonymous",
+                          "leeway", "//"}) ||
+        !r.str("hs256_secret", &a->hs256_secret) || !r.str("hs256_secret_file", &secret_file) ||
+        !r.str("public_key", &a->public_key) || !r.boolean("anonymous", &a->anonymous))
+        return *error = r.error, false;
+    if (v.isMember("leeway")) {
+        const Json::Value& x = v["leeway"];
+        if (!x.isNumeric() || !(x.asDouble() >= 0 && x.asDouble() <= 300))
+            return bad("leeway", "must be a number of seconds, 0..300");
+        a->leeway = x.asDouble();
+    }
+    const char* secret_key = "hs256_secret";
+    if (!secret_file.empty()) {
+        if (v.isMember("hs256_secret"))
+            return bad("hs256_secret_file", "given with hs256_secret: use one");
+        secret_key = "hs256_secret_file";
+        if (!read_file(resolve(secret_file), &a->hs256_secret))
+            return bad(secret_key, "cannot read " + resolve(secret_file));
+        // `echo SECRET > file` ends it with a newline that is no part of the secret.
+        while (!a->hs256_secret.empty() &&
+               (a->hs256_secret.back() == '\n' || a->hs256_secret.back() == '\r'))
+            a->hs256_secret.pop_back();
+    }
+    if ((v.isMember("hs256_secret") || !secret_file.empty()) && a->hs256_secret.size() < 32)
+        return bad(secret_key, "must be at least 32 bytes (an HS256 key is as strong as its secret)");
+    if (!a->public_key.empty()) {
+        a->public_key = resolve(a->public_key);
+        if (!read_file(a->public_key, &a->public_key_pem) || a->public_key_pem.empty())
+            return bad("public_key", "cannot read " + a->public_key);
+    }
+    if (!a->enabled())
+        return bad("", "needs hs256_secret, hs256_secret_file or public_key");
+    protocol::JwtVerifier verifier;
+    std::string why;
+    if (!verifier.load(a->hs256_secret, a->public_key_pem, &why))
+        return bad("public_key", a->public_key + ": " + why);
+    return true;
+}
+
 // A rule that does not parse would allow nobody (or, parsed loosely,
 // everybody): refuse to start instead.
 bool check_channel_allow(const std::vector<std::string>& rules, std::string* error) {
@@ -371,6 +435,7 @@ bool check_channel_allow(const std::vector<std::string>& rules, std::string* err
 }  // namespace
 
 static void resolve_tls_paths(Config* c);
+static std::string config_dir(const Config& c);
 
 bool load_config(const std::string& file, Config* out, std::string* error) {
     std::ifstream in(file);
@@ -397,6 +462,7 @@ bool load_config(const std::string& file, Config* out, std::string* error) {
         r.check_unknown({"node_name", "services", "channel", "bus", "broadcast_event", "welcome",
                          "api_key", "allowed_origins", "channel_allow", "pid_file", "log_file",
                          "stats_file", "stop_timeout", "graceful_timeout", "api_timeout", "limits",
+                         "auth",
                          "//"}) &&
         r.str("node_name", &c.node_name) && r.str("broadcast_event", &c.broadcast_event) &&
         r.str("api_key", &c.api_key) && r.strings("allowed_origins", &c.allowed_origins) &&
@@ -442,6 +508,8 @@ bool load_config(const std::string& file, Config* out, std::string* error) {
         }
     }
     if (root.isMember("limits") && !read_limits(root["limits"], &c.limits, error)) return false;
+    if (root.isMember("auth") && !read_auth(root["auth"], config_dir(c), &c.auth, error))
+        return false;
     if (c.node_name.empty() || c.node_name.size() > 60)
         return *error = "config: node_name: must be 1..60 characters", false;
     resolve_tls_paths(&c);
@@ -471,10 +539,14 @@ static std::string binary_dir() {
     return dir_of(exe);
 }
 
+static std::string config_dir(const Config& c) {
+    return dir_of(absolute(c.config_file));
+}
+
 // Certificate paths are relative to the config file's folder, like every
 // other path in it.
 static void resolve_tls_paths(Config* c) {
-    std::string dir = dir_of(absolute(c->config_file));
+    std::string dir = config_dir(*c);
     for (ServiceConfig& s : c->services)
         for (std::string* p : {&s.tls.cert, &s.tls.key})
             if (!p->empty() && (*p)[0] != '/') *p = dir + "/" + *p;

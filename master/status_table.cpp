@@ -178,6 +178,7 @@ std::string status_json(const StatsRegion& r, const std::map<int, double>& qps) 
         w["tls_reload_failures"] = Json::UInt64(read(s.tls_reload_failures));
         w["bus_routed_in"] = Json::UInt64(read(s.bus_routed_in));
         w["bus_publishes"] = Json::UInt64(read(s.bus_publishes));
+        w["auth_refused"] = Json::UInt64(read(s.auth_refused));
         w["state"] = state_name(s, alive);
         workers.append(w);
     });

@@ -45,6 +45,17 @@ struct DeflateConfig {
     int level = 6;          // zlib level 1..9
 };
 
+// JWTs on WebSocket connect (docs/CONFIG.md "auth"). Without an "auth"
+// section every client is anonymous, as in the original.
+struct AuthConfig {
+    std::string hs256_secret;    // HS256 key bytes (given, or read from hs256_secret_file)
+    std::string public_key;      // PEM file of the RS256/ES256 public key, resolved
+    std::string public_key_pem;  // its text, read at config load
+    bool anonymous = true;       // connects without a token allowed; "auth" given: false unless said
+    double leeway = 0;           // seconds of clock skew allowed on exp and nbf
+    bool enabled() const { return !hs256_secret.empty() || !public_key_pem.empty(); }
+};
+
 struct ServiceConfig {
     ServiceType type = ServiceType::WebSocket;
     std::string name;  // worker name shown in status: ChannelServer, pusher, publisher
@@ -92,6 +103,7 @@ struct Config {
     bool welcome_json = false;
     std::string api_key;                       // publish API key; empty: none
     std::vector<std::string> allowed_origins;  // WebSocket Origin allowlist; empty: any
+    AuthConfig auth;                           // tokens on WebSocket connect
     std::vector<std::string> channel_allow = {"127.0.0.1"};  // peers the bus accepts
     std::string pid_file;                                    // default: ./pusher.<config name>.pid
     std::string log_file;                                    // default: ./pusher.<config name>.log

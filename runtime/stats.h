@@ -56,6 +56,7 @@ struct WorkerSlot {
     // API wrote to the bus (http workers).
     Counter bus_routed_in;
     Counter bus_publishes;
+    Counter auth_refused;            // WebSocket connects answered 401 (no or bad token)
     // The reload-certs round (StatsRegion::tls_generation) this worker last
     // answered, and whether it loaded the files then (1) or kept the old pair (0).
     std::atomic<uint32_t> tls_generation;

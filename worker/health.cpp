@@ -65,6 +65,8 @@ const Metric kMetrics[] = {
      &WorkerSlot::bus_routed_in},
     {"pusher_bus_publishes_total", "counter", "Events the publish API wrote to the bus",
      &WorkerSlot::bus_publishes},
+    {"pusher_auth_refused_total", "counter", "WebSocket connects refused 401: no or bad token",
+     &WorkerSlot::auth_refused},
 };
 
 bool uses_bus(const char* listen) {

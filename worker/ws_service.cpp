@@ -3,6 +3,8 @@
 #include <json/json.h>
 #include <unistd.h>
 
+#include <ctime>
+
 #include "protocol/http_request.h"
 #include "protocol/utf8.h"
 #include "protocol/ws_handshake.h"
@@ -45,6 +47,7 @@ uint8_t WsService::deflate_variant(const Connection& c) {
 WsService::WsService(Loop& loop, const WorkerContext& ctx)
     : BusService(loop, ctx),
       deflate_(ctx.service().deflate),
+      auth_(config_.auth),
       members_([this](const std::string& ch, bool first) { membership_changed(ch, first); }),
       roster_timer_(loop, [this] { announce(false); }) {
     static_assert(sizeof(Session) <= 40, "every connection pays for each byte of its session");
@@ -103,8 +106,16 @@ void WsService::handshake(Connection& c, Session& s, const char* data, size_t le
         c.send(answer.data(), answer.size());
         return c.close();
     }
-    auto hs = protocol::ws_handshake(s.handshake->take(), config_.allowed_origins,
-                                     ctx_.service().deflate.enabled);
+    protocol::HttpRequest req = s.handshake->take();
+    auto hs = protocol::ws_handshake(req, config_.allowed_origins, ctx_.service().deflate.enabled);
+    // The token is checked before the 101 goes out: a refused client never gets a socket.
+    protocol::JwtClaims claims;
+    std::string why;
+    auto auth = hs.ok ? auth_.admit(req, time(nullptr), &claims, &why) : WsAuth::Result::Refused;
+    if (hs.ok && auth == WsAuth::Result::Refused) {
+        bump(loop_.stats().auth_refused);
+        hs.ok = false, hs.reason = why, hs.response = ws_unauthorized(why);
+    }
     c.send(hs.response.data(), hs.response.size());
     if (!hs.ok) {
         log_peer("websocket: " + c.peer() + " refused: " + hs.reason);
@@ -112,6 +123,7 @@ void WsService::handshake(Connection& c, Session& s, const char* data, size_t le
     }
     if (!c.is_open()) return;  // the peer went away before its answer
     s.handshake.reset();
+    if (auth == WsAuth::Result::Token) attach_identity(c, claims);
     c.ready = true;  // in the fan-out from now on
     if (hs.deflate.agreed()) {
         uint8_t v = DeflateVariants::of_window(hs.deflate.window_bits);
@@ -121,6 +133,10 @@ void WsService::handshake(Connection& c, Session& s, const char* data, size_t le
     }
     welcome(c);
     if (used < len) frames(c, s, data + used, len - used);
+}
+
+void WsService::attach_identity(Connection&, const protocol::JwtClaims&) {
+    // Membership (uid, groups): issue 14, filled in by the routing work.
 }
 
 void WsService::welcome(Connection& c) {

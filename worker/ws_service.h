@@ -16,6 +16,7 @@
 #include "worker/bus_service.h"
 #include "worker/deflate_variants.h"
 #include "worker/membership.h"
+#include "worker/ws_auth.h"
 
 namespace pusher::worker {
 
@@ -51,6 +52,7 @@ class WsService : public BusService, public protocol::WsDecoder::Sink {
     static uint8_t opcode_for(const std::string& content);
     void handshake(runtime::Connection& c, Session& s, const char* data, size_t len);
     void welcome(runtime::Connection& c);
+    void attach_identity(runtime::Connection& c, const protocol::JwtClaims& claims);
     void frames(runtime::Connection& c, Session& s, const char* data, size_t len);
     void subscribe() override;
     void on_targeted(const protocol::php::Value& data);
@@ -80,6 +82,7 @@ class WsService : public BusService, public protocol::WsDecoder::Sink {
     uint64_t batch_frames_ = 0;               // how many frames batch_ holds
     DeflateVariants deflate_;                 // compressors and compressed batches, per window size
     runtime::BufferRef ping_frame_;
+    WsAuth auth_;  // tokens on connect (docs/CONFIG.md "auth")
     uint64_t instance_ = 0;
     Membership members_;
     runtime::Timer roster_timer_;  // announces this worker to the publish API
