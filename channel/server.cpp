@@ -109,14 +109,16 @@ void Server::subscribe(Connection& c, Session& s, const Value& ch) {
     if (!replay_.empty()) replay(c, key);
 }
 
-void Server::remember(const std::string& key, SharedBuffer* frame) {
+Server::Remembered* Server::remember(const std::string& key, SharedBuffer* frame) {
     if (replay_bytes_ + frame->size() > kMaxReplayBytes) {
         runtime::bump(loop_.stats().dropped);
-        return;
+        return nullptr;
     }
     frame->ref();
-    replay_[key].frames.emplace_back(frame);
+    auto& frames = replay_[key].frames;
+    frames.push_back(Remembered{runtime::BufferRef(frame), {}});
     replay_bytes_ += frame->size();
+    return &frames.back();
 }
 
 void Server::replay(Connection& c, const std::string& key) {
@@ -127,7 +129,10 @@ void Server::replay(Connection& c, const std::string& key) {
     }
     auto it = replay_.find(key);
     if (it == replay_.end()) return;
-    for (const runtime::BufferRef& f : it->second.frames) deliver(c, f.get());
+    for (const Remembered& r : it->second.frames) {
+        const auto& had = r.delivered;
+        if (std::find(had.begin(), had.end(), c.id()) == had.end()) deliver(c, r.frame.get());
+    }
 }
 
 void Server::unsubscribe(Connection& c, Session& s, const std::string& key) {
@@ -163,7 +168,7 @@ void Server::publish(const ClientMessage& m, bool loop) {
         if (it == channels_.end() && !grace) continue;  // nobody listens: dropped silently
         std::string bytes = protocol::channel::build_delivery("event", ch, m);
         SharedBuffer* frame = SharedBuffer::copy(bytes.data(), bytes.size());
-        if (grace) remember(key, frame);
+        Remembered* kept = grace ? remember(key, frame) : nullptr;
         if (it == channels_.end()) {
             frame->unref();
             continue;
@@ -187,8 +192,11 @@ void Server::publish(const ClientMessage& m, bool loop) {
             // No copy of the list is needed: publishes are handled while the loop
             // is corked (on_data), where send() only queues and never closes a
             // subscriber, so the list cannot change under this loop.
-            for (Connection* sub : channel.subscribers)
-                if (sub->is_open()) deliver(*sub, frame);
+            for (Connection* sub : channel.subscribers) {
+                if (!sub->is_open()) continue;
+                deliver(*sub, frame);
+                if (kept) kept->delivered.push_back(sub->id());
+            }
         }
         frame->unref();
     }

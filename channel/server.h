@@ -63,11 +63,19 @@ class Server : public runtime::Service,
     // Startup grace: for a few seconds after a (re)start, publishers that
     // reconnected first would otherwise publish into channels whose
     // subscribers have not re-subscribed yet. Events of that window are kept
-    // per channel and replayed to each subscriber that arrives within it.
-    struct Replay {
-        std::vector<runtime::BufferRef> frames;
+    // per channel and replayed to each subscriber that arrives within it,
+    // unless it had the event already: a worker that subscribed, left and
+    // subscribes again (a user's channel whose clients come and go) would
+    // otherwise get it twice.
+    struct Remembered {
+        runtime::BufferRef frame;
+        std::vector<uint64_t> delivered;  // connection ids that had it
     };
-    void remember(const std::string& key, runtime::SharedBuffer* frame);
+    struct Replay {
+        std::vector<Remembered> frames;
+    };
+    // nullptr: over the replay budget (counted), not remembered.
+    Remembered* remember(const std::string& key, runtime::SharedBuffer* frame);
     void replay(runtime::Connection& c, const std::string& key);
     bool in_grace() const { return loop_.now() < grace_until_; }
 

@@ -258,6 +258,26 @@ TEST_F(ChannelTest, EventsOfTheStartupGraceAreReplayedToLateSubscribers) {
     EXPECT_FALSE(pump([&] { return a.size() > 2; }, 100));  // no duplicates
 }
 
+// A user's or group's channel is subscribed while a worker holds a member and
+// unsubscribed when the last one leaves: coming back within the grace, the
+// worker must not get again what it had already.
+TEST_F(ChannelTest, GraceReplaySkipsWhatASubscriberAlreadyHad) {
+    auto& pub = client();
+    ASSERT_TRUE(pump([&] { return pub.connected(); }));
+    std::vector<Got> a;
+    auto& w = client();
+    w.on(Value::string("group:g"), recorder(&a));
+    ASSERT_TRUE(pump([&] { return w.connected(); }));
+    pub.publish({Value::string("group:g")}, data("p0"));
+    ASSERT_TRUE(pump([&] { return a.size() == 1; }));
+    w.unsubscribe(Value::string("group:g"));
+    w.on(Value::string("group:g"), recorder(&a));  // members again, same link
+    pub.publish({Value::string("group:g")}, data("p1"));
+    ASSERT_TRUE(pump([&] { return a.size() == 2; }));
+    EXPECT_EQ(a[1].content, "p1");
+    EXPECT_FALSE(pump([&] { return a.size() > 2; }, 100));
+}
+
 }  // namespace
 
 namespace {
