@@ -86,6 +86,8 @@ struct Options {
     std::string on_measure;  // shell command started when the measured phase begins
     // Issue #14 (users and groups; the server must send JSON welcomes with client_id):
     int group_members = 1000;  // group: how many clients join group --group-name
+    int group_intruders = 0;   // ... and this many more the client processes are not told of
+                               // (checks the checker: each push must count them misdelivered)
     std::string group_name = "g";
     int api_conns = 4;         // churn / setup: HTTP API keep-alive connections
     int pipeline = 16;         // ... requests in flight on each
@@ -104,7 +106,8 @@ struct Options {
         "  [--tls 0|1] [--tls-verify 0|1] [--tls-ca FILE] [--tls-version 1.2|1.3|any]\n"
         "  [--deflate 0|1] [--deflate-offer 'permessage-deflate; client_max_window_bits']\n"
         "  issue #14 (JSON welcomes with client_id): --mode group [--group-members 1000]\n"
-        "  [--group-name g] (pushes to_group to the members, checks nobody else gets them);\n"
+        "  [--group-name g] [--group-intruders K] (pushes to_group to the members, checks nobody\n"
+        "  else gets them; K more join unannounced: K misdelivered per push, a self-check);\n"
         "  --mode churn [--api-conns 4] [--pipeline 16] (join/bind/leave/unbind on fresh names\n"
         "  for --duration); --mode idle [--identity 1 [--groups 100]] (RSS anonymous, then\n"
         "  with a user and two groups per client)\n"
@@ -198,6 +201,8 @@ Options parse_options(int argc, char** argv) {
             o.on_measure = v;
         else if (a == "--group-members")
             o.group_members = std::max(1, atoi(v));
+        else if (a == "--group-intruders")
+            o.group_intruders = std::max(0, atoi(v));
         else if (a == "--group-name")
             o.group_name = v;
         else if (a == "--api-conns")
@@ -1737,13 +1742,21 @@ class Coordinator {
         };
         while (!acked() && now_ns() < deadline) pump(10);
         if (!acked()) return false;
+        std::vector<int> joiners = members;  // + intruders: non-members that join unannounced
+        std::set<int> is_member(members.begin(), members.end());
+        for (auto& t : targets_) {
+            if (joiners.size() >= members.size() + size_t(o_.group_intruders)) break;
+            if (!is_member.count(t.first) && size_t(t.first) < client_ids_.size() &&
+                !client_ids_[size_t(t.first)].empty())
+                joiners.push_back(t.first);
+        }
         uint64_t t = now_ns();
         ApiDriver api(o_, o_.api_conns, o_.pipeline);
         size_t next = 0;
         ApiStats& st = api.run(
             [&](size_t, std::string& path) {
-                if (next >= members.size()) return false;
-                path = api_path("join_group", client_ids_[size_t(members[next++])], "group",
+                if (next >= joiners.size()) return false;
+                path = api_path("join_group", client_ids_[size_t(joiners[next++])], "group",
                                 o_.group_name);
                 return true;
             },
@@ -1769,7 +1782,7 @@ class Coordinator {
                o_.label.c_str(), o_.group_name.c_str(), members.size(), member_workers_.c_str(),
                setup_secs_, setup_secs_ > 0 ? double(setup_ops_) / setup_secs_ : 0, setup_errors_,
                group_count_);
-        return setup_errors_ == 0 && setup_ops_ == members.size();
+        return setup_errors_ == 0 && setup_ops_ == joiners.size();
     }
 
     std::string group_fields() {
