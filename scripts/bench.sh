@@ -33,6 +33,11 @@
 #              machine is shared, single runs are noisy)
 #   --deflate-row  the deflate-1k-4k row (a 4 KiB JSON broadcast to 1k clients) runs for every
 #              target, not only for those with -deflate (on by default when one is selected)
+#   --no-ident skip the issue #14 rows (pusher targets only; on by default): group-1k-of-10k
+#              (pushes to_group to a 1k-member group among 10k clients; --quick: group-100-of-1k),
+#              churn-2k (join/bind/leave/unbind on fresh names through the API, 2k clients) and
+#              idle-10k-uid2g (RSS per connection anonymous, then with a user and 2 of 100 groups);
+#              their server sends JSON welcomes (the client_id) and nothing else changes
 #   --window W broadcast rows keep W messages in flight (W keep-alive publishers; default 4), so
 #              several events can reach a worker in one loop turn; bcast-1k-64-w1 is the strict
 #              one-at-a-time closed loop
@@ -62,7 +67,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 TARGETS="pusher node floor"
-QUICK=0 BIG=0 WRK=1 ROUTE=0 REPORT=1 ROWS='.*' REPEAT=1 WINDOW=4 DEFLATE_ROW=0
+QUICK=0 BIG=0 WRK=1 ROUTE=0 REPORT=1 ROWS='.*' REPEAT=1 WINDOW=4 DEFLATE_ROW=0 IDENT=1
 OUT="docs/BENCHMARKS.md"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -77,6 +82,7 @@ while [ $# -gt 0 ]; do
     --window) WINDOW="$2"; shift 2 ;;
     --no-report) REPORT=0; shift ;;
     --deflate-row) DEFLATE_ROW=1; shift ;;
+    --no-ident) IDENT=0; shift ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2 ;;
   esac
 done
@@ -170,6 +176,7 @@ write_config() {
     }{"type": "websocket", "listen": "0.0.0.0:$WS_PORT", "count": $WS_WORKERS${WS_EXTRA:-}},
     {"type": "http", "listen": "127.0.0.1:$HTTP_PORT", "count": 1}
   ],
+  "welcome": "${PUSHER_WELCOME:-text}",
   "pid_file": "$PUSHER_PIDFILE",
   "log_file": "$RUN_DIR/pusher.log",
   "stats_file": "$RUN_DIR/pusher.stats",
@@ -485,6 +492,28 @@ matrix() {
     # (pusher-redis2: 2+2, pusher-redis3: 2+1+1; pusher:broadcast is on shard 0). Targeted
     # pushes to clients on all four workers, and wrk pushing to worker 0..3 in turn to a
     # connection that does not exist (routed to the worker, which finds nobody: the bus alone).
+    # Issue #14 (users and groups), pusher targets: their server sends JSON welcomes, whose
+    # client_id loadgen reads to address the API. Node and the floor have no groups.
+    if [ $IDENT = 1 ] && is_pusher "$t"; then
+      export PUSHER_WELCOME=json
+      # A 1k-member group (members round robin over the ws workers, joined through the API,
+      # not measured) among 10k clients in 2 processes: pushes to_group, 4 in flight, as
+      # bcast-1k-64; the 9k others must get nothing (counted as misdelivered).
+      if [ $big_n -gt 0 ]; then
+        run_row group-1k-of-10k "$t" -- --mode group --n 10000 --per-proc 5000 --group-members 1000 --payload 64 --msgs 4000 --duration 15 $w
+      else
+        run_row group-100-of-1k "$t" -- --mode group --n 1000 --group-members 100 --payload 64 --msgs 4000 --duration 10 $w
+      fi
+      # Bus subscribe/unsubscribe churn: 4 API connections x 16 pipelined, fresh names.
+      run_row churn-2k "$t" -- --mode churn --n 2000 --api-conns 4 --pipeline 16 --duration 10
+      # Memory: the idle row's RSS per connection, then with a user and 2 of 100 groups each.
+      if [ $big_n -gt 0 ]; then
+        run_row idle-10k-uid2g "$t" -- --mode idle --n 10000 --hold 3 --identity 1 --groups 100
+      else
+        run_row idle-1k-uid2g "$t" -- --mode idle --n 1000 --hold 3 --identity 1 --groups 100
+      fi
+      unset PUSHER_WELCOME
+    fi
     if [ $ROUTE = 1 ] && is_pusher "$t" && [ $plain = 1 ]; then
       run_row route-targeted-4w "$t" 4 -- --mode targeted --n 1000 --msgs 50000 --duration 10
       if [ $WRK = 1 ]; then

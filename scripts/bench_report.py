@@ -83,8 +83,10 @@ def ms(kv, key):
 
 
 def cost_key(kv):
-    """What 'median' means for a row: cost for pushes, memory for idle, rate for wrk."""
-    for key in ("deliveries_per_cpu_s", "rss_per_conn_b", "requests_per_s"):
+    """What 'median' means for a row: cost for pushes and API churn, memory for idle (with a
+    user and groups when the row binds them), rate for wrk."""
+    for key in ("deliveries_per_cpu_s", "cpu_ms_per_1k_ops", "rss_ident_per_conn_b",
+                "rss_per_conn_b", "requests_per_s"):
         v = num(kv, key)
         if v is not None:
             return v
@@ -129,7 +131,8 @@ def target_table(target, rows):
            "p99.9 ms | lost | dup | misdelivered | connect/s | server RSS (PSS) B/conn | wire B/delivery |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        if r.get("target") != target or r.get("row") == "wrk" or "requests_per_s" in r:
+        if (r.get("target") != target or r.get("row") == "wrk" or "requests_per_s" in r
+                or r.get("mode") == "churn"):
             continue
         if "error" in r:
             out.append(f"| {r['row']} | error: {r['error']} |" + " |" * 18)
@@ -261,7 +264,8 @@ def side_by_side(rows):
     by = {(r.get("row"), r.get("target")): r for r in rows if "error" not in r}
     names = []
     for r in rows:
-        if r.get("row") not in names and r.get("row") != "wrk" and "requests_per_s" not in r:
+        if (r.get("row") not in names and r.get("row") != "wrk" and "requests_per_s" not in r
+                and r.get("mode") != "churn"):
             names.append(r.get("row"))
     out = ["## Side by side", "",
            "Cost = deliveries per server CPU-second (higher is better); the floor is "
@@ -282,6 +286,58 @@ def side_by_side(rows):
         out.append(f"| {name} | {fmt(c[0])} | {fmt(c[1])} | {fmt(c[2])} | {ratio(c[0], c[1])} "
                    f"| {ratio(c[0], c[2])} | {ratio(c[1], c[2])} | {fmt(l[0], 2)} | {fmt(l[1], 2)} | {fmt(l[2], 2)} |")
     return out + [""]
+
+
+def issue14_section(rows):
+    """Users and groups: group push next to the broadcast, API churn, memory with identities."""
+    ok = [r for r in rows if "error" not in r]
+    group = [r for r in ok if r.get("mode") == "group"]
+    churn = [r for r in ok if r.get("mode") == "churn"]
+    ident = [r for r in ok if r.get("mode") == "idle" and r.get("identity") == "1"]
+    if not (group or churn or ident):
+        return []
+    out = ["## Issue #14: users and groups", ""]
+    if group:
+        out += ["Group push against the broadcast to 1k of the same target (deliveries per server "
+                "CPU-s; misdelivered: pushes that reached a client outside the group).", "",
+                "| row | target | members (per worker) | deliveries/s | per server CPU-s | "
+                "bcast-1k-64 per CPU-s | group/bcast | p50 ms | p99 ms | lost | dup | misdelivered |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in group:
+            b = next((x for x in ok if x.get("row") == "bcast-1k-64" and x.get("target") == r.get("target")), None)
+            c, cb = num(r, "deliveries_per_cpu_s"), num(b, "deliveries_per_cpu_s") if b else None
+            out.append(f"| {r['row']} | {r['target']} | {r.get('group_members')} ({r.get('member_workers')}) "
+                       f"| {fmt(num(r, 'deliveries_per_s'))} | {fmt(c)} | {fmt(cb)} | {ratio(c, cb)} "
+                       f"| {fmt(ms(r, 'p50_us'), 2)} | {fmt(ms(r, 'p99_us'), 2)} | {r.get('lost')} "
+                       f"| {r.get('dup')} | {r.get('misdelivered')} |")
+        out.append("")
+    if churn:
+        out += ["API churn: join_group / bind_uid / leave_group / unbind_uid on fresh names (each one "
+                "bus subscribe or unsubscribe); the bus share is the channel service's or the "
+                "redis-servers' part of the server CPU.", "",
+                "| row | target | operations/s | server CPU ms per 1k | bus share | API p50 ms | "
+                "API p99 ms | errors | CPU per process (s) |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for r in churn:
+            err = sum(int(num(r, k, 0)) for k in ("errors", "not_ok", "unanswered"))
+            out.append(f"| {r['row']} | {r['target']} | {fmt(num(r, 'ops_per_s'))} "
+                       f"| {fmt(num(r, 'cpu_ms_per_1k_ops'), 1)} | {fmt(num(r, 'bus_cpu_share'), 2)} "
+                       f"| {fmt(ms(r, 'api_p50_us'), 2)} | {fmt(ms(r, 'api_p99_us'), 2)} | {err} "
+                       f"| {r.get('cpu_by_proc', '-').replace(',', ', ')} |")
+        out.append("")
+    if ident:
+        out += ["Server RSS per connection: anonymous, then the same clients each bound to a user "
+                "and 2 groups (JSON welcomes in both).", "",
+                "| row | target | anonymous B/conn | with user + 2 groups B/conn | extra B/conn | "
+                "RSS growth per process (KiB) | API errors |",
+                "|---|---|---|---|---|---|---|"]
+        for r in ident:
+            out.append(f"| {r['row']} | {r['target']} | {fmt(num(r, 'rss_per_conn_b'))} "
+                       f"| {fmt(num(r, 'rss_ident_per_conn_b'))} | {fmt(num(r, 'ident_extra_per_conn_b'))} "
+                       f"| {r.get('ident_rss_delta_kb_by_proc', '-').replace(',', ', ')} "
+                       f"| {r.get('ident_errors')} |")
+        out.append("")
+    return out
 
 
 def wrk_section(rows):
@@ -446,6 +502,7 @@ def main():
             "from it first.", ""]
     out += side_by_side(rows)
     out += issue13_sections(rows)
+    out += issue14_section(rows)
     out += ["## Per target", ""]
     for t in targets_in(rows):
         out += target_table(t, rows)

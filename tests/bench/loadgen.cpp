@@ -37,6 +37,7 @@
 #include <cinttypes>
 #include <cmath>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -83,6 +84,15 @@ struct Options {
     std::string deflate_offer = "permessage-deflate; client_max_window_bits";  // as browsers do
     bool json = false;       // payload: the compressible JSON form (make_json_payload)
     std::string on_measure;  // shell command started when the measured phase begins
+    // Issue #14 (users and groups; the server must send JSON welcomes with client_id):
+    int group_members = 1000;  // group: how many clients join group --group-name
+    int group_intruders = 0;   // ... and this many more the client processes are not told of
+                               // (checks the checker: each push must count them misdelivered)
+    std::string group_name = "g";
+    int api_conns = 4;         // churn / setup: HTTP API keep-alive connections
+    int pipeline = 16;         // ... requests in flight on each
+    bool identity = false;     // idle: then bind every client to a user and two groups
+    int groups = 100;          // ... of this many
 };
 
 [[noreturn]] void usage() {
@@ -95,6 +105,12 @@ struct Options {
         "  [--msg-timeout S] [--hold S] [--label NAME] [--json 0|1]\n"
         "  [--tls 0|1] [--tls-verify 0|1] [--tls-ca FILE] [--tls-version 1.2|1.3|any]\n"
         "  [--deflate 0|1] [--deflate-offer 'permessage-deflate; client_max_window_bits']\n"
+        "  issue #14 (JSON welcomes with client_id): --mode group [--group-members 1000]\n"
+        "  [--group-name g] [--group-intruders K] (pushes to_group to the members, checks nobody\n"
+        "  else gets them; K more join unannounced: K misdelivered per push, a self-check);\n"
+        "  --mode churn [--api-conns 4] [--pipeline 16] (join/bind/leave/unbind on fresh names\n"
+        "  for --duration); --mode idle [--identity 1 [--groups 100]] (RSS anonymous, then\n"
+        "  with a user and two groups per client)\n"
         "  [--on-measure 'SHELL COMMAND']  (started when the measured phase begins, e.g. perf;\n"
         "   not waited for; SERVER_PIDS=p1,p2,.. in its environment)\n"
         "  server processes for CPU / RSS accounting (any combination):\n"
@@ -183,10 +199,25 @@ Options parse_options(int argc, char** argv) {
             o.json = atoi(v) != 0;
         else if (a == "--on-measure")
             o.on_measure = v;
+        else if (a == "--group-members")
+            o.group_members = std::max(1, atoi(v));
+        else if (a == "--group-intruders")
+            o.group_intruders = std::max(0, atoi(v));
+        else if (a == "--group-name")
+            o.group_name = v;
+        else if (a == "--api-conns")
+            o.api_conns = std::max(1, atoi(v));
+        else if (a == "--pipeline")
+            o.pipeline = std::max(1, atoi(v));
+        else if (a == "--identity")
+            o.identity = atoi(v) != 0;
+        else if (a == "--groups")
+            o.groups = std::max(2, atoi(v));
         else
             usage();
     }
-    if (o.mode != "broadcast" && o.mode != "latency" && o.mode != "targeted" && o.mode != "idle")
+    if (o.mode != "broadcast" && o.mode != "latency" && o.mode != "targeted" &&
+        o.mode != "idle" && o.mode != "group" && o.mode != "churn")
         usage();
     if (o.tls_version != "any" && o.tls_version != "1.2" && o.tls_version != "1.3") usage();
     if (o.publishers <= 0)
@@ -290,6 +321,9 @@ enum MsgType : uint8_t {
     kProgress = 'P',   // child: ProgressReport
     kQuit = 'Q',       // parent: send the final report and exit
     kReport = 'R',     // child: FinalReport
+    kClientIds = 'I',  // child: the JSON welcomes' client_id per connection, '\n'-joined
+    kMembers = 'M',    // parent: these local connection indices (uint32) are group members
+    kMembersAck = 'A', // child: kMembers applied
 };
 
 struct ConnectedReport {
@@ -404,6 +438,8 @@ struct ClientConn {
     SSL* ssl = nullptr;
     uint64_t tls_rx = 0;                    // BIO bytes already counted
     std::unique_ptr<RawInflater> inflater;  // context takeover: this connection's window
+    std::string client_id;                  // from a JSON welcome (issue #14)
+    bool member = false;                    // group mode: joined the group (kMembers)
 };
 
 class ClientProcess {
@@ -664,6 +700,14 @@ class ClientProcess {
         snprintf(r.tls_desc, sizeof r.tls_desc, "%s", tls_desc_);
         snprintf(r.ext_desc, sizeof r.ext_desc, "%s", ext_desc_.c_str());
         rx_bytes_ = 0;  // from here on: the bytes of the measured phase
+        std::string ids;  // before kConnected: the parent has them when it counts the clients
+        bool any_id = false;
+        for (auto& c : conns_) {
+            ids += c.client_id;
+            ids += '\n';
+            any_id = any_id || !c.client_id.empty();
+        }
+        if (any_id) send_msg(ipc_, kClientIds, ids.data(), uint32_t(ids.size()));
         std::string body(reinterpret_cast<char*>(&r), sizeof r);
         for (auto& c : conns_) body.append(reinterpret_cast<char*>(&c.id), sizeof c.id);
         send_msg(ipc_, kConnected, body.data(), uint32_t(body.size()));
@@ -711,6 +755,17 @@ class ClientProcess {
             if (t == kStatus) {
                 ProgressReport p{final_.got};
                 send_msg(ipc_, kProgress, &p, sizeof p);
+            } else if (t == kMembers) {
+                group_mode_ = true;
+                for (size_t k = 0; k + 4 <= body.size(); k += 4) {
+                    uint32_t i;
+                    memcpy(&i, body.data() + k, 4);
+                    if (i < conns_.size() && !conns_[i].member) {
+                        conns_[i].member = true;
+                        members_++;
+                    }
+                }
+                send_msg(ipc_, kMembersAck, nullptr, 0);
             } else if (t == kQuit) {
                 for (auto& c : conns_)
                     if (c.ssl) account_tls(c);
@@ -943,6 +998,10 @@ class ClientProcess {
             return;
         }
         c.id = WelcomeId{w, id};
+        if (size_t pi = s.find("\"client_id\":\""); pi != std::string::npos) {
+            size_t b = pi + 13, e = s.find('"', b);
+            if (e != std::string::npos) c.client_id = s.substr(b, e - b);
+        }
         in_flight_--;
         welcomed_++;
         last_welcome_ns_ = now_ns();
@@ -963,6 +1022,10 @@ class ClientProcess {
             final_.misdelivered++;  // not a delivery: its target still misses it (counted lost)
             return;
         }
+        if (group_mode_ && !conns_[i].member) {
+            final_.misdelivered++;  // a group push to a client outside the group
+            return;
+        }
         if (!conns_[i].seen.see(pl.seq)) {
             final_.dup++;
             return;
@@ -977,7 +1040,8 @@ class ClientProcess {
     void count_broadcast(uint64_t seq) {
         auto& slot = ring_[seq % kRing];
         if (slot.first != seq) slot = {seq, 0};
-        if (++slot.second == welcomed_) send_msg(ipc_, kDone, &seq, sizeof seq);
+        if (++slot.second == (group_mode_ ? members_ : welcomed_))
+            send_msg(ipc_, kDone, &seq, sizeof seq);
     }
 
     const Options& o_;
@@ -986,6 +1050,8 @@ class ClientProcess {
     std::vector<ClientConn> conns_;
     int in_flight_ = 0;
     uint64_t welcomed_ = 0, failed_ = 0, first_ns_ = 0, last_welcome_ns_ = 0;
+    bool group_mode_ = false;  // kMembers: only members may get pushes
+    uint64_t members_ = 0;
     uint64_t deflate_conns_ = 0, no_ctx_conns_ = 0, tls_failed_ = 0;
     uint64_t rx_bytes_ = 0;
     SSL_CTX* tls_ctx_ = nullptr;
@@ -1073,6 +1139,151 @@ std::string url_query(const std::string& content, const WelcomeId* target) {
 }
 
 // ------------------------------------------------------------------------------------------
+// HTTP API driver (issue #14): keep-alive connections with up to --pipeline requests in flight
+// each (answered in order), for the join setup of the group rows and the churn row.
+// ------------------------------------------------------------------------------------------
+struct ApiStats {
+    uint64_t sent = 0, answers = 0, errors = 0, not_ok = 0, reconnects = 0;
+    Histogram hist;          // request written -> answer complete
+    std::string last_body;   // of the last answer (a query's JSON)
+    std::string first_error; // status line + body of the first non-200 / non-"ok" answer
+};
+
+class ApiDriver {
+  public:
+    // gen(conn, path): the next request path of that connection; false: none now.
+    using Gen = std::function<bool(size_t, std::string&)>;
+
+    ApiDriver(const Options& o, int conns, int depth) : o_(o), depth_(size_t(depth)) {
+        ep_ = epoll_create1(EPOLL_CLOEXEC);
+        conns_.resize(size_t(conns));
+        for (size_t i = 0; i < conns_.size(); i++) open_conn(i);
+    }
+    ~ApiDriver() {
+        for (auto& c : conns_)
+            if (c.fd >= 0) close(c.fd);
+        close(ep_);
+    }
+
+    // Sends what gen gives while now < stop_gen_ns, and waits for the answers (until hard_ns).
+    // ok_body: the body every answer must have ("" = any).
+    ApiStats& run(const Gen& gen, uint64_t stop_gen_ns, uint64_t hard_ns, const char* ok_body) {
+        ok_body_ = ok_body;
+        std::vector<bool> exhausted(conns_.size(), false);
+        for (;;) {
+            uint64_t t = now_ns();
+            if (t >= hard_ns) break;
+            bool pending = false;
+            for (size_t i = 0; i < conns_.size(); i++) {
+                Conn& c = conns_[i];
+                std::string batch, path;
+                while (t < stop_gen_ns && !exhausted[i] && c.sent.size() < depth_) {
+                    if (!gen(i, path)) {
+                        exhausted[i] = true;
+                        break;
+                    }
+                    batch += "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+                    c.sent.push_back(t);
+                    stats_.sent++;
+                }
+                if (!batch.empty()) write_all(c.fd, batch.data(), batch.size());
+                pending = pending || !c.sent.empty() || (t < stop_gen_ns && !exhausted[i]);
+            }
+            if (!pending) break;
+            epoll_event evs[64];
+            int n = epoll_wait(ep_, evs, 64, 10);
+            for (int k = 0; k < n; k++) on_readable(size_t(evs[k].data.u64));
+        }
+        return stats_;
+    }
+
+    ApiStats stats_;
+
+  private:
+    struct Conn {
+        int fd = -1;
+        std::string in;
+        std::deque<uint64_t> sent;
+    };
+
+    void open_conn(size_t i) {
+        Conn& c = conns_[i];
+        c.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (c.fd < 0) die("socket");
+        int one = 1;
+        setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        sockaddr_in dst{};
+        dst.sin_family = AF_INET;
+        dst.sin_port = htons(uint16_t(o_.http_port));
+        inet_pton(AF_INET, o_.host.c_str(), &dst.sin_addr);
+        if (connect(c.fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) < 0) die("connect api");
+        set_nonblock(c.fd);
+        c.in.clear();
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = i;
+        epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev);
+    }
+
+    void on_readable(size_t i) {
+        Conn& c = conns_[i];
+        char buf[65536];
+        for (;;) {
+            ssize_t r = read(c.fd, buf, sizeof buf);
+            if (r > 0) {
+                c.in.append(buf, size_t(r));
+                continue;
+            }
+            if (r < 0 && (errno == EAGAIN || errno == EINTR)) break;
+            // Closed by the server: what was in flight is lost (errors), reconnect.
+            stats_.errors += c.sent.size();
+            stats_.reconnects++;
+            c.sent.clear();
+            close(c.fd);
+            open_conn(i);
+            return;
+        }
+        uint64_t t = now_ns();
+        for (;;) {
+            size_t hdr_end = c.in.find("\r\n\r\n");
+            if (hdr_end == std::string::npos) return;
+            size_t cl = 0, p = c.in.find("Content-Length:");
+            if (p == std::string::npos || p > hdr_end) p = c.in.find("content-length:");
+            if (p != std::string::npos && p < hdr_end) cl = size_t(atol(c.in.c_str() + p + 15));
+            size_t total = hdr_end + 4 + cl;
+            if (c.in.size() < total) return;
+            bool ok200 = c.in.compare(0, 12, "HTTP/1.1 200") == 0;
+            std::string body = c.in.substr(hdr_end + 4, cl);
+            if (!ok200) stats_.errors++;
+            else if (*ok_body_ && body != ok_body_) stats_.not_ok++;
+            if ((!ok200 || (*ok_body_ && body != ok_body_)) && stats_.first_error.empty())
+                stats_.first_error = c.in.substr(0, c.in.find("\r\n")) + " " + body;
+            stats_.last_body = body;
+            c.in.erase(0, total);
+            stats_.answers++;
+            if (!c.sent.empty()) {
+                stats_.hist.add(t - c.sent.front());
+                c.sent.pop_front();
+            }
+        }
+    }
+
+    const Options& o_;
+    size_t depth_;
+    int ep_ = -1;
+    std::vector<Conn> conns_;
+    const char* ok_body_ = "";
+};
+
+// A path of the operations API: /api/OP?client_id=ID[&KEY=VALUE].
+std::string api_path(const char* op, const std::string& client_id, const char* key = nullptr,
+                     const std::string& value = "") {
+    std::string p = std::string("/api/") + op + "?client_id=" + url_encode(client_id);
+    if (key) p += std::string("&") + key + "=" + url_encode(value);
+    return p;
+}
+
+// ------------------------------------------------------------------------------------------
 // Parent: forks the clients, drives the mode, aggregates and prints.
 // ------------------------------------------------------------------------------------------
 struct Child {
@@ -1081,7 +1292,7 @@ struct Child {
     int first_global, count;
     MsgReader reader;
     ConnectedReport connected{};
-    bool has_connected = false, has_report = false;
+    bool has_connected = false, has_report = false, members_ack = false;
     uint64_t progress = 0;
     bool progress_fresh = false;
     FinalReport report;
@@ -1100,9 +1311,11 @@ class Coordinator {
         if (!wait_connected()) return finish_with_error("connect phase did not report");
         if (o_.mode == "idle") return run_idle();
         if (connected_ == 0) return finish_with_error("no client connected");
+        if (o_.mode == "churn") return run_churn();
+        if (o_.mode == "group" && !setup_group()) return finish_with_error("group setup failed");
         open_publishers();
         begin_measure();
-        if (o_.mode == "broadcast")
+        if (o_.mode == "broadcast" || o_.mode == "group")
             drive_broadcast();
         else if (o_.mode == "latency")
             drive_latency();
@@ -1133,7 +1346,7 @@ class Coordinator {
             }
             close(sv[1]);
             children_.push_back(
-                Child{pid, sv[0], first, count, {}, {}, false, false, 0, false, {}});
+                Child{pid, sv[0], first, count, {}, {}, false, false, false, 0, false, {}});
             epoll_event ev{};
             ev.events = EPOLLIN;
             ev.data.u64 = uint64_t(i);
@@ -1188,6 +1401,15 @@ class Coordinator {
             } else if (t == kProgress) {
                 memcpy(&c.progress, body.data(), sizeof c.progress);
                 c.progress_fresh = true;
+            } else if (t == kClientIds) {
+                size_t k = 0, b = 0;
+                for (size_t e; (e = body.find('\n', b)) != std::string::npos; b = e + 1, k++) {
+                    size_t g = size_t(c.first_global) + k;
+                    if (client_ids_.size() <= g) client_ids_.resize(g + 1);
+                    client_ids_[g] = body.substr(b, e - b);
+                }
+            } else if (t == kMembersAck) {
+                c.members_ack = true;
             } else if (t == kReport) {
                 memcpy(&c.report, body.data(), std::min(body.size(), sizeof c.report));
                 c.has_report = true;
@@ -1240,6 +1462,7 @@ class Coordinator {
         server_pids_ = resolve_server_pids(o_);  // again: workers may have been re-forked
         if (!o_.on_measure.empty()) start_on_measure();
         server_cpu0_ = sum_cpu(server_pids_);
+        comm_cpu0_ = by_comm(server_pids_, proc_cpu_seconds);
         client_cpu0_ = client_cpu();
         machine_cpu0_ = machine_busy_seconds();
         t0_ = now_ns();
@@ -1262,6 +1485,7 @@ class Coordinator {
     void end_measure() {
         t1_ = now_ns();
         server_cpu1_ = sum_cpu(server_pids_);
+        comm_cpu1_ = by_comm(server_pids_, proc_cpu_seconds);
         client_cpu1_ = client_cpu();
         machine_cpu1_ = machine_busy_seconds();
     }
@@ -1281,7 +1505,10 @@ class Coordinator {
     void publish(Publisher& p, uint64_t seq, uint64_t send_ns, const std::pair<int, WelcomeId>* t) {
         std::string content =
             make_payload_kind(o_.json, seq, send_ns, t ? t->first : -1, o_.payload);
-        p.send(url_query(content, t ? &t->second : nullptr));
+        if (!t && o_.mode == "group")
+            p.send("to_group=" + url_encode(o_.group_name) + "&content=" + url_encode(content));
+        else
+            p.send(url_query(content, t ? &t->second : nullptr));
         published_++;
     }
 
@@ -1309,7 +1536,7 @@ class Coordinator {
             pump(10);
             give_up_on_stuck_messages();
         }
-        expected_ = published_ * connected_;
+        expected_ = published_ * (o_.mode == "group" ? members_total_ : connected_);
     }
 
     void give_up_on_stuck_messages() {
@@ -1415,11 +1642,289 @@ class Coordinator {
         }
     }
 
+    // ---- issue #14: users and groups ----------------------------------------------------------
+    // A value summed per process name (/proc/PID/comm: pusher's workers are "pusher:<service>",
+    // a redis-server "redis-server").
+    template <class F>
+    static std::map<std::string, double> by_comm(const std::vector<int>& pids, F value) {
+        std::map<std::string, double> m;
+        for (int p : pids) {
+            std::string c;
+            if (!read_small_file("/proc/" + std::to_string(p) + "/comm", c)) continue;
+            while (!c.empty() && (c.back() == '\n' || c.back() == ' ')) c.pop_back();
+            for (char& ch : c)
+                if (ch == ' ' || ch == ',' || ch == '=') ch = '_';
+            m[c] += std::max(0.0, double(value(p)));
+        }
+        return m;
+    }
+
+    // "name:value,..." of b - a, and the part of the bus (the channel service, redis-servers).
+    static std::string comm_fields(const char* key, const std::map<std::string, double>& a,
+                                   const std::map<std::string, double>& b, double scale,
+                                   const char* bus_key) {
+        std::string out = std::string(" ") + key + "=";
+        double bus = 0;
+        bool first = true;
+        char v[64];
+        for (auto& [name, x1] : b) {
+            auto it = a.find(name);
+            double d = (x1 - (it == a.end() ? 0 : it->second)) * scale;
+            snprintf(v, sizeof v, "%s%s:%.2f", first ? "" : ",", name.c_str(), d);
+            out += v;
+            first = false;
+            std::string lower = name;
+            for (char& ch : lower) ch = char(tolower(static_cast<unsigned char>(ch)));
+            if (lower.find("channel") != std::string::npos || lower.find("redis") != std::string::npos)
+                bus += d;
+        }
+        if (first) out += "-";
+        snprintf(v, sizeof v, " %s=%.2f", bus_key, bus);
+        return out + v;
+    }
+
+    // The global indices of the welcomed clients that told their client_id, in order.
+    std::vector<int> clients_with_ids() {
+        std::vector<int> v;
+        for (auto& t : targets_)
+            if (size_t(t.first) < client_ids_.size() && !client_ids_[size_t(t.first)].empty())
+                v.push_back(t.first);
+        return v;
+    }
+
+    // Picks the members (round robin over the ws workers), tells every client process which of
+    // its connections are members (all of them then count any other delivery as misdelivered),
+    // joins them through the API (pipelined; not measured) and checks group_count.
+    bool setup_group() {
+        std::map<uint32_t, std::vector<int>> by_worker;
+        for (auto& t : targets_)
+            if (size_t(t.first) < client_ids_.size() && !client_ids_[size_t(t.first)].empty())
+                by_worker[t.second.worker].push_back(t.first);
+        if (by_worker.empty()) {
+            fprintf(stderr, "loadgen: no client_id in the welcomes (the server needs \"welcome\": \"json\")\n");
+            return false;
+        }
+        std::vector<int> members;
+        std::map<uint32_t, size_t> taken;
+        for (size_t round = 0; members.size() < size_t(o_.group_members); round++) {
+            bool any = false;
+            for (auto& [w, list] : by_worker)
+                if (round < list.size() && members.size() < size_t(o_.group_members)) {
+                    members.push_back(list[round]);
+                    taken[w]++;
+                    any = true;
+                }
+            if (!any) break;
+        }
+        for (auto& [w, n] : taken)
+            member_workers_ += (member_workers_.empty() ? "" : "/") + std::to_string(w) + ":" +
+                               std::to_string(n);
+        members_total_ = members.size();
+        std::vector<std::string> lists(children_.size());
+        for (int g : members)
+            for (size_t ci = 0; ci < children_.size(); ci++) {
+                Child& c = children_[ci];
+                if (g >= c.first_global && g < c.first_global + c.count) {
+                    uint32_t local = uint32_t(g - c.first_global);
+                    lists[ci].append(reinterpret_cast<char*>(&local), 4);
+                }
+            }
+        active_children_ = 0;
+        for (size_t ci = 0; ci < children_.size(); ci++) {
+            send_msg(children_[ci].fd, kMembers, lists[ci].data(), uint32_t(lists[ci].size()));
+            active_children_ += !lists[ci].empty();
+        }
+        uint64_t deadline = now_ns() + 10000000000ull;
+        auto acked = [&] {
+            for (auto& c : children_)
+                if (!c.members_ack) return false;
+            return true;
+        };
+        while (!acked() && now_ns() < deadline) pump(10);
+        if (!acked()) return false;
+        std::vector<int> joiners = members;  // + intruders: non-members that join unannounced
+        std::set<int> is_member(members.begin(), members.end());
+        for (auto& t : targets_) {
+            if (joiners.size() >= members.size() + size_t(o_.group_intruders)) break;
+            if (!is_member.count(t.first) && size_t(t.first) < client_ids_.size() &&
+                !client_ids_[size_t(t.first)].empty())
+                joiners.push_back(t.first);
+        }
+        uint64_t t = now_ns();
+        ApiDriver api(o_, o_.api_conns, o_.pipeline);
+        size_t next = 0;
+        ApiStats& st = api.run(
+            [&](size_t, std::string& path) {
+                if (next >= joiners.size()) return false;
+                path = api_path("join_group", client_ids_[size_t(joiners[next++])], "group",
+                                o_.group_name);
+                return true;
+            },
+            UINT64_MAX, t + 120000000000ull, "ok");
+        setup_secs_ = double(now_ns() - t) / 1e9;
+        setup_ops_ = st.answers;
+        setup_errors_ = st.errors + st.not_ok + (st.sent - st.answers);
+        if (!st.first_error.empty()) fprintf(stderr, "loadgen: join: %s\n", st.first_error.c_str());
+        ApiDriver q(o_, 1, 1);
+        bool asked = false;
+        ApiStats& qs = q.run(
+            [&](size_t, std::string& path) {
+                if (asked) return false;
+                asked = true;
+                path = "/api/group_count?group=" + url_encode(o_.group_name);
+                return true;
+            },
+            UINT64_MAX, now_ns() + 10000000000ull, "");
+        size_t pc = qs.last_body.find("\"count\":");
+        group_count_ = pc == std::string::npos ? -1 : atol(qs.last_body.c_str() + pc + 8);
+        printf("# %s group %s: %zu members (workers %s) joined in %.2fs (%.0f joins/s), %" PRIu64
+               " errors, group_count %ld\n",
+               o_.label.c_str(), o_.group_name.c_str(), members.size(), member_workers_.c_str(),
+               setup_secs_, setup_secs_ > 0 ? double(setup_ops_) / setup_secs_ : 0, setup_errors_,
+               group_count_);
+        return setup_errors_ == 0 && setup_ops_ == joiners.size();
+    }
+
+    std::string group_fields() {
+        if (o_.mode != "group") return "";
+        char b[256];
+        snprintf(b, sizeof b,
+                 " group_members=%" PRIu64 " group_count=%ld member_workers=%s setup_s=%.2f "
+                 "setup_ops_per_s=%.0f setup_errors=%" PRIu64,
+                 members_total_, group_count_, member_workers_.empty() ? "-" : member_workers_.c_str(),
+                 setup_secs_, setup_secs_ > 0 ? double(setup_ops_) / setup_secs_ : 0, setup_errors_);
+        return b;
+    }
+
+    // Churn: every API connection runs cycles join_group(cK), bind_uid(uK), leave_group(cK),
+    // unbind_uid on client K mod N, K fresh per cycle, so every operation is one bus subscribe or
+    // unsubscribe on the owning worker (and its round trip http worker -> owner -> http worker).
+    int run_churn() {
+        std::vector<int> ids = clients_with_ids();
+        if (ids.empty()) return finish_with_error("no client_id in the welcomes (welcome: json?)");
+        ApiDriver api(o_, o_.api_conns, o_.pipeline);
+        struct State {
+            int step = 0;
+            uint64_t k = 0;
+        };
+        std::vector<State> st(size_t(o_.api_conns));
+        uint64_t cycles = 0;
+        auto gen = [&](size_t i, std::string& path) {
+            State& s = st[i];
+            if (s.step == 0) s.k = cycles++;
+            const std::string& id = client_ids_[size_t(ids[s.k % ids.size()])];
+            std::string k = std::to_string(s.k);
+            switch (s.step) {
+                case 0: path = api_path("join_group", id, "group", "c" + k); break;
+                case 1: path = api_path("bind_uid", id, "uid", "u" + k); break;
+                case 2: path = api_path("leave_group", id, "group", "c" + k); break;
+                default: path = api_path("unbind_uid", id); break;
+            }
+            s.step = (s.step + 1) % 4;
+            return true;
+        };
+        begin_measure();
+        ApiStats& r = api.run(gen, t0_ + uint64_t(o_.duration * 1e9),
+                              t0_ + uint64_t((o_.duration + 10) * 1e9), "ok");
+        end_measure();
+        collect_reports();
+        FinalReport total = totals();
+        if (!r.first_error.empty()) fprintf(stderr, "loadgen: churn: %s\n", r.first_error.c_str());
+        double secs = double(t1_ - t0_) / 1e9, scpu = server_cpu1_ - server_cpu0_,
+               ccpu = client_cpu1_ - client_cpu0_;
+        double other = std::max(0.0, (machine_cpu1_ - machine_cpu0_) - scpu - ccpu);
+        double ops_s = secs > 0 ? double(r.answers) / secs : 0;
+        double ms_per_1k = r.answers ? scpu * 1e6 / double(r.answers) : 0;
+        std::string procs = comm_fields("cpu_by_proc", comm_cpu0_, comm_cpu1_, 1, "bus_cpu_s");
+        size_t bp = procs.find("bus_cpu_s=");
+        double bus = bp == std::string::npos ? 0 : atof(procs.c_str() + bp + 10);
+        auto us = [&](double q) { return double(r.hist.percentile(q)) / 1000.0; };
+        printf("bench mode=churn label=%s n=%d connected=%" PRIu64 " connect_fail=%" PRIu64
+               " api_conns=%d pipeline=%d sent=%" PRIu64 " ops=%" PRIu64 " cycles=%" PRIu64
+               " errors=%" PRIu64 " not_ok=%" PRIu64 " unanswered=%" PRIu64
+               " reconnects=%" PRIu64 " secs=%.3f ops_per_s=%.0f server_procs=%zu"
+               " server_cpu_s=%.2f cpu_ms_per_1k_ops=%.1f bus_cpu_share=%.3f client_cpu_s=%.2f"
+               " other_cpu_s=%.2f api_p50_us=%.0f api_p99_us=%.0f api_max_us=%.0f closed=%" PRIu64
+               "%s\n",
+               o_.label.c_str(), o_.n, connected_, connect_failed_, o_.api_conns, o_.pipeline,
+               r.sent, r.answers, cycles, r.errors, r.not_ok, r.sent - r.answers, r.reconnects,
+               secs, ops_s, server_pids_.size(), scpu, ms_per_1k, scpu > 0 ? bus / scpu : 0,
+               ccpu, other, us(0.5), us(0.99), double(r.hist.max()) / 1000.0, total.closed,
+               procs.c_str());
+        printf("# %s churn N=%" PRIu64 ": %" PRIu64 " API operations (join/bind/leave/unbind, "
+               "fresh names) in %.2fs = %.0f/s, %.1f ms server CPU per 1k (bus %.0f%%), latency "
+               "p50 %.0f us p99 %.0f us, %" PRIu64 " errors\n",
+               o_.label.c_str(), connected_, r.answers, secs, ops_s, ms_per_1k,
+               scpu > 0 ? 100 * bus / scpu : 0, us(0.5), us(0.99),
+               r.errors + r.not_ok + (r.sent - r.answers));
+        return 0;
+    }
+
+    // idle --identity 1: binds every client to user u<i> and groups g<i mod G>, g<(i+G/2) mod G>.
+    void bind_identities() {
+        std::vector<int> ids = clients_with_ids();
+        uint64_t t = now_ns();
+        ApiDriver api(o_, o_.api_conns, o_.pipeline);
+        size_t next = 0;
+        int G = o_.groups;
+        ApiStats& st = api.run(
+            [&](size_t, std::string& path) {
+                if (next >= ids.size() * 3) return false;
+                int g = ids[next / 3];
+                const std::string& id = client_ids_[size_t(g)];
+                switch (next++ % 3) {
+                    case 0: path = api_path("bind_uid", id, "uid", "u" + std::to_string(g)); break;
+                    case 1: path = api_path("join_group", id, "group", "g" + std::to_string(g % G)); break;
+                    default:
+                        path = api_path("join_group", id, "group", "g" + std::to_string((g + G / 2) % G));
+                }
+                return true;
+            },
+            UINT64_MAX, t + 300000000000ull, "ok");
+        setup_secs_ = double(now_ns() - t) / 1e9;
+        setup_ops_ = st.answers;
+        setup_errors_ = st.errors + st.not_ok + (st.sent - st.answers);
+        ident_clients_ = ids.size();
+        if (!st.first_error.empty()) fprintf(stderr, "loadgen: identity: %s\n", st.first_error.c_str());
+    }
+
     int run_idle() {
         uint64_t until = now_ns() + uint64_t(o_.hold * 1e9);
         while (now_ns() < until) pump(100);
         server_pids_ = resolve_server_pids(o_);
         uint64_t rss_after = sum_rss(server_pids_), pss_after = sum_pss(server_pids_);
+        std::string ident;
+        if (o_.identity) {
+            auto rss_of = [](int p) { return double(proc_rss_bytes(p)) / 1024.0; };
+            auto anon_by = by_comm(server_pids_, rss_of);
+            bind_identities();
+            until = now_ns() + uint64_t(o_.hold * 1e9);
+            while (now_ns() < until) pump(100);
+            server_pids_ = resolve_server_pids(o_);
+            uint64_t rss_id = sum_rss(server_pids_), pss_id = sum_pss(server_pids_);
+            auto id_by = by_comm(server_pids_, rss_of);
+            double n = connected_ ? double(connected_) : 1;
+            char b[512];
+            snprintf(b, sizeof b,
+                     " identity=1 groups=%d ident_clients=%" PRIu64 " ident_ops=%" PRIu64
+                     " ident_errors=%" PRIu64 " ident_setup_s=%.2f ident_ops_per_s=%.0f"
+                     " rss_ident_kb=%" PRIu64 " rss_ident_per_conn_b=%.0f pss_ident_per_conn_b=%.0f"
+                     " ident_extra_per_conn_b=%.0f",
+                     o_.groups, ident_clients_, setup_ops_, setup_errors_, setup_secs_,
+                     setup_secs_ > 0 ? double(setup_ops_) / setup_secs_ : 0, rss_id / 1024,
+                     (double(rss_id) - double(rss_before_)) / n,
+                     (double(pss_id) - double(pss_before_)) / n,
+                     (double(rss_id) - double(rss_after)) / n);
+            ident = b;
+            ident += comm_fields("ident_rss_delta_kb_by_proc", anon_by, id_by, 1, "ident_bus_rss_delta_kb");
+            printf("# %s identity: %" PRIu64 " clients bound to a user and 2 of %d groups (%" PRIu64
+                   " API operations in %.2fs, %" PRIu64 " errors): server RSS %.1f -> %.1f MiB, "
+                   "%.0f B per connection (anonymous %.0f B)\n",
+                   o_.label.c_str(), ident_clients_, o_.groups, setup_ops_, setup_secs_,
+                   setup_errors_, rss_after / 1048576.0, rss_id / 1048576.0,
+                   (double(rss_id) - double(rss_before_)) / n,
+                   (double(rss_after) - double(rss_before_)) / n);
+        }
         collect_reports();
         FinalReport total = totals();
         double per_conn =
@@ -1429,10 +1934,10 @@ class Coordinator {
         printf("bench mode=idle label=%s n=%d connected=%" PRIu64 " connect_fail=%" PRIu64
                " connect_s=%.3f connect_rate=%.0f server_procs=%zu rss_before_kb=%" PRIu64
                " rss_after_kb=%" PRIu64 " rss_per_conn_b=%.0f pss_per_conn_b=%.0f closed=%" PRIu64
-               " bad=%" PRIu64 "%s\n",
+               " bad=%" PRIu64 "%s%s\n",
                o_.label.c_str(), o_.n, connected_, connect_failed_, connect_secs_, connect_rate(),
                server_pids_.size(), rss_before_ / 1024, rss_after / 1024, per_conn, pss_per_conn,
-               total.closed, total.bad, transport_fields().c_str());
+               total.closed, total.bad, transport_fields().c_str(), ident.c_str());
         print_transport_line();
         printf("# %s idle: %" PRIu64
                "/%d connected in %.2fs (%.0f conn/s), server RSS %.1f -> %.1f MiB "
@@ -1514,7 +2019,7 @@ class Coordinator {
                " completion_p99_us=%.0f payload_kind=%s rx_bytes=%" PRIu64
                " rx_b_per_delivery=%.1f compressed=%" PRIu64 " inflated=%" PRIu64
                " inflate_cache_hits=%" PRIu64 " inflate_checked=%" PRIu64 " inflate_bad=%" PRIu64
-               "%s\n",
+               "%s%s%s\n",
                o_.mode.c_str(), o_.label.c_str(), o_.n, o_.payload, connected_, connect_failed_,
                connect_rate(), published_, expected_, t.got, lost, t.dup, t.misdelivered, t.bad,
                t.closed, completed_, timed_out_, http_err, not_exact, secs, dps,
@@ -1524,7 +2029,9 @@ class Coordinator {
                double(completion_.percentile(0.99)) / 1000.0, o_.json ? "json" : "plain",
                t.rx_bytes, t.got ? double(t.rx_bytes) / double(t.got) : 0.0, t.compressed,
                t.inflated, t.cache_hits, t.inflate_checked, t.inflate_bad,
-               transport_fields().c_str());
+               transport_fields().c_str(),
+               comm_fields("cpu_by_proc", comm_cpu0_, comm_cpu1_, 1, "bus_cpu_s").c_str(),
+               group_fields().c_str());
         printf("# %s %s N=%" PRIu64 " payload=%zuB: %" PRIu64
                " msgs, %.0f deliveries/s, %.0f per server "
                "CPU-s (%.2f s on %zu procs), latency p50 %.0f us p99 %.0f us p99.9 %.0f us, lost "
@@ -1557,6 +2064,12 @@ class Coordinator {
     std::vector<Publisher> pubs_;
     std::vector<int> server_pids_;
     std::vector<std::pair<int, WelcomeId>> targets_;  // global index -> welcome ids
+    std::vector<std::string> client_ids_;             // global index -> JSON welcome client_id
+    std::map<std::string, double> comm_cpu0_, comm_cpu1_;  // server CPU per process name
+    uint64_t members_total_ = 0, setup_ops_ = 0, setup_errors_ = 0, ident_clients_ = 0;
+    long group_count_ = -1;
+    double setup_secs_ = 0;
+    std::string member_workers_;  // "worker:members/..."
     std::map<uint64_t, std::pair<uint64_t, uint64_t>>
         in_flight_;         // seq -> (done children, sent ns)
     Histogram completion_;  // broadcast: publish -> last client of all processes
