@@ -112,6 +112,7 @@ void WsService::handshake(Connection& c, Session& s, const char* data, size_t le
     protocol::JwtClaims claims;
     std::string why;
     auto auth = hs.ok ? auth_.admit(req, time(nullptr), &claims, &why) : WsAuth::Result::Refused;
+    if (auth == WsAuth::Result::Token && !names_allowed(claims, &why)) auth = WsAuth::Result::Refused;
     if (hs.ok && auth == WsAuth::Result::Refused) {
         bump(loop_.stats().auth_refused);
         hs.ok = false, hs.reason = why, hs.response = ws_unauthorized(why);
@@ -123,20 +124,44 @@ void WsService::handshake(Connection& c, Session& s, const char* data, size_t le
     }
     if (!c.is_open()) return;  // the peer went away before its answer
     s.handshake.reset();
-    if (auth == WsAuth::Result::Token) attach_identity(c, claims);
-    c.ready = true;  // in the fan-out from now on
     if (hs.deflate.agreed()) {
         uint8_t v = DeflateVariants::of_window(hs.deflate.window_bits);
         c.flags |= static_cast<uint8_t>(v << kDeflateShift);
         deflate_.join(v);  // left in on_close(Connection&), which follows every open
         s.decoder.set_deflate(true);
     }
-    welcome(c);
-    if (used < len) frames(c, s, data + used, len - used);
+    if (auth == WsAuth::Result::Token && attach_identity(c, claims)) {
+        // The welcome says "you are in": a push to the user sent on seeing it
+        // must find this worker subscribed. Until then the client is out of
+        // the fan-out; the sweep bounds the wait (handshake_timeout).
+        c.phase_since = static_cast<uint32_t>(loop_.now());
+        bus_->sync([this, id = c.id()] {
+            Connection* late = tcp_.find(id);
+            if (!late || !late->is_open() || late->ready || (late->flags & kCloseSent)) return;
+            late->ready = true;
+            welcome(*late);
+        });
+    } else {
+        c.ready = true;  // in the fan-out from now on
+        welcome(c);
+    }
+    if (used < len && c.is_open()) frames(c, s, data + used, len - used);
 }
 
-void WsService::attach_identity(Connection&, const protocol::JwtClaims&) {
-    // Membership (uid, groups): issue 14, filled in by the routing work.
+// A token's user and groups end up in bus channel names, logs and rows.
+bool WsService::names_allowed(const protocol::JwtClaims& claims, std::string* why) {
+    bool ok = Membership::valid_name(claims.sub);
+    for (const std::string& g : claims.groups) ok = ok && Membership::valid_name(g);
+    if (!ok) *why = "sub or a group name is empty or has control characters";
+    return ok;
+}
+
+// The token's user and groups. true: a bus subscription was asked for.
+bool WsService::attach_identity(Connection& c, const protocol::JwtClaims& claims) {
+    bool subscribes = members_.bind_uid(c, claims.sub);
+    for (const std::string& g : claims.groups) subscribes |= members_.join(c, g);
+    c.flags |= kBound;
+    return subscribes;
 }
 
 void WsService::welcome(Connection& c) {

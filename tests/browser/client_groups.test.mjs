@@ -5,11 +5,6 @@
 // ?token= on its address, and a page whose token function refreshes an
 // expired token on reconnect.
 //
-// Needs the server side (auth + uid/group routing). Until a server knows the
-// "auth" config key, `pusher start` refuses the config with
-// "config: auth: unknown key" and this file skips, saying so; any other
-// start failure fails it.
-//
 // Run with tests/browser/run.sh (installs chromium and playwright-core first).
 // Env: PUSHER_BIN (default ./pusher, relative to the working directory).
 import { after, before, describe, it } from 'node:test';
@@ -44,7 +39,6 @@ function countSockets() {
 describe('browser client with a JWT, users and groups', () => {
   let dir, config, http, ws, context, demo;
   let started = false;
-  let skip = '';
   const pageErrors = [];
   const serverLog = () => readFile(path.join(dir, 'pusher.log'), 'utf8').catch(() => '(no log)');
   const received = (page) => page.evaluate(() => window.received);
@@ -80,10 +74,6 @@ describe('browser client with a JWT, users and groups', () => {
       started = true;
       await until('/healthz 200', async () => (await fetch(`${http}/healthz`)).status === 200);
     } catch (e) {
-      if (!started && /config: auth: unknown key/.test(`${e.stderr}${e.stdout}`)) {
-        skip = 'this server has no "auth" yet (the server side of issue #14)';
-        return;
-      }
       e.message += `\n--- pusher.log ---\n${await serverLog()}`;
       throw e;
     }
@@ -92,7 +82,7 @@ describe('browser client with a JWT, users and groups', () => {
 
   after(async () => {
     await context?.close().catch(() => {});
-    if (config && !skip) {
+    if (config) {
       const stop = await run(bin, ['stop', '-q', '-c', config], { timeout: 15_000 }).catch((e) => e);
       if (started && stop instanceof Error) {
         console.error(`pusher stop failed: ${stop.message}\n--- pusher.log ---\n${await serverLog()}`);
@@ -101,8 +91,7 @@ describe('browser client with a JWT, users and groups', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('/demo?token= connects as the token\'s user and shows the JSON welcome', async (t) => {
-    if (skip) return t.skip(skip);
+  it('/demo?token= connects as the token\'s user and shows the JSON welcome', async () => {
     const token = alice();
     demo = await context.newPage();
     demo.on('pageerror', (e) => pageErrors.push(e.message));
@@ -120,8 +109,7 @@ describe('browser client with a JWT, users and groups', () => {
     assert.deepEqual(await demo.evaluate(() => window.attempts), [`ws://127.0.0.1:${ws}/?token=${token}`]);
   });
 
-  it('gets pushes to its user and its groups, not to another group', async (t) => {
-    if (skip) return t.skip(skip);
+  it('gets pushes to its user and its groups, not to another group', async () => {
     await publish({ to_uid: 'alice', content: 'u1' });
     await publish({ to_group: 'room2', content: 'g1' });
     await publish({ to_group: 'room9', content: 'x' });
@@ -137,8 +125,7 @@ describe('browser client with a JWT, users and groups', () => {
     assert.equal(got.length, 4, JSON.stringify(got));
   });
 
-  it('a refused token looks like 1006 to the page; the token function refreshes it on reconnect', async (t) => {
-    if (skip) return t.skip(skip);
+  it('a refused token looks like 1006 to the page; the token function refreshes it on reconnect', async () => {
     const p = await context.newPage();
     p.on('pageerror', (e) => pageErrors.push(e.message));
     await p.addInitScript(countSockets);
@@ -164,8 +151,7 @@ describe('browser client with a JWT, users and groups', () => {
     await p.close();
   });
 
-  it('logs no page errors', (t) => {
-    if (skip) return t.skip(skip);
+  it('logs no page errors', () => {
     assert.deepEqual(pageErrors, []);
   });
 });
