@@ -132,6 +132,24 @@ TEST_F(Auth, PythonClientsAndTheCounter) {
     EXPECT_EQ(metric(*p_, "pusher_auth_refused_total"), 4) << p_->http_get("/metrics");
 }
 
+// The token's sub and groups are the client's user and groups (issue 14): the
+// welcome says so, and pushes sent once it arrived reach the client.
+TEST_F(Auth, ATokenBindsItsUserAndGroups) {
+    start("\"welcome\": \"json\", \"auth\": {\"hs256_secret\": \"" + kSecret + "\"},");
+    std::string groups = R"("groups": ["g1", "g2"])";
+    std::string token = jwt_hs256(kSecret, jwt_payload("alice", now() + 300, groups));
+    CmdResult r = run("/usr/bin/python3 " + src_dir() + "/tests/clients/py_identity.py " +
+                      std::to_string(p_->ws_port) + " " + std::to_string(p_->http_port) + " " +
+                      token);
+    EXPECT_EQ(r.out, "uid=alice groups=g1,g2 got=u,g1,g2,end\n");
+    std::string online = p_->http_get("/api/is_uid_online?uid=alice");
+    EXPECT_NE(online.find("\"online\":false"), std::string::npos) << online;  // it left
+    // A name that cannot be a bus channel name is refused before the upgrade.
+    std::string bad = jwt_hs256(kSecret, jwt_payload("al\\u0001ice", now() + 300));
+    EXPECT_EQ(py_auth(p_->ws_port, "401:" + bad), "");
+    EXPECT_NE(p_->log_lines("refused: sub or a group name"), "");
+}
+
 TEST_F(Auth, AHugeTokenIsRefusedAndTheWorkerLives) {
     start("\"auth\": {\"hs256_secret\": \"" + kSecret + "\"},");
     bool closed = false;
