@@ -69,7 +69,8 @@ std::string ApiCall::render(bool timed_out) const {
         return http_response(200, "application/json", json_text(v), keep_alive);
     };
     if (!query) {
-        if (!done || timed_out) return text(504, "the client's worker did not answer in time");
+        if (!done || timed_out)
+            return text(504, "no worker answered in time (no such client, or its host is down)");
         if (!ok) return text(error == "no such client" ? 404 : 400, error);
         if (op != api::kGetSession)  // the publish answer's bytes
             return std::string(keep_alive ? protocol::kOkKeepAlive : protocol::kOkClose);

@@ -115,7 +115,15 @@ std::string HttpService::api(const HttpRequest& req, Connection& c, bool* pendin
     if (!kOps.count(op)) return api_error(404, "no such API operation: " + op, keep);
     std::string client = param("client_id");
     auto id = ClientId::parse(client);
-    if (!id) return api_error(400, "client_id missing or invalid", keep);
+    // The text welcome's address: worker_id + connection_id (on one host; with
+    // several, worker W of each reads it and only the holder answers).
+    std::string worker = param("worker_id"), conn = param("connection_id");
+    bool legacy = !id && !worker.empty() && !conn.empty() &&
+                  worker.find_first_not_of("0123456789") == std::string::npos &&
+                  conn.find_first_not_of("0123456789") == std::string::npos;
+    if (!id && !legacy)
+        return api_error(400, "client_id (or worker_id and connection_id) missing or invalid",
+                         keep);
     std::string arg;
     if (op == api::kBindUid) {
         arg = param("uid");
@@ -131,12 +139,14 @@ std::string HttpService::api(const HttpRequest& req, Connection& c, bool* pendin
             return api_error(400, "session must be a JSON object of at most 4096 bytes", keep);
     }
     call.op = op;
-    call.arg = client;
+    call.arg = legacy ? worker + "/" + conn : client;
     Value d = Value::array();
     api::put(d, "op", op);
-    api::put(d, "to_client_id", client);
+    api::put(d, legacy ? "to_connection_id" : "to_client_id", legacy ? conn : client);
     api::put(d, "arg", arg);
-    return ask(std::move(call), Value::string(id->channel()), std::move(d), pending);
+    // As a legacy push: the bus channel of worker W is "W" (the original's).
+    Value channel = legacy ? Value::string(worker) : Value::string(id->channel());
+    return ask(std::move(call), channel, std::move(d), pending);
 }
 
 // Sends the question and parks the request until finish().

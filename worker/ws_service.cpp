@@ -286,8 +286,15 @@ void WsService::push_one(Connection& c, const std::string& content) {
 void WsService::on_targeted(const Value& data) {
     const Value* id = data.get("to_connection_id");
     const Value* content = data.get("content");
-    if (!id || !content) return;
+    if (!id) return;
     Connection* c = tcp_.find(strtoull(id->as_string().c_str(), nullptr, 10));
+    if (data.get("op")) {
+        // An operation by worker and connection id (the text welcome's
+        // address): worker W of every host reads it; only the holder answers.
+        if (c && c->ready) client_op(c, data);
+        return;
+    }
+    if (!content) return;
     if (!c || !c->ready) {
         log_peer("connection not exists");  // as the original echoes (rate-limited)
         return;
