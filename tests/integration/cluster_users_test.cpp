@@ -161,7 +161,8 @@ TEST_F(ClusterUsers, PushToAUserIsReadOnlyByTheWorkersHoldingIt) {
     std::set<std::pair<int, int>> owners = {{0, 1}, {1, 3}};
     std::vector<Client*> mine;
     for (auto& o : owners)
-        for (size_t k = 0; k < std::min<size_t>(2, by[o].size()); ++k) mine.push_back(by[o][k].get());
+        for (size_t k = 0; k < std::min<size_t>(2, by[o].size()); ++k)
+            mine.push_back(by[o][k].get());
     for (Client* c : mine) ok(http1, "/api/bind_uid?client_id=" + c->id + "&uid=routed");
 
     auto routed = [&](int host) { return stat(host ? "ws2" : "ws1", "bus_routed_in"); };
@@ -183,8 +184,7 @@ TEST_F(ClusterUsers, PushToAUserIsReadOnlyByTheWorkersHoldingIt) {
         std::map<int, long> after = routed(host);
         for (int w = 0; w < kWorkersPerHost; ++w) {
             long grew = after[w] - before[host][w];
-            EXPECT_EQ(grew, owners.count({host, w}) ? 1 : 0)
-                << "ws" << host + 1 << " worker " << w;
+            EXPECT_EQ(grew, owners.count({host, w}) ? 1 : 0) << "ws" << host + 1 << " worker " << w;
         }
     }
     ok(http1, "/?content=END");

@@ -60,7 +60,8 @@ TEST_P(RedisUsers, GroupPushReachesItsMembersOnBothWorkersOnce) {
     EXPECT_EQ(api.get("/?to_group=rg,rg2&to_uid=ru&content=multi"), "ok");
     EXPECT_EQ(api.get("/?content=END"), "ok");
     for (auto& c : spread)
-        EXPECT_EQ(collect_sorted(*c->ws, "END", 2), (std::vector<std::string>{"group-push", "multi"}))
+        EXPECT_EQ(collect_sorted(*c->ws, "END", 2),
+                  (std::vector<std::string>{"group-push", "multi"}))
             << c->id;
     EXPECT_EQ(collect_sorted(*outsider->ws, "END", 0), std::vector<std::string>{});
 }

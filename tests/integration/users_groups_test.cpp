@@ -4,6 +4,8 @@
 // delivery to a client in several targets, exclude, errors, GatewayWorker's
 // aliases, close_client, sessions, the join -> push race on one keep-alive
 // API connection, and presence answers that follow clients as they come and go.
+#include "tests/integration/users_groups.h"
+
 #include <gtest/gtest.h>
 #include <json/json.h>
 
@@ -16,7 +18,6 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/users_groups.h"
 #include "tests/support/http_conn.h"
 #include "tests/support/pusher_instance.h"
 #include "tests/support/ws_client.h"
@@ -156,8 +157,7 @@ TEST_F(UsersGroups, EveryPushKindReachesExactlyItsRecipientsOnce) {
     ok("/api/leave_group?client_id=" + id(6) + "&group=green");
 
     std::map<size_t, std::vector<std::string>> want;
-    auto push = [&](const std::string& query, const std::string& content,
-                    std::vector<size_t> to) {
+    auto push = [&](const std::string& query, const std::string& content, std::vector<size_t> to) {
         ok("/?" + query + "&content=" + content);
         for (size_t k : to) want[k].push_back(content);
     };
@@ -173,22 +173,24 @@ TEST_F(UsersGroups, EveryPushKindReachesExactlyItsRecipientsOnce) {
     for (size_t k = 2; k < py.size(); ++k) all_but_01.push_back(k);
     push("exclude=" + id(0) + "," + id(1), "P8", all_but_01);  // everyone but those
     push("to_client_id=" + id(6) + "," + id(7), "P9", {6, 7});
-    push("to_uid=carol", "P10", {});   // unbound
+    push("to_uid=carol", "P10", {});    // unbound
     push("to_group=green", "P11", {});  // left
     // A JSON body and a form body.
     std::string json = "{\"to_uid\":[\"bob\"],\"to_group\":[\"blue\"],\"content\":\"P12\"}";
     int status = 0;
     std::string body;
-    ASSERT_TRUE(api.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                         "Content-Length: " +
-                         std::to_string(json.size()) + "\r\n\r\n" + json));
+    ASSERT_TRUE(
+        api.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 "Content-Length: " +
+                 std::to_string(json.size()) + "\r\n\r\n" + json));
     ASSERT_TRUE(api.read(&status, &body)) << api.error();
     EXPECT_EQ(body, "ok");
     for (size_t k : {1, 2, 4, 5}) want[k].push_back("P12");
     std::string form = "to_uid=dave&to_group=red&content=P13";
-    ASSERT_TRUE(api.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                         "application/x-www-form-urlencoded\r\nContent-Length: " +
-                         std::to_string(form.size()) + "\r\n\r\n" + form));
+    ASSERT_TRUE(
+        api.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                 "application/x-www-form-urlencoded\r\nContent-Length: " +
+                 std::to_string(form.size()) + "\r\n\r\n" + form));
     ASSERT_TRUE(api.read(&status, &body)) << api.error();
     EXPECT_EQ(body, "ok");
     for (size_t k : {0, 2, 4}) want[k].push_back("P13");
@@ -253,8 +255,7 @@ TEST_F(UsersGroups, ErrorsAnswerWithTheirStatusAndKeepTheConnection) {
     EXPECT_EQ(status_of("/api/bind_uid?uid=u"), 400);
     EXPECT_EQ(status_of("/api/bind_uid?client_id=garbage&uid=u"), 400);
     EXPECT_EQ(status_of("/api/bind_uid?client_id=" + c->id), 400);
-    EXPECT_EQ(status_of("/api/bind_uid?client_id=" + c->id + "&uid=" + std::string(129, 'x')),
-              400);
+    EXPECT_EQ(status_of("/api/bind_uid?client_id=" + c->id + "&uid=" + std::string(129, 'x')), 400);
     EXPECT_EQ(status_of("/api/join_group?client_id=" + c->id), 400);
     EXPECT_EQ(status_of("/api/leave_group?client_id=" + c->id + "&group="), 400);
     EXPECT_EQ(status_of("/api/set_session?client_id=" + c->id + "&session=notjson"), 400);
@@ -291,9 +292,9 @@ TEST_F(UsersGroups, ApiKeyGuardsOperationsQueriesAndPushes) {
     auto c = connect_client("127.0.0.1", p->ws_port);
     std::string key = "X-Api-Key: sekrit\r\n", bearer = "Authorization: Bearer sekrit\r\n";
     EXPECT_EQ(status_of("/api/bind_uid?client_id=" + c->id + "&uid=k"), 401);
-    EXPECT_EQ(status_of("/api/bind_uid?client_id=" + c->id + "&uid=k", nullptr,
-                        "X-Api-Key: wrong\r\n"),
-              401);
+    EXPECT_EQ(
+        status_of("/api/bind_uid?client_id=" + c->id + "&uid=k", nullptr, "X-Api-Key: wrong\r\n"),
+        401);
     EXPECT_EQ(status_of("/api/client_count"), 401);
     // Refused pushes close the connection (as every publish error does).
     HttpConn other;
@@ -329,7 +330,8 @@ TEST_F(UsersGroups, AliasesAreTheOperationsAndQueries) {
     ok("/api/unbindUid?client_id=" + c->id);
     EXPECT_FALSE(query("/api/isUidOnline?uid=al")["online"].asBool());
     ok("/api/setSession?client_id=" + c->id + "&session=%7B%7D");
-    EXPECT_EQ(parse(api.get("/api/getSession?client_id=" + c->id))["session"], Json::Value(Json::objectValue));
+    EXPECT_EQ(parse(api.get("/api/getSession?client_id=" + c->id))["session"],
+              Json::Value(Json::objectValue));
     ok("/api/closeClient?client_id=" + c->id);
     WsFrame f = c->ws->recv();
     ASSERT_EQ(f.opcode, 0x8);

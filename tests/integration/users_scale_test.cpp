@@ -88,7 +88,8 @@ TEST(UsersScale, TenThousandClientsGetExactlyTheirPushesOnce) {
                     }
                     ++bad;
                     std::lock_guard<std::mutex> l(bad_mu);
-                    if (first_bad.empty()) first_bad = std::to_string(status) + " " + body + api.error();
+                    if (first_bad.empty())
+                        first_bad = std::to_string(status) + " " + body + api.error();
                     if (status == 0) return;
                 }
             };
@@ -151,15 +152,16 @@ TEST(UsersScale, TenThousandClientsGetExactlyTheirPushesOnce) {
             std::string g, w;
             for (auto& s : got) g += s + " ";
             for (auto& s : want) w += s + " ";
-            ADD_FAILURE() << "client " << i << " (" << tally.id(static_cast<size_t>(i))
-                          << ") got [" << g << "], meant [" << w << "]";
+            ADD_FAILURE() << "client " << i << " (" << tally.id(static_cast<size_t>(i)) << ") got ["
+                          << g << "], meant [" << w << "]";
         }
         EXPECT_FALSE(tally.closed(static_cast<size_t>(i)));
     }
     EXPECT_EQ(wrong, 0);
-    std::printf("[ scale    ] %d clients: connected in %.1f s, %d operations in %.1f s, "
-                "%ld pushes delivered, total %.1f s\n",
-                n, connected, 3 * n, setup, delivered, since(t0));
+    std::printf(
+        "[ scale    ] %d clients: connected in %.1f s, %d operations in %.1f s, "
+        "%ld pushes delivered, total %.1f s\n",
+        n, connected, 3 * n, setup, delivered, since(t0));
 }
 
 }  // namespace
