@@ -415,3 +415,46 @@ TEST_F(UsersGroups, PresenceFollowsClientsAsTheyComeAndGo) {
 }
 
 }  // namespace
+
+// The default config's text welcome names a client by worker and connection
+// id only: every operation takes that address too (docs/API.md).
+class UsersGroupsTextWelcome : public UsersGroups {
+  protected:
+    void SetUp() override { start("\"api_timeout\": 0.5,"); }
+};
+
+TEST_F(UsersGroupsTextWelcome, OperationsByWorkerAndConnectionId) {
+    ASSERT_TRUE(roster_known());
+    WsClient a, b;
+    ASSERT_TRUE(a.connect("127.0.0.1", p->ws_port)) << a.error();
+    ASSERT_TRUE(b.connect("127.0.0.1", p->ws_port)) << b.error();
+    auto address = [](const std::string& welcome) {
+        int w = -1, c = -1;
+        EXPECT_EQ(sscanf(welcome.c_str(), "workerID:%d connectionID:%d connected", &w, &c), 2)
+            << welcome;
+        return "worker_id=" + std::to_string(w) + "&connection_id=" + std::to_string(c);
+    };
+    std::string at_a = address(a.recv_text()), at_b = address(b.recv_text());
+    ok("/api/bind_uid?" + at_a + "&uid=alice");
+    ok("/api/join_group?" + at_a + "&group=room");
+    ok("/api/join_group?" + at_b + "&group=room");
+    ok("/api/set_session?" + at_b + "&session=%7B%22k%22%3A1%7D");
+    std::string body;
+    EXPECT_EQ(status_of("/api/get_session?" + at_b, &body), 200);
+    EXPECT_EQ(parse(body)["session"]["k"].asInt(), 1) << body;
+    EXPECT_TRUE(query("/api/is_uid_online?uid=alice")["online"].asBool());
+    EXPECT_EQ(query("/api/group_count?group=room")["count"].asInt(), 2);
+    ok("/?to_uid=alice&content=to-alice");
+    ok("/?to_group=room&content=to-room");
+    ok("/api/leave_group?" + at_a + "&group=room");
+    ok("/api/unbind_uid?" + at_a);
+    ok("/?to_group=room&to_uid=alice&content=after-leave");
+    ok("/?content=end");
+    EXPECT_EQ(until_marker(a, "end"), (std::vector<std::string>{"to-alice", "to-room"}));
+    EXPECT_EQ(until_marker(b, "end"), (std::vector<std::string>{"to-room", "after-leave"}));
+    // Nobody holds it: no answer comes, 504 at api_timeout (not 404: with
+    // several hosts, one that lacks it cannot speak for the others).
+    EXPECT_EQ(status_of("/api/bind_uid?worker_id=0&connection_id=999999&uid=x"), 504);
+    ok("/api/close_client?" + at_b);
+    EXPECT_EQ(until_marker(b, "never"), (std::vector<std::string>{"<closed>"}));
+}
