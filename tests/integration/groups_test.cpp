@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <json/json.h>
 
+#include <signal.h>
+
 #include <memory>
 #include <string>
 
@@ -18,8 +20,9 @@ namespace {
 
 class GroupsTest : public ::testing::Test {
   protected:
-    void SetUp() override {
-        p = std::make_unique<PusherInstance>("\"welcome\": \"json\",");
+    void SetUp() override { start(""); }
+    void start(const std::string& extra) {
+        p = std::make_unique<PusherInstance>("\"welcome\": \"json\"," + extra);
         CmdResult r = p->start();
         ASSERT_EQ(r.code, 0) << r.out;
         ASSERT_TRUE(p->wait_healthy());
@@ -121,6 +124,36 @@ TEST_F(GroupsTest, PipelinedJoinPushLeaveKeepTheirOrder) {
         ++answers;
     EXPECT_EQ(answers, 3u * kRounds + 1) << out.substr(0, 300);
     for (int i = 0; i < kRounds; ++i) ASSERT_EQ(c->recv_text(), "m" + std::to_string(i));
+}
+
+// A worker holding many channels (users and groups) subscribes to all of
+// them again when its bus link comes back. In one frame that was above
+// channel_max_frame: the channel server closed the link, and again at every
+// reconnect: the worker stayed off the bus for good (no push, no broadcast).
+TEST_F(GroupsTest, ManyChannelsAreSubscribedAgainAfterTheBusRestarts) {
+    start("\"limits\": {\"channel_max_frame\": 65536},");
+    std::string id;
+    auto c = client(&id);
+    std::string raw, name(124, 'g');
+    for (int i = 0; i < 600; ++i) {  // 600 channels of ~130 bytes: some 90 KB
+        char n[8];
+        snprintf(n, sizeof n, "%04d", i);
+        raw += "GET /api/join_group?client_id=" + id + "&group=" + name + n +
+               " HTTP/1.1\r\nHost: x\r\n\r\n";
+    }
+    raw += "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    http_request("127.0.0.1", p->http_port, raw);
+    EXPECT_EQ(p->http_get("/?to_group=" + name + "0599&content=before"), "ok");
+    EXPECT_EQ(c->recv_text(), "before");
+    p->expect_worker_deaths(1);
+    int channel = p->worker_pid("ChannelServer");
+    ASSERT_GT(channel, 0);
+    kill(channel, SIGKILL);
+    ASSERT_TRUE(eventually([&] { return p->worker_pid("ChannelServer") > 0 &&
+                                        p->worker_pid("ChannelServer") != channel; }));
+    ASSERT_TRUE(p->wait_healthy(8000)) << p->log_lines("over the limit");
+    EXPECT_EQ(p->http_get("/?to_group=" + name + "0599&content=after"), "ok");
+    EXPECT_EQ(c->recv_text(), "after");
 }
 
 }  // namespace
