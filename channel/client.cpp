@@ -80,10 +80,24 @@ void Client::on_connect(runtime::Connection& c) {
     dialer_.established();
     decoder_ = std::make_unique<protocol::FrameDecoder>(loop_.limits().channel_max_frame);
     in_flight_.clear();
-    // One subscribe with every event, as the original; then every watch.
+    // Every event subscribed again, as the original does in one subscribe;
+    // here in as many as keep each frame well below channel_max_frame: a
+    // worker holding many users' and groups' channels would otherwise send
+    // one frame the server refuses, and reconnect, forever.
     if (!events_.empty()) {
+        const size_t budget = loop_.limits().channel_max_frame / 2;
         std::vector<Value> channels;
-        for (auto& e : events_) channels.push_back(e.second.first);
+        size_t bytes = 0;
+        for (auto& e : events_) {
+            size_t item = e.second.first.as_string().size() + 32;  // name, key, type, lengths
+            if (!channels.empty() && bytes + item > budget) {
+                send_now(build_client_message("subscribe", channels));
+                channels.clear();
+                bytes = 0;
+            }
+            channels.push_back(e.second.first);
+            bytes += item;
+        }
         send_now(build_client_message("subscribe", channels));
     }
     bool reserve_needed = false;

@@ -12,6 +12,9 @@
 // saying which workers are missing.
 #include <json/json.h>
 
+#include <exception>
+#include <memory>
+
 #include "protocol/http_response.h"
 #include "protocol/utf8.h"
 #include "runtime/log.h"
@@ -54,6 +57,24 @@ const std::map<std::string, std::string, std::less<>> kAliases = {
 
 bool valid_name(const std::string& s) {
     return Membership::valid_name(s);
+}
+
+// Session data: one JSON object and nothing after it, strictly (no comments,
+// no duplicate keys), nested shallowly. jsoncpp throws past its stackLimit:
+// caught, so a deep one is a 400 like any other bad session.
+bool session_object(const std::string& text) {
+    Json::CharReaderBuilder b;
+    Json::CharReaderBuilder::strictMode(&b.settings_);
+    b["stackLimit"] = 32;
+    std::unique_ptr<Json::CharReader> reader(b.newCharReader());
+    Json::Value parsed;
+    std::string errs;
+    try {
+        return reader->parse(text.data(), text.data() + text.size(), &parsed, &errs) &&
+               parsed.isObject();
+    } catch (const std::exception&) {
+        return false;
+    }
 }
 
 }  // namespace
@@ -133,9 +154,7 @@ std::string HttpService::api(const HttpRequest& req, Connection& c, bool* pendin
         if (!valid_name(arg)) return api_error(400, "group missing or invalid", keep);
     } else if (op == api::kSetSession) {
         arg = param("session");
-        Json::Value parsed;
-        Json::Reader reader;
-        if (arg.size() > kMaxSession || !reader.parse(arg, parsed) || !parsed.isObject())
+        if (arg.size() > kMaxSession || !session_object(arg))
             return api_error(400, "session must be a JSON object of at most 4096 bytes", keep);
     }
     call.op = op;
@@ -188,6 +207,13 @@ std::string HttpService::publish_targets(const Params& p, const ParamLists& list
     std::vector<std::string> except = protocol::param_list(p, lists, "exclude");
     if (uids.size() + groups.size() + except.size() > kMaxTargets)
         return api_error(400, "too many targets in one push (10000 at most)", keep);
+    // A push addressed to users or groups that names none (to_uid=, [],
+    // ",") reaches nobody: it must never become the broadcast that a push
+    // with exclude alone is.
+    bool addressed = p.count("to_uid") || p.count("to_group") || lists.count("to_uid") ||
+                     lists.count("to_group");
+    if (addressed && uids.empty() && groups.empty())
+        return api_error(400, "to_uid / to_group name no uid or group", keep);
     std::vector<Value> channels;
     for (const std::string& u : uids) {
         if (!valid_name(u)) return api_error(400, "invalid uid", keep);

@@ -109,16 +109,21 @@ void WsService::client_op(Connection* c, const Value& data) {
     if (!c) return answer(data, false, Value::string("no such client"));
     const Value* arg_v = data.get("arg");
     std::string arg = arg_v ? arg_v->as_string() : "";
+    // A bind or join waits for the bus even when the user or group already
+    // had a member here: that member's subscription may itself be unconfirmed
+    // (asked a moment ago) or being restored after a lost link.
     bool subscribes = false;
     if (op == api::kBindUid) {
         if (arg.empty()) return answer(data, false, Value::string("empty uid"));
-        subscribes = members_.bind_uid(*c, arg);
+        members_.bind_uid(*c, arg);
+        subscribes = true;
         c->flags |= kBound;
     } else if (op == api::kUnbindUid) {
         members_.unbind_uid(*c);
     } else if (op == api::kJoin) {
         if (arg.empty()) return answer(data, false, Value::string("empty group"));
-        subscribes = members_.join(*c, arg);
+        members_.join(*c, arg);
+        subscribes = true;
         c->flags |= kBound;
     } else if (op == api::kLeave) {
         members_.leave(*c, arg);

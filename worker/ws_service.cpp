@@ -130,10 +130,14 @@ void WsService::handshake(Connection& c, Session& s, const char* data, size_t le
         deflate_.join(v);  // left in on_close(Connection&), which follows every open
         s.decoder.set_deflate(true);
     }
-    if (auth == WsAuth::Result::Token && attach_identity(c, claims)) {
+    if (auth == WsAuth::Result::Token) {
         // The welcome says "you are in": a push to the user sent on seeing it
         // must find this worker subscribed. Until then the client is out of
-        // the fan-out; the sweep bounds the wait (handshake_timeout).
+        // the fan-out; the sweep bounds the wait (handshake_timeout). Also
+        // when its user and groups had members here already: their
+        // subscriptions may not be confirmed yet (Bus::sync runs fn at once
+        // when every one is).
+        attach_identity(c, claims);
         c.phase_since = static_cast<uint32_t>(loop_.now());
         bus_->sync([this, id = c.id()] {
             Connection* late = tcp_.find(id);
@@ -156,12 +160,11 @@ bool WsService::names_allowed(const protocol::JwtClaims& claims, std::string* wh
     return ok;
 }
 
-// The token's user and groups. true: a bus subscription was asked for.
-bool WsService::attach_identity(Connection& c, const protocol::JwtClaims& claims) {
-    bool subscribes = members_.bind_uid(c, claims.sub);
-    for (const std::string& g : claims.groups) subscribes |= members_.join(c, g);
+// The token's user and groups (subscribing where this worker had no member).
+void WsService::attach_identity(Connection& c, const protocol::JwtClaims& claims) {
+    members_.bind_uid(c, claims.sub);
+    for (const std::string& g : claims.groups) members_.join(c, g);
     c.flags |= kBound;
-    return subscribes;
 }
 
 void WsService::welcome(Connection& c) {

@@ -52,7 +52,7 @@ class WsService : public BusService, public protocol::WsDecoder::Sink {
     static uint8_t opcode_for(const std::string& content);
     void handshake(runtime::Connection& c, Session& s, const char* data, size_t len);
     void welcome(runtime::Connection& c);
-    bool attach_identity(runtime::Connection& c, const protocol::JwtClaims& claims);
+    void attach_identity(runtime::Connection& c, const protocol::JwtClaims& claims);
     static bool names_allowed(const protocol::JwtClaims& claims, std::string* why);
     void frames(runtime::Connection& c, Session& s, const char* data, size_t len);
     void subscribe() override;
