@@ -27,6 +27,7 @@ bool ApiCall::add(const Value& a) {
     if (!node || !worker) return false;
     std::string who = Roster::name(node->as_string(), std::atoll(worker->as_string().c_str()));
     if (!answered.insert(who).second || !good || !r) return complete();
+    if (a.get("truncated")) truncated = true;
     if (r->type == Type::Array) {
         for (const std::string& s : api::list_of(r)) {
             if (op == api::kUids)
@@ -102,6 +103,7 @@ std::string ApiCall::render(bool timed_out) const {
     // Which workers the answer covers: a partial answer says so.
     out["workers"] = Json::UInt64(std::max(expected.size(), answered.size()));
     out["answered"] = Json::UInt64(answered.size());
+    if (truncated) out["truncated"] = true;  // lists hold 20000 items per worker at most
     bool whole = complete();
     out["complete"] = whole;
     if (!whole) {

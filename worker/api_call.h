@@ -31,6 +31,7 @@ struct ApiCall {
     int64_t count = 0;
     std::vector<std::string> ids;
     std::set<std::string> uids;
+    bool truncated = false;  // some worker held more than one answer carries
 
     // One answer ({rid, node, worker_id, ok, result}). true: nothing more to wait for.
     bool add(const protocol::php::Value& answer);

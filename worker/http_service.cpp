@@ -211,9 +211,16 @@ std::string HttpService::publish(const HttpRequest& req) {
     }
     bool targets = p.count("to_uid") || p.count("to_group") || lists.count("to_uid") ||
                    lists.count("to_group") || p.count("exclude") || lists.count("exclude");
+    bool to_clients = p.count("to_client_id") || lists.count("to_client_id");
+    if (targets && to_clients)  // one push, one way of addressing: no silent half
+        return protocol::http_error(400, "to_client_id cannot be combined with to_uid, to_group "
+                                         "or exclude");
     if (targets) return publish_targets(p, lists, content->second, keep);
-    if (p.count("to_client_id") || lists.count("to_client_id")) {
-        for (const std::string& to : protocol::param_list(p, lists, "to_client_id")) {
+    if (to_clients) {
+        std::vector<std::string> ids = protocol::param_list(p, lists, "to_client_id");
+        if (ids.size() > 10000)
+            return protocol::http_error(400, "too many targets in one push (10000 at most)");
+        for (const std::string& to : ids) {
             auto id = ClientId::parse(to);
             if (!id) continue;  // an id that cannot exist reaches nobody
             Value d = Value::array();

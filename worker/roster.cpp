@@ -18,6 +18,9 @@ void Roster::heard(const Value& a, double now) {
         workers_.erase(who);
     else
         workers_[who] = now;
+    // Names not heard for long are gone for good (a host removed, a renamed node).
+    for (auto it = workers_.begin(); it != workers_.end();)
+        it = now - it->second > 10 * api::kRosterExpiry ? workers_.erase(it) : std::next(it);
 }
 
 std::set<std::string> Roster::alive(double now) const {

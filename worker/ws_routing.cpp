@@ -3,6 +3,7 @@
 // operations the publish API sends to a client's owner, and answers presence
 // queries about what it holds. Pushes to users and groups are encoded once
 // per message (and variant) and the same bytes go to every recipient.
+#include <algorithm>
 #include <unordered_set>
 
 #include "runtime/log.h"
@@ -21,6 +22,10 @@ using runtime::SharedBuffer;
 
 // Multi-target push ids remembered; duplicates arrive within one bus round.
 static constexpr size_t kRecentPushes = 4096;
+// Each group is a bus subscription and a search in the client's list.
+static constexpr size_t kMaxGroupsPerClient = 256;
+// Ids (at most ~200 bytes each) in one presence answer: far below channel_max_frame.
+static constexpr size_t kMaxAnswerItems = 20000;
 
 void WsService::membership_changed(const std::string& channel, bool first) {
     Value ch = Value::string(channel);
@@ -122,6 +127,10 @@ void WsService::client_op(Connection* c, const Value& data) {
         members_.unbind_uid(*c);
     } else if (op == api::kJoin) {
         if (arg.empty()) return answer(data, false, Value::string("empty group"));
+        const auto* groups = members_.groups_of(*c);
+        if (groups && groups->size() >= kMaxGroupsPerClient &&
+            std::find(groups->begin(), groups->end(), arg) == groups->end())
+            return answer(data, false, Value::string("too many groups for this client (256)"));
         members_.join(*c, arg);
         subscribes = true;
         c->flags |= kBound;
@@ -144,7 +153,7 @@ void WsService::client_op(Connection* c, const Value& data) {
     bus_->sync([this, ask] { answer(ask, true, Value::null()); });
 }
 
-void WsService::answer(const Value& ask, bool ok, Value result) {
+void WsService::answer(const Value& ask, bool ok, Value result, bool truncated) {
     const Value* reply = ask.get("reply");
     const Value* rid = ask.get("rid");
     if (!reply || !rid) return;
@@ -154,6 +163,7 @@ void WsService::answer(const Value& ask, bool ok, Value result) {
     api::put(d, "worker_id", Value::integer(ctx_.worker_id));
     api::put(d, "ok", Value::integer(ok ? 1 : 0));
     api::put(d, "result", std::move(result));
+    if (truncated) api::put(d, "truncated", Value::integer(1));
     bus_->publish({*reply}, d);
 }
 
@@ -165,15 +175,26 @@ void WsService::on_query(const Value& data) {
     if (!op_v) return;
     std::string op = op_v->as_string(), arg = arg_v ? arg_v->as_string() : "";
     if (op == api::kRollCall) return announce(false);
+    // One answer is one bus frame: lists stop at kMaxAnswerItems (said so).
+    bool truncated = false;
     auto ids = [&](const Membership::Members* m) {
         std::vector<std::string> out;
         if (m)
-            for (Connection* c : *m)
-                if (c->ready) out.push_back(client_id(*c));
+            for (Connection* c : *m) {
+                if (!c->ready) continue;
+                if (out.size() == kMaxAnswerItems) {
+                    truncated = true;
+                    break;
+                }
+                out.push_back(client_id(*c));
+            }
         return api::list_value(out);
     };
-    if (op == api::kUidClients) return answer(data, true, ids(members_.uid_members(arg)));
-    if (op == api::kGroupClients) return answer(data, true, ids(members_.group_members(arg)));
+    if (op == api::kUidClients || op == api::kGroupClients) {
+        Value list = ids(op == api::kUidClients ? members_.uid_members(arg)
+                                                : members_.group_members(arg));
+        return answer(data, true, std::move(list), truncated);
+    }
     if (op == api::kGroupCount) {
         const Membership::Members* m = members_.group_members(arg);
         int64_t n = 0;
@@ -183,9 +204,13 @@ void WsService::on_query(const Value& data) {
     }
     if (op == api::kUids) {
         std::vector<std::string> uids;
-        members_.each_uid(
-            [&](const std::string& u, const Membership::Members&) { uids.push_back(u); });
-        return answer(data, true, api::list_value(uids));
+        members_.each_uid([&](const std::string& u, const Membership::Members&) {
+            if (uids.size() < kMaxAnswerItems)
+                uids.push_back(u);
+            else
+                truncated = true;
+        });
+        return answer(data, true, api::list_value(uids), truncated);
     }
     if (op == api::kClientCount) {
         int64_t n = 0;

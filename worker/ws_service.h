@@ -72,7 +72,8 @@ class WsService : public BusService, public protocol::WsDecoder::Sink {
     bool seen_before(const std::string& mid);
     void client_op(runtime::Connection* c, const protocol::php::Value& data);
     void on_query(const protocol::php::Value& data);
-    void answer(const protocol::php::Value& ask, bool ok, protocol::php::Value result);
+    void answer(const protocol::php::Value& ask, bool ok, protocol::php::Value result,
+                bool truncated = false);
     void announce(bool leaving);
     std::string client_id(const runtime::Connection& c) const;
     std::string identity_json(const runtime::Connection& c) const;

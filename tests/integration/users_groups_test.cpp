@@ -458,3 +458,30 @@ TEST_F(UsersGroupsTextWelcome, OperationsByWorkerAndConnectionId) {
     ok("/api/close_client?" + at_b);
     EXPECT_EQ(until_marker(b, "never"), (std::vector<std::string>{"<closed>"}));
 }
+
+// Bounds a caller cannot push past (docs/API.md): groups per client, and a
+// push addressed two ways at once is refused rather than half-delivered.
+TEST_F(UsersGroups, PerClientGroupCapAndMixedAddressing) {
+    ASSERT_TRUE(roster_known());
+    auto c = connect_client("127.0.0.1", p->ws_port);
+    std::string batch;
+    for (int g = 0; g < 256; ++g)
+        batch += HttpConn::get_request("/api/join_group?client_id=" + c->id + "&group=g" +
+                                       std::to_string(g));
+    ASSERT_TRUE(api.send(batch));
+    for (int g = 0; g < 256; ++g) {
+        int status = 0;
+        std::string body;
+        ASSERT_TRUE(api.read(&status, &body)) << api.error();
+        ASSERT_EQ(status, 200) << g << ": " << body;
+    }
+    std::string body;
+    EXPECT_EQ(status_of("/api/join_group?client_id=" + c->id + "&group=one-too-many", &body), 400);
+    EXPECT_EQ(body, "too many groups for this client (256)\n");
+    ok("/api/join_group?client_id=" + c->id + "&group=g7");  // already in: fine
+    EXPECT_EQ(query("/api/group_count?group=g255")["count"].asInt(), 1);
+    EXPECT_EQ(status_of("/?to_uid=a&to_client_id=" + c->id + "&content=x"), 400);
+    ok("/?to_group=g255&content=in");
+    ok("/?content=end");
+    EXPECT_EQ(until_marker(*c->ws, "end"), (std::vector<std::string>{"in"}));
+}
