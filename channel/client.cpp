@@ -1,5 +1,6 @@
 #include "channel/client.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <iterator>
@@ -31,7 +32,10 @@ void Client::close() {
     flush();  // what this turn sent still goes out
     closed_ = true;
     ping_timer_.cancel();
-    if (conn_) drop_unwritten(*conn_);
+    if (conn_) {
+        drop_unwritten(*conn_);
+        discard_unread(conn_->fd());
+    }
     dialer_.stop();  // abandons the link: no close event, no reconnect
     conn_ = nullptr;
     up_ = false;
@@ -39,6 +43,27 @@ void Client::close() {
     // Publishes that never found a link: counted, not silently forgotten.
     runtime::bump(loop_.stats().bus_dropped, pending_.size());
     pending_.clear();
+}
+
+// A socket closed with unread bytes in its receive buffer (events the server
+// still sent us) ends with a reset instead of a FIN, and a reset makes the
+// server's kernel throw away what it had not read yet: the publishes this
+// worker wrote last. Reading them out first keeps the close a FIN.
+void Client::discard_unread(int fd) {
+    char buf[16384];
+    while (::recv(fd, buf, sizeof buf, MSG_DONTWAIT) > 0) {
+    }
+    ::shutdown(fd, SHUT_WR);
+}
+
+bool Client::finish() {
+    if (!conn_ || !up_ || !conn_->is_open()) return true;
+    if (!finishing_) {
+        finishing_ = true;
+        ping_timer_.cancel();
+        ::shutdown(conn_->fd(), SHUT_WR);
+    }
+    return false;
 }
 
 bool Client::idle() const {
@@ -123,7 +148,8 @@ void Client::on_close(runtime::Connection& c) {
     drop_unwritten(c);  // handed to the dead link, never written: counted
     // Publishes of this turn not yet handed over wait for the next link.
     requeue_outbox(outbox_, outbox_publishes_);
-    if (closed_ || dialer_.closed(c)) return;  // only an attempt failed
+    if (finishing_) return dialer_.finished();  // the server's answer to our FIN: done
+    if (closed_ || dialer_.closed(c)) return;   // only an attempt failed
     runtime::bump(loop_.stats().channel_reconnects);
     if (on_disconnected) on_disconnected();
 }

@@ -61,6 +61,10 @@ class Client : public runtime::Bus, public runtime::ConnectionHandler {
     size_t pending() const { return pending_.size(); }
     // Nothing of ours waits to reach the bus (a leaving worker waits for this).
     bool idle() const override;
+    // Half-closes the link (our FIN after the last publish) and waits for the
+    // server's close: it has read everything then. Reads meanwhile are discarded.
+    bool finish() override;
+    static void discard_unread(int fd);
     // Name lookups read this hosts file and ask no name server (tests; call
     // before connect()). By default: /etc/hosts, then resolv.conf's servers.
     void use_hosts_file(const std::string& path) { dialer_.use_hosts_file(path); }
@@ -90,6 +94,7 @@ class Client : public runtime::Bus, public runtime::ConnectionHandler {
     runtime::Dialer dialer_;  // resolves, connects, times out and backs off
     runtime::Connection* conn_ = nullptr;
     bool up_ = false, subscribed_ = false, closed_ = false;
+    bool finishing_ = false;  // our FIN is out: the server's close ends the link for good
     std::unique_ptr<protocol::FrameDecoder> decoder_;
     std::map<std::string, std::pair<Value, Handler>> events_;  // by channel key
     std::map<std::string, Watch> watches_;

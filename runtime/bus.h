@@ -29,6 +29,11 @@ class Bus {
     virtual void close() = 0;
     // Nothing of ours waits to reach the bus (a leaving worker waits for this).
     virtual bool idle() const = 0;
+    // Leaving, once idle(): ends the links so that the server reads every byte
+    // we wrote; true once it has. Closing a socket with unread bytes of the
+    // server's (events it still sends us) makes it a reset, and a reset can
+    // destroy what the server had not read yet: accepted publishes, lost.
+    virtual bool finish() { return idle(); }
     // Runs after all events of one read were handled: lets a service batch them.
     virtual void set_batch_end(std::function<void()> hook) = 0;
     // Runs fn once every subscription asked for so far is in effect: an event

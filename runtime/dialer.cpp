@@ -39,6 +39,12 @@ void Dialer::stop() {
     up_ = false;
 }
 
+void Dialer::finished() {
+    conn_ = nullptr;  // closing already: nothing to abandon
+    up_ = false;
+    stop();
+}
+
 void Dialer::start() {
     if (retry_timer_.armed()) return;
     attempt();

@@ -42,6 +42,9 @@ class Dialer {
     void start();
     // For good: the link (if any) is abandoned without a close event.
     void stop();
+    // The link's close event came and its owner wanted it (a half-close
+    // answered): stops for good, no reconnect, nothing logged.
+    void finished();
     // Uses fd, a socket already connected (a handed-over link, a test's
     // socketpair), as if an attempt had reached it. Closes fd if a link
     // exists or stop() was called.

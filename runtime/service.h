@@ -36,6 +36,9 @@ class Service {
     // Nothing this service accepted still waits to go upstream (e.g. publishes
     // queued for the bus): a leaving worker waits, bounded, for this.
     virtual bool idle() const { return true; }
+    // Leaving, once idle(): closes the upstream links cleanly (Bus::finish);
+    // true once they are. The worker exits then (or at its deadline).
+    virtual bool finish_upstream() { return idle(); }
     // reload-certs: re-read the TLS certificate for new handshakes; the
     // connections already open keep theirs. Services without TLS ignore it.
     virtual void reload_certs() {}

@@ -39,6 +39,7 @@ class BusService : public runtime::Service,
     size_t client_count() const override { return tcp_.size(); }
     void go_away() override { tcp_.close_all(); }  // the bus stays up meanwhile
     bool idle() const override { return bus_->idle(); }
+    bool finish_upstream() override { return bus_->idle() && bus_->finish(); }
     // A connection handed over already connected (see TcpServer::adopt).
     runtime::Connection* adopt(int fd) { return tcp_.adopt(fd); }
     // Tests and fuzzers: the once-a-second sweep, now (with Loop::set_test_clock).

@@ -84,13 +84,14 @@ static std::string api_error(int status, const std::string& why, bool keep) {
 }
 
 void HttpService::subscribe() {
-    bus_->on(Value::string(reply_channel_),
-             [this](const Value&, const Value& data) { on_answer(data); });
-    bus_->on(Value::string(api::kRosterChannel),
+    inbox().on(Value::string(reply_channel_),
+               [this](const Value&, const Value& data) { on_answer(data); });
+    inbox().on(Value::string(api::kRosterChannel),
              [this](const Value&, const Value& data) { roster_.heard(data, loop_.now()); });
     Value roll = Value::array();
     api::put(roll, "op", api::kRollCall);
     bus_->publish({Value::string(api::kQueryChannel)}, roll);  // the roster, at once
+    if (inbox_) inbox_->connect();
 }
 
 std::string HttpService::api(const HttpRequest& req, Connection& c, bool* pending) {

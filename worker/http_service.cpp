@@ -40,7 +40,18 @@ struct HttpService::Session : runtime::Session {
 HttpService::HttpService(runtime::Loop& loop, const runtime::WorkerContext& ctx)
     : BusService(loop, ctx),
       reply_channel_(api::reply_channel(ctx.config->node_name)),
-      calls_timer_(loop, [this] { expire_calls(); }) {}
+      calls_timer_(loop, [this] { expire_calls(); }) {
+    if (config_.bus.engine == runtime::BusEngine::Channel) inbox_ = ctx.make_bus(loop, ctx);
+}
+
+HttpService::~HttpService() {
+    if (inbox_) inbox_->close();
+}
+
+void HttpService::close_all() {
+    BusService::close_all();
+    if (inbox_) inbox_->close();
+}
 
 void HttpService::on_accept(Connection& c) {
     protocol::HttpLimits limits;

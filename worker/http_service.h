@@ -16,6 +16,8 @@ namespace pusher::worker {
 class HttpService : public BusService {
   public:
     HttpService(runtime::Loop& loop, const runtime::WorkerContext& ctx);
+    ~HttpService() override;
+    void close_all() override;
 
     void dump_connections(std::string& out) const override;
 
@@ -48,6 +50,14 @@ class HttpService : public BusService {
     void expire_calls();
     void resume(runtime::Connection& c, Session& s);
 
+    // Answers and the roster arrive on a link of their own with the Channel
+    // engine: the link that carries publishes then never has bytes to read.
+    // A worker that exits with unread bytes resets its link, and the channel
+    // server, writing to a link whose worker is gone, gets that reset and
+    // loses what it had not read yet: the publishes this worker answered
+    // "ok" to last. (Redis confirms each publish: its engine counts that.)
+    std::unique_ptr<runtime::Bus> inbox_;
+    runtime::Bus& inbox() { return inbox_ ? *inbox_ : *bus_; }
     Roster roster_;
     std::map<uint64_t, ApiCall> calls_;  // by request id
     uint64_t next_rid_ = 1;

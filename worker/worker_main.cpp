@@ -146,7 +146,8 @@ class WorkerProcess {
             if (service_->client_count() == 0 || now >= drain_deadline_) stop_now();
             return;
         }
-        if ((service_->client_count() == 0 && service_->idle()) || now >= leave_deadline_)
+        if ((service_->client_count() == 0 && service_->finish_upstream()) ||
+            now >= leave_deadline_)
             loop_.stop();
     }
 
