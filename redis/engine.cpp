@@ -173,24 +173,44 @@ void Engine::node_changed(Node& n) {
     run_sync_waiters();
 }
 
-bool Engine::subscriptions_confirmed() const {
+bool Engine::synced(const SyncWaiter& w) const {
+    if (!started_) return false;
     if (cluster())  // a channel waiting for the cluster map has no node yet
         for (const auto& [name, sub] : subs_)
             if (!sub.node) return false;
-    for (const auto& n : nodes_)
-        if (n && !n->subscriptions_confirmed()) return false;
+    for (const auto& n : nodes_) {
+        if (!n) continue;
+        auto mark = std::find_if(w.marks.begin(), w.marks.end(),
+                                 [&](const auto& m) { return m.first == n->serial(); });
+        bool ok = mark != w.marks.end() ? n->confirmed_through(mark->second)
+                                        : n->subscriptions_confirmed();
+        if (!ok) return false;
+    }
     return true;
 }
 
 void Engine::sync(std::function<void()> fn) {
-    if (started_ && subscriptions_confirmed()) return fn();
-    sync_waiters_.push_back(std::move(fn));
+    SyncWaiter w;
+    for (const auto& n : nodes_)
+        if (n) w.marks.emplace_back(n->serial(), n->subscribe_mark());
+    w.fn = std::move(fn);
+    if (synced(w)) return w.fn();
+    sync_waiters_.push_back(std::move(w));
 }
 
+// In the order asked; each runs once its marks are confirmed. A callback may
+// call sync() again: it joins the list after this pass.
 void Engine::run_sync_waiters() {
-    if (sync_waiters_.empty() || !subscriptions_confirmed()) return;
+    if (sync_waiters_.empty()) return;
+    std::vector<SyncWaiter> waiting;
+    waiting.swap(sync_waiters_);
     std::vector<std::function<void()>> ready;
-    ready.swap(sync_waiters_);
+    for (auto& w : waiting) {
+        if (synced(w))
+            ready.push_back(std::move(w.fn));
+        else
+            sync_waiters_.push_back(std::move(w));
+    }
     for (auto& fn : ready) fn();
 }
 

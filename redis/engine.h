@@ -46,6 +46,7 @@ class Engine : public runtime::Bus, public Node::Events, public ClusterMap::List
     void node_read_end() override;
     void node_moved(Node& n) override;
     void node_changed(Node& n) override;
+    void node_confirmed(Node&) override { run_sync_waiters(); }
     // ClusterMap::Listener
     void topology_changed() override;
 
@@ -76,8 +77,15 @@ class Engine : public runtime::Bus, public Node::Events, public ClusterMap::List
     std::deque<Node::Pending> unplaced_;  // published before the cluster map was known
     std::function<void()> batch_end_;
     std::string lookup_;  // a message's channel, to find its subscription
-    std::vector<std::function<void()>> sync_waiters_;
-    bool subscriptions_confirmed() const;
+    // A sync() waits for the subscribe commands each node had sent when it
+    // was asked (its mark), not for every later one. A node made after the
+    // waiter (a new cluster master) must have confirmed everything.
+    struct SyncWaiter {
+        std::vector<std::pair<uint64_t, uint64_t>> marks;  // (node serial, its mark)
+        std::function<void()> fn;
+    };
+    std::vector<SyncWaiter> sync_waiters_;
+    bool synced(const SyncWaiter& w) const;
     void run_sync_waiters();
 };
 

@@ -188,7 +188,7 @@ void Node::unsubscribe(const std::string& channel) {
 void Node::send_subscribe(const std::string& channel) {
     sub_->command({cluster_ ? "SSUBSCRIBE" : "SUBSCRIBE", channel});
     if (subscribing_.empty()) subscribe_progress_at_ = loop_.now();
-    subscribing_.push_back(channel);
+    subscribing_.push_back({channel, ++sub_seq_});
 }
 
 // Refused (MOVED: the map is stale) or revoked by the server (slot
@@ -205,8 +205,11 @@ void Node::subscription_lost(const std::string& channel, const std::string& why)
 void Node::sub_reply(redisReply* r) {
     if (r->type == REDIS_REPLY_ERROR) {
         // Only subscribe commands get answers here: the oldest one failed.
-        std::string channel = subscribing_.empty() ? "" : subscribing_.front();
-        if (!subscribing_.empty()) subscribing_.pop_front();
+        std::string channel = subscribing_.empty() ? "" : subscribing_.front().channel;
+        if (!subscribing_.empty()) {
+            confirmed_seq_ = subscribing_.front().seq;  // answered; lost_ holds it back
+            subscribing_.pop_front();
+        }
         return subscription_lost(channel, "refused a subscription (" + text(r) + ") to");
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
@@ -231,11 +234,16 @@ void Node::sub_reply(redisReply* r) {
         return events_.node_message(channel, payload);
     }
     if (is(kind, "subscribe") || is(kind, "ssubscribe")) {
-        if (!subscribing_.empty()) subscribing_.pop_front();
+        if (!subscribing_.empty()) {
+            confirmed_seq_ = subscribing_.front().seq;
+            subscribing_.pop_front();
+        }
         subscribe_progress_at_ = loop_.now();
         if (subscribing_.empty()) {
             events_.node_changed(*this);
             probe_tick();  // prove it at once
+        } else {
+            events_.node_confirmed(*this);  // a sync waiter may be through
         }
         return;
     }
@@ -271,6 +279,7 @@ void Node::link_up(Link& l) {
         probe_ok_ = false;  // proven again end to end, not by the PING alone
         send_subscribe(probe_channel_);
         for (const auto& c : channels_) send_subscribe(c);
+        resent_through_ = sub_seq_;
     }
     probe_tick();
     events_.node_changed(*this);

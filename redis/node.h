@@ -11,6 +11,8 @@
 // them; what was sent and never confirmed when a link dies is counted as
 // dropped.
 #pragma once
+#include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <set>
 #include <map>
@@ -34,6 +36,8 @@ class Node : public Link::Owner {
         virtual void node_moved(Node& n) = 0;
         // Health changed, or a link was lost (the topology may have changed).
         virtual void node_changed(Node& n) = 0;
+        // A subscribe command was answered (node_changed follows the last one).
+        virtual void node_confirmed(Node& n) = 0;
     };
     // Publishes queued by all nodes of an engine together, and their bound.
     struct Backlog {
@@ -78,6 +82,18 @@ class Node : public Link::Owner {
     bool subscriptions_confirmed() const {
         return channels_.empty() || (sub_ && sub_->up() && subscribing_.empty() && lost_.empty());
     }
+    // Bus::sync: the subscribe commands sent so far (a mark), and whether
+    // those are all in effect now. Later subscribes do not hold this up: a
+    // steady stream of new subscriptions never starves a waiter.
+    uint64_t subscribe_mark() const { return sub_seq_; }
+    // Unique in the process: a node made later at a freed one's address is another.
+    uint64_t serial() const { return serial_; }
+    bool confirmed_through(uint64_t mark) const {
+        if (channels_.empty()) return true;
+        // After a reconnect every channel was sent again: through those too.
+        uint64_t need = std::max(mark, resent_through_);
+        return sub_ && sub_->up() && lost_.empty() && confirmed_seq_ >= need;
+    }
     const std::string& probe_channel() const { return probe_channel_; }
 
     // Link::Owner
@@ -121,7 +137,19 @@ class Node : public Link::Owner {
     std::deque<Command> owed_;
     std::deque<Pending> sent_;
     std::set<std::string> channels_;     // subscribed here
-    std::deque<std::string> subscribing_;  // subscribe commands awaiting their answer
+    struct Subscribing {
+        std::string channel;
+        uint64_t seq;  // numbers every subscribe command sent
+    };
+    std::deque<Subscribing> subscribing_;  // subscribe commands awaiting their answer
+    uint64_t serial_ = next_serial();
+    static uint64_t next_serial() {
+        static uint64_t n = 0;
+        return ++n;
+    }
+    uint64_t sub_seq_ = 0;        // the last subscribe command sent
+    uint64_t confirmed_seq_ = 0;  // the last one answered
+    uint64_t resent_through_ = 0;  // the last of the latest re-subscribe of every channel
     std::map<std::string, int> unsubscribing_;  // ours in flight: their answers are no news
     double subscribe_progress_at_ = 0;           // the last subscribe sent or answered
     // Refused (MOVED...) or taken away by the server (a sunsubscribe it sent):
