@@ -286,9 +286,6 @@ void Client::reserve() {
 }
 
 void Client::on_data(runtime::Connection& c, const char* data, size_t len) {
-    // The pushes of one read (a user's, a group's, one client's) reach a
-    // client in one write however many events it gets, as broadcasts do.
-    runtime::CorkGuard cork(loop_);
     decoder_->feed(data, len);
     std::string_view body;
     while (c.is_open() && decoder_->next(&body)) {

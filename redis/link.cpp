@@ -97,7 +97,6 @@ void Link::on_data(runtime::Connection& c, const char* data, size_t len) {
         return c.close_now();
     }
     bool delivered = false;
-    runtime::CorkGuard cork(loop_);  // one write per client per read (see channel::Client)
     while (c.is_open()) {
         void* reply = nullptr;
         if (redisReaderGetReply(reader_, &reply) != REDIS_OK) {

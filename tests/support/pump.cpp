@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 
 namespace pusher::testing {
 
@@ -38,11 +40,23 @@ bool read_pumped(event_base* base, int fd, std::string* out, size_t want, int ms
 // range (32768-60999 here), so no outgoing connection of this or another test
 // can take it between this check and the server's bind (ports from bind(0)
 // came from that range, and "Address already in use" flaked the suite on a
-// machine with many sockets in use).
+// machine with many sockets in use). Test jobs that run at once
+// (scripts/run_tests.sh) each take a slice of it: PUSHER_PORT_SLICE=k/n.
 int free_port() {
-    static unsigned next = 20000 + static_cast<unsigned>(getpid() * 7919u) % 12000u;
-    for (int tries = 0; tries < 12768; ++tries) {
-        int port = 20000 + static_cast<int>(next++ % 12768u);
+    static unsigned lo = 20000, size = 12768;
+    static bool sliced = false;
+    if (!sliced) {
+        sliced = true;
+        unsigned k = 0, n = 1;
+        if (const char* s = getenv("PUSHER_PORT_SLICE"))
+            if (sscanf(s, "%u/%u", &k, &n) == 2 && n > 0 && k < n) {
+                size = 12768 / n;
+                lo = 20000 + k * size;
+            }
+    }
+    static unsigned next = static_cast<unsigned>(getpid() * 7919u);
+    for (unsigned tries = 0; tries < size; ++tries) {
+        int port = static_cast<int>(lo + next++ % size);
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
