@@ -136,7 +136,7 @@ TEST_F(GroupsTest, ManyChannelsAreSubscribedAgainAfterTheBusRestarts) {
     auto c = client(&id);
     std::string raw, name(124, 'g');
     for (int i = 0; i < 250; ++i) {  // 250 channels of ~130 bytes: some 32 KB, 2x the limit
-        char n[8];
+        char n[16];
         snprintf(n, sizeof n, "%04d", i);
         raw += "GET /api/join_group?client_id=" + id + "&group=" + name + n +
                " HTTP/1.1\r\nHost: x\r\n\r\n";
