@@ -18,6 +18,8 @@
 # its output is printed whole when it ends.
 set -u
 FIXED='Cluster*:ClusterUsers*:RedisLayout*'
+# Tests that compare latencies between phases: alone, after the parallel jobs.
+SERIAL='SlowConsumer.*'
 jobs=${TEST_JOBS:-$([ "$(nproc)" -ge 2 ] && echo 3 || echo 1)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/pusher-tests.XXXXXX")
 
@@ -77,10 +79,11 @@ if [ "$jobs" -le 1 ] || [ -z "$integration" ]; then
 else
   { printf '%s\n' "${others[@]}"; echo "$integration --gtest_filter=$FIXED"; } | job other 2/3 &
   for s in 0 1; do
-    echo "$integration --gtest_filter=-$FIXED" | job "shard$s" "$s/3" "$s/2" &
+    echo "$integration --gtest_filter=-$FIXED:$SERIAL" | job "shard$s" "$s/3" "$s/2" &
   done
   wait
-  for j in other shard0 shard1; do echo "==== $j"; cat "$work/$j.log"; done
+  echo "$integration --gtest_filter=$SERIAL" | job serial 0/1
+  for j in other shard0 shard1 serial; do echo "==== $j"; cat "$work/$j.log"; done
 fi
 
 passed=0; failed=0; rc=0
