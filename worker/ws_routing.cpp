@@ -57,9 +57,10 @@ void WsService::on_routed(const Value& data) {
         const Value* mid = data.get("mid");
         if (mid && seen_before(mid->as_string())) return;
     }
-    std::unordered_set<Connection*> except;
-    for (const std::string& id : api::list_of(data.get("except")))
-        if (Connection* c = own_client(id)) except.insert(c);
+    std::unordered_set<Connection*> except;  // built only when the push has one
+    if (const Value* ex = data.get("except"))
+        for (const std::string& id : api::list_of(ex))
+            if (Connection* c = own_client(id)) except.insert(c);
     std::vector<Connection*> to;
     std::unordered_set<Connection*> taken;
     bool single = uids.size() + groups.size() == 1;
