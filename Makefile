@@ -80,7 +80,7 @@ $(B)/pusher: $(B)/master/main.o $(LIBS)
 
 pusher: $(B)/pusher
 ifeq ($(MODE),release)
-	@cp $(B)/pusher ./pusher
+	@cp $(B)/pusher ./pusher.new && mv -f ./pusher.new ./pusher  # a rename: a running server keeps its binary
 endif
 
 # Tests: one gtest binary per folder of tests/ (unit tests of that module plus

@@ -462,7 +462,7 @@ bool load_config(const std::string& file, Config* out, std::string* error) {
         r.check_unknown({"node_name", "services", "channel", "bus", "broadcast_event", "welcome",
                          "api_key", "allowed_origins", "channel_allow", "pid_file", "log_file",
                          "stats_file", "stop_timeout", "graceful_timeout", "api_timeout", "limits",
-                         "auth",
+                         "auth", "reload",
                          "//"}) &&
         r.str("node_name", &c.node_name) && r.str("broadcast_event", &c.broadcast_event) &&
         r.str("api_key", &c.api_key) && r.strings("allowed_origins", &c.allowed_origins) &&
@@ -473,6 +473,15 @@ bool load_config(const std::string& file, Config* out, std::string* error) {
         r.seconds("api_timeout", &c.api_timeout);
     if (!ok) return *error = r.error, false;
     if (!check_channel_allow(c.channel_allow, error)) return false;
+    if (root.isMember("reload")) {
+        Reader rr(root["reload"], "reload.");
+        if (!rr.object() ||
+            !rr.check_unknown({"handover", "handover_timeout", "close_window", "//"}) ||
+            !rr.boolean("handover", &c.handover) ||
+            !rr.seconds("handover_timeout", &c.handover_timeout) ||
+            !rr.seconds("close_window", &c.close_window))
+            return *error = rr.error, false;
+    }
     std::string welcome = "text";
     if (!r.str("welcome", &welcome)) return *error = r.error, false;
     if (welcome != "text" && welcome != "json")

@@ -1,6 +1,7 @@
 #include "master/process_manager.h"
 
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 
 #include "master/pid_file.h"
 #include "master/service_registry.h"
+#include "runtime/fd_pass.h"
 #include "runtime/listen_socket.h"
 #include "runtime/log.h"
 #include "runtime/tls_context.h"
@@ -38,8 +40,11 @@ static void copy_str(char* dst, size_t cap, const std::string& s) {
 ProcessManager::ProcessManager(runtime::Config config) : config_(std::move(config)) {}
 
 ProcessManager::~ProcessManager() {
-    for (Slot& s : slots_)
+    for (Slot& s : slots_) {
         if (s.listen_fd >= 0) close(s.listen_fd);
+        if (s.control_fd >= 0) close(s.control_fd);
+        if (s.old_control_fd >= 0) close(s.old_control_fd);
+    }
     runtime::stats_close(stats_);
 }
 
@@ -79,12 +84,17 @@ bool ProcessManager::prepare(std::string* error) {
     return true;
 }
 
-void ProcessManager::spawn(Slot& s) {
+void ProcessManager::spawn(Slot& s, int handover_fd, int peer_fd) {
     runtime::WorkerSlot& ws = stats(s);
     ws.listening.store(0);
     s.restart_at = -1;
+    int ctl[2] = {-1, -1};
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ctl) != 0)
+        log_line(std::string("control socket: ") + strerror(errno) + " (no hand-over to it)");
     pid_t pid = fork();
     if (pid < 0) {
+        for (int fd : ctl)
+            if (fd >= 0) close(fd);
         log_line(std::string("fork failed: ") + strerror(errno) + ", retrying");
         s.pid = 0;  // a graceful reload moved the old process to old_pid: tick() retries
         s.restart_at = monotonic_now() + 1;
@@ -96,8 +106,13 @@ void ProcessManager::spawn(Slot& s) {
         // forwarded SIGIO, would otherwise take its default action, death.
         // worker_run() unblocks them; until then they wait, pending.
         for (int sig : kSignals) signal(sig, SIG_DFL);
-        for (Slot& other : slots_)
+        for (Slot& other : slots_) {
             if (&other != &s && other.listen_fd >= 0) close(other.listen_fd);
+            if (other.control_fd >= 0) close(other.control_fd);  // the master's ends
+            if (other.old_control_fd >= 0) close(other.old_control_fd);
+        }
+        if (ctl[0] >= 0) close(ctl[0]);
+        if (peer_fd >= 0) close(peer_fd);  // else the new worker never sees the old one go
         if (ready_fd_ >= 0) close(ready_fd_);
         if (master_only_fd_ >= 0) close(master_only_fd_);
         std::string title = "pusher:" + config_.services[s.service].name;
@@ -107,6 +122,8 @@ void ProcessManager::spawn(Slot& s) {
         ctx.service_index = s.service;
         ctx.worker_id = s.worker_id;
         ctx.listen_fd = s.listen_fd;
+        ctx.control_fd = ctl[1];
+        ctx.handover_fd = handover_fd;
         ctx.stats = stats_;
         ctx.slot = &ws;
         ctx.connections_file = config_.stats_file + ".conn." + std::to_string(&s - slots_.data());
@@ -114,6 +131,9 @@ void ProcessManager::spawn(Slot& s) {
         ctx.make_bus = bus_factory();
         _exit(worker::worker_run(ctx));
     }
+    if (ctl[1] >= 0) close(ctl[1]);
+    if (s.control_fd >= 0) close(s.control_fd);
+    s.control_fd = ctl[0];
     ws.pid.store(pid);
     s.pid = pid;
     s.started = monotonic_now();
@@ -172,8 +192,7 @@ void ProcessManager::reap() {
         for (Slot& s : slots_) {
             if (s.old_pid == pid) {
                 record_exit(s, pid, status);
-                s.old_pid = 0;
-                stats(s).old_pid.store(0);
+                retire_old(s);
                 break;
             }
             if (s.pid == pid) {
@@ -220,9 +239,18 @@ void ProcessManager::record_exit(const Slot& s, pid_t pid, int status) {
     log_line("too many kinds of exit to count for " + std::string(info.name));
 }
 
+void ProcessManager::retire_old(Slot& s) {
+    s.old_pid = 0;
+    stats(s).old_pid.store(0);
+    if (s.old_control_fd >= 0) close(s.old_control_fd);
+    s.old_control_fd = -1;
+}
+
 void ProcessManager::on_exit(Slot& s, pid_t pid, int status) {
     const std::string& name = config_.services[s.service].name;
     s.pid = 0;
+    if (s.control_fd >= 0) close(s.control_fd);
+    s.control_fd = -1;
     stats(s).listening.store(0);
     if (state_ == State::Stopping) return;
     if (ready_fd_ >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 2) {
@@ -344,14 +372,18 @@ void ProcessManager::reload_step() {
             reload_replace(s, now);
             reload_waiting_exit_ = true;
         }
-        if (s.pid == reload_old_pid_ && now >= reload_kill_at_ && !reload_killed_) {
-            log_line("worker[" + config_.services[s.service].name + ":" + std::to_string(s.pid) +
-                     "] did not leave within stop_timeout: SIGKILL");
-            kill_worker(s.pid);
+        // A hand-over's old process leaves on its own once the bus is cut
+        // over; the next slot waits for that, so one slot at a time moves.
+        pid_t old = reload_handover_ ? s.old_pid : s.pid;
+        if (old != 0 && old == reload_old_pid_ && now >= reload_kill_at_ && !reload_killed_) {
+            log_line("worker[" + config_.services[s.service].name + ":" + std::to_string(old) +
+                     "] did not leave in time: SIGKILL");
+            kill_worker(old);
             reload_killed_ = true;
         }
-        if (s.pid == reload_old_pid_ || !slot_ready(s)) return;
+        if ((old != 0 && old == reload_old_pid_) || !slot_ready(s)) return;
         reload_waiting_exit_ = false;
+        reload_handover_ = false;
     }
     if (!old_workers_drained(now)) return;
     state_ = State::Running;
@@ -365,8 +397,15 @@ void ProcessManager::reload_step() {
 void ProcessManager::reload_replace(Slot& s, double now) {
     reload_old_pid_ = s.pid;
     reload_killed_ = false;
-    if (graceful_) {
+    const runtime::ServiceConfig& svc = config_.services[s.service];
+    bool ws = svc.type == runtime::ServiceType::WebSocket;
+    if (ws && config_.handover && !svc.tls.enabled() && handover_replace(s, now)) return;
+    // TLS clients cannot be handed over: the replacement serves first and
+    // the old process tells its clients goodbye one by one (close_window).
+    if (graceful_ || (ws && svc.tls.enabled())) {
         s.old_pid = s.pid;
+        s.old_control_fd = s.control_fd;
+        s.control_fd = -1;
         stats(s).old_pid.store(s.old_pid);
         spawn(s);
         kill(s.old_pid, SIGUSR2);
@@ -375,6 +414,33 @@ void ProcessManager::reload_replace(Slot& s, double now) {
         kill(s.pid, SIGUSR1);
         reload_kill_at_ = now + config_.stop_timeout;
     }
+}
+
+// The new process starts with one end of a fresh socket pair, the old one
+// gets the other over its control socket and hands its clients over on it
+// (worker/handover.h); both serve the slot's listening socket meanwhile.
+bool ProcessManager::handover_replace(Slot& s, double now) {
+    int sv[2];
+    if (s.control_fd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        log_line("reload: no hand-over for " + config_.services[s.service].name + "[" +
+                 std::to_string(s.worker_id) + "]: " + strerror(errno));
+        return false;
+    }
+    reload_handover_ = true;
+    s.old_pid = s.pid;
+    s.old_control_fd = s.control_fd;
+    s.control_fd = -1;
+    stats(s).old_pid.store(s.old_pid);
+    spawn(s, sv[1], sv[0]);
+    close(sv[1]);
+    if (!runtime::send_fd(s.old_control_fd, 'H', sv[0])) {
+        // The replacement sees its socket close and serves on its own.
+        log_line(std::string("reload: hand-over request not delivered: ") + strerror(errno));
+        kill(s.old_pid, SIGUSR1);
+    }
+    close(sv[0]);
+    reload_kill_at_ = now + config_.handover_timeout + config_.stop_timeout;
+    return true;
 }
 
 // Old processes of a graceful reload get graceful_timeout to finish.

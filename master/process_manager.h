@@ -41,6 +41,8 @@ class ProcessManager {
         double started = 0;      // when pid was forked
         double restart_at = -1;  // a scheduled re-fork, -1 when none
         int fast_deaths = 0;     // consecutive deaths within a second of start
+        int control_fd = -1;     // our end of pid's control socket (hand-over requests)
+        int old_control_fd = -1;  // old_pid's
     };
     enum class State { Running, Reloading, Stopping };
 
@@ -50,13 +52,16 @@ class ProcessManager {
     void on_exit(Slot& s, pid_t pid, int status);
     void kill_worker(pid_t pid);
     void tick();
-    void spawn(Slot& s);
+    // handover_fd: given to the child; peer_fd: the other end, closed in it.
+    void spawn(Slot& s, int handover_fd = -1, int peer_fd = -1);
     void begin_stop(bool graceful);
     void begin_reload(bool graceful);
     void reload_certs();  // SIGURG
     void reread_certs();
     void reload_step();
     void reload_replace(Slot& s, double now);
+    bool handover_replace(Slot& s, double now);
+    void retire_old(Slot& s);
     bool old_workers_drained(double now);
     void signal_all(int sig);
     bool slot_ready(const Slot& s) const;
@@ -77,6 +82,7 @@ class ProcessManager {
     bool reload_waiting_exit_ = false;
     pid_t reload_old_pid_ = 0;  // the process the reload is replacing now
     bool reload_killed_ = false;
+    bool reload_handover_ = false;  // the slot being replaced hands its clients over
     double reload_kill_at_ = 0;
     std::set<pid_t> master_killed_;  // SIGKILLed by us and not yet reaped
     int ready_fd_ = -1;

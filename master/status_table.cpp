@@ -18,7 +18,6 @@ using runtime::read;
 using runtime::StatsRegion;
 using runtime::WorkerSlot;
 
-static const char kVersion[] = "pusher/0.1.0";
 
 static std::string rss_of(int pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
@@ -90,7 +89,7 @@ std::string status_text(const StatsRegion& r, const std::map<int, double>& qps) 
     int processes = 1;
     each_worker(r, [&](auto&, int, auto&) { ++processes; });
     o << rule << "GLOBAL STATUS" << rule << "\n";
-    o << pad(kVersion, 22) << "Linux/" << u.release << "   node:" << r.node_name << "\n";
+    o << pad(r.build, 22) << "Linux/" << u.release << "   node:" << r.node_name << "\n";
     o << "start time:" << start << "   run " << run / 86400 << " days " << (run % 86400) / 3600
       << " hours   load average: " << la << "\n";
     o << r.nservices << " workers    " << processes << " processes\n";
@@ -142,7 +141,8 @@ std::string status_text(const StatsRegion& r, const std::map<int, double>& qps) 
 
 std::string status_json(const StatsRegion& r, const std::map<int, double>& qps) {
     Json::Value root;
-    root["version"] = kVersion;
+    root["version"] = r.build;  // the running master's build
+    root["reloads_done"] = r.reloads_done.load();
     root["node"] = r.node_name;
     root["master_pid"] = r.master_pid.load();
     root["start_time"] = Json::UInt64(r.start_time);
@@ -179,6 +179,15 @@ std::string status_json(const StatsRegion& r, const std::map<int, double>& qps) 
         w["bus_routed_in"] = Json::UInt64(read(s.bus_routed_in));
         w["bus_publishes"] = Json::UInt64(read(s.bus_publishes));
         w["auth_refused"] = Json::UInt64(read(s.auth_refused));
+        w["version"] = s.build;
+        w["old_pid"] = s.old_pid.load();
+        w["handovers"] = Json::UInt64(read(s.handovers));
+        w["handover_failures"] = Json::UInt64(read(s.handover_failures));
+        w["handover_adopted"] = Json::UInt64(read(s.handover_adopted));
+        w["handover_lost"] = Json::UInt64(read(s.handover_lost));
+        w["handover_forwarded"] = Json::UInt64(read(s.handover_forwarded));
+        w["handover_last_ms"] = Json::UInt64(read(s.handover_last_ms));
+        w["paced_closes"] = Json::UInt64(read(s.paced_closes));
         w["state"] = state_name(s, alive);
         workers.append(w);
     });

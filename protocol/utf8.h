@@ -21,6 +21,9 @@ class Utf8Validator {
     // true when the bytes so far end on a code point boundary.
     bool complete() const { return need_ == 0; }
     void reset() { need_ = 0, second_ = 0; }
+    // Hand-over: the state as one number, and back (WsDecoder::save).
+    uint16_t state() const { return static_cast<uint16_t>(need_ | (second_ << 8)); }
+    void set_state(uint16_t s) { need_ = static_cast<uint8_t>(s), second_ = static_cast<uint8_t>(s >> 8); }
 
   private:
     bool lead(uint8_t c);

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "protocol/deflate_codec.h"
+#include "protocol/handover_wire.h"
 #include "protocol/utf8.h"
 
 namespace pusher::protocol {
@@ -567,6 +568,58 @@ WsDecoder::Step WsDecoder::control(uint8_t op, std::string_view payload, Sink& s
     pending_.reset();  // nothing after a close frame is read; free it now
     sink.on_close(code, reason);
     return Step::kClosed;
+}
+
+}  // namespace pusher::protocol
+
+namespace pusher::protocol {
+
+// Version byte first: a state written by other code is refused, not misread.
+static constexpr uint8_t kStateVersion = 1;
+
+std::string WsDecoder::save() const {
+    std::string out;
+    handover::Writer w(out);
+    w.u8(kStateVersion);
+    w.u8(static_cast<uint8_t>(closed_ | (deflate_ << 1) | ((pending_ != nullptr) << 2)));
+    if (!pending_) return out;
+    const Pending& p = *pending_;
+    w.str(p.buf);
+    w.u64(p.message);
+    w.u64(p.frame_len);
+    w.str(std::string_view(reinterpret_cast<const char*>(p.head), p.head_len));
+    w.u8(static_cast<uint8_t>(p.head_done | (p.compressed << 1)));
+    w.u8(p.msg_opcode);
+    uint16_t utf8 = p.utf8.state();
+    w.u32(utf8);
+    return out;
+}
+
+bool WsDecoder::restore(std::string_view state) {
+    handover::Reader r(state);
+    uint8_t version = 0, bits = 0;
+    if (!r.u8(&version) || version != kStateVersion || !r.u8(&bits)) return false;
+    closed_ = bits & 1;
+    deflate_ = bits & 2;
+    pending_.reset();
+    if (!(bits & 4)) return r.done();
+    auto p = std::make_unique<Pending>();
+    std::string head;
+    uint64_t message = 0;
+    uint8_t pbits = 0;
+    uint32_t utf8 = 0;
+    if (!r.str(&p->buf) || !r.u64(&message) || !r.u64(&p->frame_len) || !r.str(&head) ||
+        !r.u8(&pbits) || !r.u8(&p->msg_opcode) || !r.u32(&utf8) || !r.done())
+        return false;
+    if (head.size() > kMaxHeader || message > p->buf.size()) return false;
+    p->message = static_cast<size_t>(message);
+    memcpy(p->head, head.data(), head.size());
+    p->head_len = static_cast<uint8_t>(head.size());
+    p->head_done = pbits & 1;
+    p->compressed = pbits & 2;
+    p->utf8.set_state(static_cast<uint16_t>(utf8));
+    pending_ = std::move(p);
+    return true;
 }
 
 }  // namespace pusher::protocol

@@ -89,6 +89,11 @@ class WsDecoder {
     size_t buffered() const;
     // permessage-deflate was agreed in the handshake: RSV1 marks a compressed message.
     void set_deflate(bool on) { deflate_ = on; }
+    // Hand-over to a new process (issue 15): the unfinished frame or message
+    // as bytes, and back. restore() is for a fresh decoder; false: not a
+    // state this code wrote.
+    std::string save() const;
+    bool restore(std::string_view state);
 
   private:
     struct Pending;

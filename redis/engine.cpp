@@ -42,6 +42,37 @@ void Engine::connect() {
     update_health();
 }
 
+std::vector<Engine::Value> Engine::cut_channels(const std::string& base) const {
+    std::string full = redis_channel(bus_.prefix, Value::string(base));
+    std::vector<Value> out;
+    if (cluster()) {
+        if (!cluster_ || cluster_->topology().masters.empty()) return {Value::string(base)};
+        const Topology& t = cluster_->topology();
+        for (size_t m = 0; m < t.masters.size(); ++m) {
+            std::string name = probe_channel_for_slots(full, t.slots_of(static_cast<int>(m)));
+            if (!name.empty()) out.push_back(Value::string(base + name.substr(full.size())));
+        }
+        return out;
+    }
+    int shards = static_cast<int>(nodes_.size());
+    if (shards <= 1) return {Value::string(base)};
+    for (int i = 0; i < shards; ++i) {
+        std::string name = probe_channel_for_shard(full, i, shards);
+        out.push_back(Value::string(base + name.substr(full.size())));
+    }
+    return out;
+}
+
+size_t Engine::stream_of(const Value& channel) const {
+    std::string name = redis_channel(bus_.prefix, channel);
+    if (cluster()) {
+        int m = cluster_ ? cluster_->master_of(name) : -1;
+        return m < 0 ? 0 : static_cast<size_t>(m);
+    }
+    int shards = static_cast<int>(nodes_.size());
+    return shards <= 1 ? 0 : static_cast<size_t>(shard_of(name, shards));
+}
+
 Node* Engine::node_for(const std::string& channel) {
     if (cluster()) {
         int m = cluster_ ? cluster_->master_of(channel) : -1;

@@ -40,6 +40,10 @@ class Engine : public runtime::Bus, public Node::Events, public ClusterMap::List
     // than the subscription: fn waits until every node confirmed its
     // subscribe commands.
     void sync(std::function<void()> fn) override;
+    // One cut channel per shard (single: one); cluster: per master of the
+    // map known now (one before the first map).
+    std::vector<Value> cut_channels(const std::string& base) const override;
+    size_t stream_of(const Value& channel) const override;
 
     // Node::Events
     void node_message(std::string_view channel, std::string_view payload) override;

@@ -4,6 +4,7 @@
 // serve where one channel server is outgrown, without touching the services.
 #pragma once
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "protocol/php_value.h"
@@ -42,6 +43,20 @@ class Bus {
     // overtaken by the push that follows it. fn may never run (the worker
     // stops, the bus never comes back): its caller bounds the wait.
     virtual void sync(std::function<void()> fn) = 0;
+
+    // Hand-over (worker/handover.h, docs/ARCHITECTURE.md "Hand-over"): events
+    // reach a worker on one or more independently ordered streams (the one
+    // Channel server link; each Redis node). cut_channels(base) names one
+    // channel per stream: a publish on name i is seen by every subscriber of
+    // it at the same point of stream i. stream_of(channel) is the index of
+    // the stream that channel's events come by.
+    virtual std::vector<Value> cut_channels(const std::string& base) const {
+        return {Value::string(base)};
+    }
+    virtual size_t stream_of(const Value& channel) const {
+        (void)channel;
+        return 0;
+    }
 };
 
 }  // namespace pusher::runtime

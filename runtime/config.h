@@ -113,6 +113,14 @@ struct Config {
     // Publish API calls that wait for ws workers (operations on a client,
     // presence): answered 504 / partial after this long.
     double api_timeout = 2.0;
+    // Reload (docs/CONFIG.md "reload"): a ws worker hands its WebSockets to
+    // its replacement (handover; off: they are closed with 1001 as before);
+    // a hand-over not complete after handover_timeout ends with what was
+    // adopted. Clients that cannot be handed over (TLS) and those of a
+    // `stop -g` are told 1001 one by one over close_window seconds.
+    bool handover = true;
+    double handover_timeout = 10.0;
+    double close_window = 10.0;
     Limits limits;
 };
 

@@ -375,6 +375,25 @@ void Connection::close_now() {
     loop_.defer_close(this);  // on_close, then delete, once the stack has unwound
 }
 
+int Connection::hand_off(std::string* unsent) {
+    if (state_ == ConnState::Closed || ssl_) return -1;
+    char chunk[16384];
+    while (!out_.empty()) {
+        size_t len = 0;
+        const char* p = out_.front(chunk, sizeof chunk, &len);
+        unsent->append(p, len);
+        out_.consume(len);
+    }
+    loop_.stats().send_queue_bytes.fetch_sub(unsent->size(), std::memory_order_relaxed);
+    int fd = fd_;
+    state_ = ConnState::Closed;
+    event_del(&ev_);
+    fd_ = -1;
+    handler_ = nullptr;
+    loop_.defer_close(this);
+    return fd;
+}
+
 void Connection::abandon() {
     handler_ = nullptr;
     close_now();

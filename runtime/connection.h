@@ -86,6 +86,15 @@ class Connection {
     // frame) and closes once it is written. What stays is that one message and
     // `last`; the owner decides how long a Closing connection may wait.
     void close_discarding(const char* last, size_t len);
+    // Hand-over (worker/handover.h): the connection leaves this process
+    // alive. Appends what is queued and not yet written to *unsent, removes
+    // the event and returns the socket without closing it (the caller
+    // passes it on, then closes its copy); no close event follows and the
+    // object is freed at the end of the turn. TLS connections cannot be
+    // handed over (their cipher state lives in this process's OpenSSL).
+    int hand_off(std::string* unsent);
+    // The adopting side: counters as the old process left them.
+    void set_counters(uint64_t in, uint64_t out) { bytes_in_ = in, bytes_out_ = out; }
     void pause_reading();
     void resume_reading();
     void flush_corked();  // Loop::uncork() calls it

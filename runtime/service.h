@@ -5,6 +5,7 @@
 // top (master/service_registry.cpp), the only place that knows every concrete
 // type: a worker is handed its factories in its WorkerContext.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -42,6 +43,22 @@ class Service {
     // reload-certs: re-read the TLS certificate for new handshakes; the
     // connections already open keep theirs. Services without TLS ignore it.
     virtual void reload_certs() {}
+    // Reload with hand-over (worker/handover.h): fd is the Unix socket to
+    // this slot's replacement. The service hands its clients over and calls
+    // leave() once done (or failed). false: it cannot; the worker stops as for
+    // a plain reload.
+    virtual bool hand_over(int fd, std::function<void()> leave) {
+        (void)fd;
+        (void)leave;
+        return false;
+    }
+    // stop -g and a reload that cannot hand over: tell the clients goodbye one
+    // by one over `window` seconds instead of all at once (counted as
+    // paced_closes). false: this service has no such goodbye (it drains).
+    virtual bool go_away_paced(double window) {
+        (void)window;
+        return false;
+    }
     // Appends one row per connection (format in worker/worker_main.h) for `connections`.
     virtual void dump_connections(std::string& out) const = 0;
 };
@@ -56,6 +73,8 @@ struct WorkerContext {
     int service_index = 0;  // into config->services and stats->services
     int worker_id = 0;      // 0..count-1, kept across re-forks
     int listen_fd = -1;     // inherited listening socket; -1 for services without one
+    int control_fd = -1;    // the master's socket to this process (hand-over requests)
+    int handover_fd = -1;   // a replacement: the socket to the worker it takes over from
     StatsRegion* stats = nullptr;
     WorkerSlot* slot = nullptr;
     std::string connections_file;           // SIGIO dump target (written to .tmp, then renamed)

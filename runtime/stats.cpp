@@ -9,6 +9,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "runtime/version.h"
+
 namespace pusher::runtime {
 
 static std::string sys_error(const std::string& what) {
@@ -24,6 +26,11 @@ static uint64_t random_id() {
     }
     if (id == 0) id = static_cast<uint64_t>(time(nullptr)) * 2654435761u ^ getpid();
     return id;
+}
+
+void copy_build(char* dst, size_t cap) {
+    strncpy(dst, build_version(), cap - 1);
+    dst[cap - 1] = '\0';
 }
 
 StatsRegion* stats_create(const std::string& path, std::string* error) {
@@ -48,6 +55,7 @@ StatsRegion* stats_create(const std::string& path, std::string* error) {
     r->version = kStatsVersion;
     r->start_time = static_cast<uint64_t>(time(nullptr));
     r->instance_id = random_id();
+    copy_build(r->build, sizeof r->build);
     r->magic = kStatsMagic;
     return r;
 }

@@ -13,7 +13,7 @@ namespace pusher::runtime {
 constexpr uint64_t kStatsMagic = 0x5055534845523031ULL;  // "PUSHER01"
 // Bumped whenever the layout below changes: a CLI of another version refuses
 // to read a running instance's region instead of misreading it.
-constexpr uint32_t kStatsVersion = 5;
+constexpr uint32_t kStatsVersion = 6;
 constexpr int kMaxSlots = 256;
 constexpr int kMaxServices = 8;
 constexpr int kMaxExitKinds = 16;
@@ -63,6 +63,18 @@ struct WorkerSlot {
     std::atomic<uint32_t> tls_ok;
     std::atomic<int32_t>
         old_pid;  // graceful reload: the predecessor still draining (master writes)
+    // Reload with hand-over (worker/handover.h): completed hand-overs and
+    // connections adopted (the new worker counts), hand-overs that failed and
+    // connections lost in them, bus events the old worker forwarded during
+    // the cut, and how long the last one took from Hello to live.
+    Counter handovers;
+    Counter handover_failures;
+    Counter handover_adopted;
+    Counter handover_lost;
+    Counter handover_forwarded;
+    Counter handover_last_ms;
+    Counter paced_closes;  // clients told 1001 "reconnect" one by one (TLS reload, stop -g)
+    char build[32];        // the build the current process runs (pusher --version)
 };
 
 // Why a worker process ended, as the master saw it. Only Crash and Error are
@@ -105,6 +117,7 @@ struct StatsRegion {
     std::atomic<uint32_t> tls_generation;  // bumped by the master on each reload-certs
     uint64_t start_time;
     uint64_t instance_id;  // random per master start: client ids of an older run never match
+    char build[32];  // the master's build: changes on `upgrade`
     char node_name[64];
     char config_file[256];
     ServiceInfo services[kMaxServices];
@@ -116,6 +129,8 @@ StatsRegion* stats_create(const std::string& path, std::string* error);
 // Maps an existing region read-only for the CLI; nullptr if absent or not ours.
 const StatsRegion* stats_open(const std::string& path, std::string* error);
 void stats_close(const void* region);
+// Writes build_version() into a region's or a slot's `build` field.
+void copy_build(char* dst, size_t cap);
 
 inline void bump(Counter& c, uint64_t n = 1) {
     c.fetch_add(n, std::memory_order_relaxed);

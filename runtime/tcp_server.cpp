@@ -93,7 +93,11 @@ void TcpServer::accept_some() {
 }
 
 Connection* TcpServer::adopt(int fd) {
-    auto* c = new Connection(loop_, fd, loop_.next_connection_id(), handler_, ConnState::Open);
+    return adopt(fd, loop_.next_connection_id());
+}
+
+Connection* TcpServer::adopt(int fd, uint64_t id) {
+    auto* c = new Connection(loop_, fd, id, handler_, ConnState::Open);
     if (tls_) {
         SSL* ssl = tls_->accept(fd);
         if (ssl) c->start_tls(ssl);

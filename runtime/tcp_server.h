@@ -43,6 +43,8 @@ class TcpServer {
     // check: the socket is here already (a handed-over connection, a test's
     // socketpair). The connection may be closed already when this returns.
     Connection* adopt(int fd);
+    // The same with the id it had in the process that handed it over.
+    Connection* adopt(int fd, uint64_t id);
 
     // Handlers call this from on_close so the table forgets the connection.
     void remove(Connection& c);

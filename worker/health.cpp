@@ -67,6 +67,22 @@ const Metric kMetrics[] = {
      &WorkerSlot::bus_publishes},
     {"pusher_auth_refused_total", "counter", "WebSocket connects refused 401: no or bad token",
      &WorkerSlot::auth_refused},
+    {"pusher_handovers_total", "counter", "Reloads that handed every WebSocket to the new worker",
+     &WorkerSlot::handovers},
+    {"pusher_handover_failures_total", "counter",
+     "Hand-overs that failed (a process died or timed out); their clients reconnect",
+     &WorkerSlot::handover_failures},
+    {"pusher_handover_adopted_total", "counter", "WebSockets adopted from an old worker",
+     &WorkerSlot::handover_adopted},
+    {"pusher_handover_lost_total", "counter",
+     "WebSockets lost in a failed hand-over (sent, never confirmed)", &WorkerSlot::handover_lost},
+    {"pusher_handover_forwarded_total", "counter",
+     "Bus events the old worker forwarded to the new one during a cut",
+     &WorkerSlot::handover_forwarded},
+    {"pusher_handover_last_ms", "gauge", "Duration of the last hand-over, Hello to live",
+     &WorkerSlot::handover_last_ms},
+    {"pusher_paced_closes_total", "counter",
+     "Clients told 1001 one by one (reload of TLS clients, stop -g)", &WorkerSlot::paced_closes},
 };
 
 bool uses_bus(const char* listen) {

@@ -15,6 +15,7 @@
 #include <ctime>
 #include <memory>
 
+#include "runtime/fd_pass.h"
 #include "runtime/log.h"
 #include "runtime/service.h"
 #include "runtime/timer.h"
@@ -50,6 +51,7 @@ class WorkerProcess {
     int run() {
         ctx_.slot->pid.store(getpid());
         ctx_.slot->started_at.store(static_cast<uint64_t>(time(nullptr)));
+        runtime::copy_build(ctx_.slot->build, sizeof ctx_.slot->build);
         ctx_.slot->state.store(static_cast<uint32_t>(SlotState::Starting));
         service_ = ctx_.make_service(loop_, ctx_);
         std::string error;
@@ -59,6 +61,7 @@ class WorkerProcess {
             return 2;
         }
         install_signals();
+        watch_control();
         orphan_check_.start(1.0, true);  // PDEATHSIG can miss a master that died before it was set
         ctx_.slot->listening.store(1);
         ctx_.slot->state.store(static_cast<uint32_t>(SlotState::Running));
@@ -66,6 +69,8 @@ class WorkerProcess {
         // Freeing the signal events restores the default actions: from here
         // on a late SIGIO or SIGUSR1 must wait, not kill us on the way out.
         set_signals_blocked(true);
+        if (control_ev_) event_free(control_ev_);
+        control_ev_ = nullptr;
         service_->close_all();
         service_.reset();
         // During a graceful reload the replacement already owns the slot.
@@ -126,15 +131,50 @@ class WorkerProcess {
     }
 
     // Graceful: stop accepting, let clients finish; at the deadline the rest
-    // are told goodbye as in stop_now.
+    // are told goodbye as in stop_now. WebSocket clients never finish by
+    // themselves: they are told goodbye one by one over close_window.
     void drain() {
         if (draining_ || leaving_) return;
         draining_ = true;
         drain_deadline_ = loop_.now() + ctx_.config->graceful_timeout;
         ctx_.slot->state.store(static_cast<uint32_t>(SlotState::Draining));
         service_->stop_accepting();
+        service_->go_away_paced(std::min(ctx_.config->close_window, ctx_.config->graceful_timeout));
         drain_check_.start(0.05, true);
         check_drained();
+    }
+
+    // The master's socket: a reload with hand-over sends the socket to our
+    // replacement over it ('H' with one descriptor).
+    void watch_control() {
+        if (ctx_.control_fd < 0) return;
+        control_ev_ = event_new(loop_.base(), ctx_.control_fd, EV_READ | EV_PERSIST, on_control,
+                                this);
+        event_add(control_ev_, nullptr);
+    }
+
+    static void on_control(evutil_socket_t fd, short, void* arg) {
+        auto* self = static_cast<WorkerProcess*>(arg);
+        char what = 0;
+        int passed = -1;
+        ssize_t n = runtime::recv_fd(fd, &what, &passed);
+        if (n == 0) {
+            event_del(self->control_ev_);  // the master is gone: check_master acts on it
+            return;
+        }
+        if (n < 0) return;
+        if (what == 'H' && passed >= 0) return self->hand_over(passed);
+        if (passed >= 0) close(passed);
+    }
+
+    // Our clients go to the replacement; we leave once the bus is cut over.
+    // A worker that cannot (TLS, already leaving) closes the socket, which
+    // the replacement sees at once, and stops as for a plain reload.
+    void hand_over(int fd) {
+        if (leaving_ || draining_ || !service_->hand_over(fd, [this] { stop_now(); })) {
+            close(fd);
+            stop_now();
+        }
     }
 
     // Draining: clients gone (or the deadline) → leaving. Leaving: clients
@@ -178,6 +218,7 @@ class WorkerProcess {
     bool draining_ = false, leaving_ = false;
     double drain_deadline_ = 0, leave_deadline_ = 0;
     std::vector<std::unique_ptr<event, decltype(&event_free)>> signal_events_;
+    event* control_ev_ = nullptr;
 };
 
 }  // namespace

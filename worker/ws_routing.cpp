@@ -29,10 +29,10 @@ static constexpr size_t kMaxAnswerItems = 20000;
 
 void WsService::membership_changed(const std::string& channel, bool first) {
     Value ch = Value::string(channel);
-    if (first)
-        bus_->on(ch, [this](const Value&, const Value& data) { on_routed(data); });
-    else
-        bus_->unsubscribe(ch);
+    if (first) return listen(ch);
+    // Handing over, the old worker keeps every subscription until the cut:
+    // it forwards what they bring to the new one.
+    if (!handover_.frozen()) bus_->unsubscribe(ch);
 }
 
 bool WsService::seen_before(const std::string& mid) {
@@ -151,7 +151,7 @@ void WsService::client_op(Connection* c, const Value& data) {
     if (!subscribes) return answer(data, true, Value::null());
     // The push that follows the answer must find this worker subscribed.
     Value ask = data;
-    bus_->sync([this, ask] { answer(ask, true, Value::null()); });
+    when_live([this, ask] { answer(ask, true, Value::null()); });
 }
 
 void WsService::answer(const Value& ask, bool ok, Value result, bool truncated) {

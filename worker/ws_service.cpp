@@ -12,6 +12,7 @@
 #include "runtime/log.h"
 #include "worker/api_wire.h"
 #include "worker/client_id.h"
+#include "worker/ws_session.h"
 
 namespace pusher::worker {
 
@@ -28,16 +29,6 @@ using runtime::WorkerContext;
 
 using protocol::php::Value;
 
-// Until the handshake completes a connection owns an HTTP parser; after it,
-// only the frame decoder (16 bytes idle). Its timing and flags live in the
-// Connection's padding (phase_since, flags), which keeps the session at 40
-// bytes with its vtable pointer: a smaller malloc size class than 48.
-struct WsService::Session : runtime::Session {
-    std::unique_ptr<protocol::HttpParser> handshake;
-    protocol::WsDecoder decoder;
-    bool open() const { return !handshake; }
-};
-
 static_assert(DeflateVariants::kCount - 1 == (WsService::kDeflateMask >> WsService::kDeflateShift));
 
 uint8_t WsService::deflate_variant(const Connection& c) {
@@ -49,30 +40,63 @@ WsService::WsService(Loop& loop, const WorkerContext& ctx)
       deflate_(ctx.service().deflate),
       auth_(config_.auth),
       members_([this](const std::string& ch, bool first) { membership_changed(ch, first); }),
-      roster_timer_(loop, [this] { announce(false); }) {
+      roster_timer_(loop, [this] { announce(false); }),
+      handover_(loop, *bus_, *this,
+                "handover:" + config_.node_name + ":" + std::to_string(ctx.worker_id)),
+      pace_timer_(loop, [this] { pace_tick(); }) {
     static_assert(sizeof(Session) <= 40, "every connection pays for each byte of its session");
     std::string ping = protocol::ws_encode(protocol::kWsPing, "");
     ping_frame_ = BufferRef(SharedBuffer::copy(ping.data(), ping.size()));
     instance_ = ctx.stats ? ctx.stats->instance_id : 0;
+    worker_channel_ = std::to_string(ctx.worker_id);
+    route_channel_ = ClientId::route_channel(config_.node_name, ctx.worker_id);
 }
 
 void WsService::subscribe() {
-    bus_->on(Value::integer(ctx_.worker_id),
-             [this](const Value&, const Value& data) { on_targeted(data); });
-    bus_->on(Value::string(config_.broadcast_event), [this](const Value&, const Value& data) {
+    listen(Value::integer(ctx_.worker_id));
+    listen(Value::string(config_.broadcast_event));
+    listen(Value::string(ClientId::route_channel(config_.node_name, ctx_.worker_id)));
+    listen(Value::string(api::kQueryChannel));
+    // Every worker hears its slot's cut channels from the start: a hand-over
+    // must not wait for (or race) a late subscription.
+    for (const Value& ch : handover_.cut_channels())
+        bus_->on(ch, [this](const Value& c, const Value& d) { handover_.on_marker(c, d); });
+    bus_->set_batch_end([this] { flush_broadcasts(); });
+    announce(false);  // queued until the bus is up
+    roster_timer_.start(api::kRosterInterval, true);
+}
+
+void WsService::listen(const Value& channel) {
+    bus_->on(channel, [this](const Value& ch, const Value& data) { on_bus(ch, data); });
+}
+
+void WsService::on_bus(const Value& channel, const Value& data) {
+    if (handover_.intercept(channel, data)) return;
+    dispatch(channel, data);
+}
+
+// Where a bus event is routed, by its channel: the worker id (the original's
+// to_connection_id pushes), the broadcast event, this worker's client-id
+// route, presence queries, and the users and groups it holds members of.
+void WsService::dispatch(const Value& channel, const Value& data) {
+    std::string name = channel.as_string();
+    if (name == worker_channel_) return on_targeted(data);
+    if (name == config_.broadcast_event) {
         const Value* content = data.get("content");
         if (!content) return;
         const Value* except = data.get("except");
         if (except) return broadcast_except(content->as_string(), *except);
-        queue_broadcast(content->as_string());
-    });
-    bus_->on(Value::string(ClientId::route_channel(config_.node_name, ctx_.worker_id)),
-             [this](const Value&, const Value& data) { on_client(data); });
-    bus_->on(Value::string(api::kQueryChannel),
-             [this](const Value&, const Value& data) { on_query(data); });
-    bus_->set_batch_end([this] { flush_broadcasts(); });
-    announce(false);  // queued until the bus is up
-    roster_timer_.start(api::kRosterInterval, true);
+        return queue_broadcast(content->as_string());
+    }
+    if (name == api::kQueryChannel) return on_query(data);
+    if (name.compare(0, 4, "uid:") == 0 || name.compare(0, 6, "group:") == 0)
+        return on_routed(data);
+    if (name == route_channel_) return on_client(data);
+}
+
+void WsService::when_live(std::function<void()> fn) {
+    if (handover_.live()) return bus_->sync(std::move(fn));
+    after_live_.push_back(std::move(fn));
 }
 
 // ---- connections ------------------------------------------------------------
@@ -82,7 +106,7 @@ void WsService::on_accept(Connection& c) {
     protocol::HttpLimits limits;
     limits.max_header = config_.limits.http_max_header;
     limits.max_body = 0;
-    s->handshake = std::make_unique<protocol::HttpParser>(limits);
+    s->handshake = std::make_unique<Handshake>(limits);
     c.set_session(std::move(s));
     c.phase_since = static_cast<uint32_t>(loop_.now());  // the handshake deadline
 }
@@ -96,17 +120,18 @@ void WsService::on_data(Connection& c, const char* data, size_t len) {
 
 void WsService::handshake(Connection& c, Session& s, const char* data, size_t len) {
     size_t used = 0;
-    auto r = s.handshake->feed(data, len, &used);
+    auto r = s.handshake->parser.feed(data, len, &used);
+    if (r == protocol::HttpParser::Result::NeedMore) s.handshake->raw.append(data, len);
     if (r == protocol::HttpParser::Result::NeedMore) return;
     if (r == protocol::HttpParser::Result::Error) {
         std::string answer =
-            s.handshake->status() == 431
+            s.handshake->parser.status() == 431
                 ? "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n"
                 : protocol::ws_bad_request();
         c.send(answer.data(), answer.size());
         return c.close();
     }
-    protocol::HttpRequest req = s.handshake->take();
+    protocol::HttpRequest req = s.handshake->parser.take();
     auto hs = protocol::ws_handshake(req, config_.allowed_origins, ctx_.service().deflate.enabled);
     // The token is checked before the 101 goes out: a refused client never gets a socket.
     protocol::JwtClaims claims;
@@ -139,7 +164,7 @@ void WsService::handshake(Connection& c, Session& s, const char* data, size_t le
         // when every one is).
         attach_identity(c, claims);
         c.phase_since = static_cast<uint32_t>(loop_.now());
-        bus_->sync([this, id = c.id()] {
+        when_live([this, id = c.id()] {
             Connection* late = tcp_.find(id);
             if (!late || !late->is_open() || late->ready || (late->flags & kCloseSent)) return;
             late->ready = true;
@@ -243,7 +268,9 @@ void WsService::send_close(Connection& c, uint16_t code, std::string_view reason
 // Stop and reload: every client is told 1001 "going away"; the worker waits
 // (bounded) for the handshakes to finish.
 void WsService::go_away() {
-    announce(true);  // presence queries stop waiting for this worker
+    // Presence queries stop waiting for this worker, unless it handed its
+    // clients over: the same worker name lives on in the new process.
+    if (handover_.role() != Handover::Role::Old) announce(true);
     roster_timer_.cancel();
     tcp_.for_each([&](Connection& c) {
         if (c.state() != ConnState::Open) return;

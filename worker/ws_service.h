@@ -15,12 +15,15 @@
 #include "protocol/ws_frame.h"
 #include "worker/bus_service.h"
 #include "worker/deflate_variants.h"
+#include "worker/handover.h"
 #include "worker/membership.h"
 #include "worker/ws_auth.h"
 
 namespace pusher::worker {
 
-class WsService : public BusService, public protocol::WsDecoder::Sink {
+class WsService : public BusService,
+                  public protocol::WsDecoder::Sink,
+                  private Handover::Owner {
   public:
     WsService(runtime::Loop& loop, const runtime::WorkerContext& ctx);
 
@@ -31,6 +34,9 @@ class WsService : public BusService, public protocol::WsDecoder::Sink {
     void on_close(runtime::Connection& c) override;
     void on_buffer_full(runtime::Connection& c) override;
     void go_away() override;
+    bool start(std::string* error) override;
+    bool hand_over(int fd, std::function<void()> leave) override;
+    bool go_away_paced(double window) override;
 
     void on_message(uint8_t opcode, std::string_view payload) override;
     void on_ping(std::string_view payload) override;
@@ -48,6 +54,22 @@ class WsService : public BusService, public protocol::WsDecoder::Sink {
 
   private:
     struct Session;
+    struct Handshake;
+    // Every bus event passes here: the hand-over may take it, else dispatch().
+    void on_bus(const protocol::php::Value& channel, const protocol::php::Value& data);
+    void listen(const protocol::php::Value& channel);
+    // Runs fn once its promise holds: subscriptions in effect (Bus::sync),
+    // and, during a hand-over, once this worker is live.
+    void when_live(std::function<void()> fn);
+    // Handover::Owner (worker/ws_handover.cpp)
+    void export_connections(std::vector<Handover::Conn>* out, std::vector<int>* fds) override;
+    void adopt_connection(int fd, Handover::Conn& c) override;
+    void dispatch(const protocol::php::Value& channel, const protocol::php::Value& data) override;
+    void dispatch_end() override { flush_broadcasts(); }
+    void went_live() override;
+    void leave() override;
+    void restore_identity(runtime::Connection& c, Handover::Conn& rec);
+    void pace_tick();
     static uint8_t deflate_variant(const runtime::Connection& c);
     static uint8_t opcode_for(const std::string& content);
     void handshake(runtime::Connection& c, Session& s, const char* data, size_t len);
@@ -92,6 +114,15 @@ class WsService : public BusService, public protocol::WsDecoder::Sink {
     // per target channel this worker holds, and is delivered once.
     std::deque<std::string> recent_order_;
     std::unordered_set<std::string> recent_;
+    std::string worker_channel_, route_channel_;  // dispatch() compares against these
+    Handover handover_;
+    std::vector<std::function<void()>> after_live_;  // when_live() during a hand-over
+    std::function<void()> leave_;                    // the worker's: exit after a hand-over
+    // Paced goodbyes: ids still to close, when it began, over how long.
+    std::vector<uint64_t> pace_ids_;
+    size_t pace_total_ = 0;
+    double pace_began_ = 0, pace_window_ = 0;
+    runtime::Timer pace_timer_;
 };
 
 }  // namespace pusher::worker

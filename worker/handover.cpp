@@ -1,0 +1,241 @@
+#include "worker/handover.h"
+
+#include <unistd.h>
+
+#include <random>
+
+#include "runtime/log.h"
+#include "worker/api_wire.h"
+
+namespace pusher::worker {
+
+using protocol::handover::kMaxFds;
+using runtime::bump;
+using runtime::FdLink;
+using runtime::log_line;
+namespace wire = protocol::handover;
+
+Handover::Handover(runtime::Loop& loop, runtime::Bus& bus, Owner& owner, std::string cut_base)
+    : loop_(loop),
+      bus_(bus),
+      owner_(owner),
+      cut_base_(std::move(cut_base)),
+      timer_(loop, [this] { tick(); }) {}
+
+Handover::~Handover() = default;
+
+runtime::WorkerSlot& Handover::stats() {
+    return loop_.stats();
+}
+
+static std::string random_nonce() {
+    std::random_device rd;
+    return std::to_string(getpid()) + "-" + std::to_string((uint64_t(rd()) << 32) | rd());
+}
+
+void Handover::begin_old(int fd, double timeout) {
+    role_ = Role::Old;
+    began_ = loop_.now();
+    deadline_ = began_ + timeout;
+    link_ = std::make_unique<FdLink>(
+        loop_, fd, [this](FdLink::Message& m) { on_message(m); },
+        [this](const std::string& why) { on_link_closed(why); });
+    timer_.start(0.01, true);
+}
+
+void Handover::begin_new(int fd, double timeout) {
+    role_ = Role::New;
+    began_ = loop_.now();
+    deadline_ = began_ + timeout;
+    nonce_ = random_nonce();
+    link_ = std::make_unique<FdLink>(
+        loop_, fd, [this](FdLink::Message& m) { on_message(m); },
+        [this](const std::string& why) { on_link_closed(why); });
+    link_->set_batch_end([this] { owner_.dispatch_end(); });
+    timer_.start(0.01, true);
+}
+
+// The new worker says Hello once its bus link is up with every base
+// subscription sent: the old one freezes on it, so the gap clients see
+// starts only when the new worker can take over at once.
+void Handover::tick() {
+    if (role_ == Role::New && !hello_sent_ && bus_.connected()) {
+        hello_sent_ = true;
+        bus_.sync([this] {
+            if (link_ && link_->open()) link_->send(wire::kHello, nonce_);
+        });
+    }
+    if (role_ == Role::Old && finished_ && (!link_ || link_->queued_bytes() == 0)) {
+        timer_.cancel();
+        link_.reset();
+        return owner_.leave();
+    }
+    if (loop_.now() < deadline_) return;
+    if (role_ == Role::Old && !finished_) old_finish(false, "timed out");
+    if (role_ == Role::New && !live_) new_go_live(false, "timed out");
+}
+
+void Handover::on_message(FdLink::Message& m) {
+    if (role_ == Role::Old) {
+        if (m.type == wire::kHello && !frozen_) {
+            nonce_ = m.body;
+            return old_freeze();
+        }
+        if (m.type == wire::kAck) acked_ += strtoull(m.body.c_str(), nullptr, 10);
+        return;
+    }
+    if (role_ != Role::New || live_) return;
+    switch (m.type) {
+        case wire::kConnections:
+            return new_adopt(m);
+        case wire::kEndOfConns:
+            all_sent_ = true;
+            // Markers go out once every adopted user and group is
+            // subscribed: what is published after them reaches us.
+            return bus_.sync([this] { new_publish_markers(); });
+        case wire::kEvent: {
+            Value ch, data;
+            std::string error;
+            if (wire::decode_event(m.body, &ch, &data, &error)) owner_.dispatch(ch, data);
+            return;
+        }
+        case wire::kDone:
+            done_ = true;
+            return new_check_live();
+        default:
+            return;
+    }
+}
+
+void Handover::on_link_closed(const std::string& why) {
+    if (role_ == Role::Old && !finished_) old_finish(false, why);
+    // After Done the old worker leaves: its close is expected, and we wait
+    // for our own markers (bounded by the deadline).
+    if (role_ == Role::New && !live_ && !done_) new_go_live(false, why);
+}
+
+// ---- the old worker ------------------------------------------------------------
+
+void Handover::old_freeze() {
+    frozen_ = true;
+    streams_ = cut_channels().size();
+    cut_.assign(streams_, false);
+    std::vector<Conn> conns;
+    std::vector<int> fds;
+    owner_.export_connections(&conns, &fds);
+    for (size_t i = 0; i < conns.size(); i += kMaxFds) {
+        size_t end = std::min(conns.size(), i + kMaxFds);
+        std::vector<Conn> part(conns.begin() + i, conns.begin() + end);
+        std::vector<int> part_fds(fds.begin() + i, fds.begin() + end);
+        link_->send(wire::kConnections, wire::encode_conns(part), std::move(part_fds));
+    }
+    sent_ = conns.size();
+    link_->send(wire::kEndOfConns, "");
+    log_line("hand-over: " + std::to_string(sent_) + " connections sent to the new worker");
+}
+
+bool Handover::intercept(const Value& channel, const Value& data) {
+    if (role_ == Role::Old) {
+        if (!frozen_) return false;
+        size_t s = bus_.stream_of(channel);
+        if (!finished_ && s < cut_.size() && !cut_[s]) {
+            link_->send(wire::kEvent, wire::encode_event(channel, data));
+            bump(stats().handover_forwarded);
+        }
+        return true;  // nothing of ours is left to deliver to
+    }
+    if (role_ != Role::New || live_) return false;
+    size_t s = bus_.stream_of(channel);
+    if (s < cut_.size() && cut_[s]) held_.emplace_back(channel, data);
+    return true;  // before our marker: the old worker has it and forwards it
+}
+
+void Handover::on_marker(const Value& channel, const Value& data) {
+    const Value* v = data.get("cut");
+    if (!v || v->as_string() != nonce_ || role_ == Role::None) return;
+    size_t s = bus_.stream_of(channel);
+    if (s >= cut_.size()) return;
+    cut_[s] = true;
+    if (role_ == Role::Old) return old_check_cut();
+    new_check_live();
+}
+
+void Handover::old_check_cut() {
+    for (bool c : cut_)
+        if (!c) return;
+    link_->send(wire::kDone, "");
+    old_finish(true, "");
+}
+
+// Leaves once what is queued for the new worker is written (tick).
+void Handover::old_finish(bool ok, const std::string& why) {
+    finished_ = true;
+    if (!ok) {
+        bump(stats().handover_failures);
+        uint64_t lost = frozen_ ? sent_ - std::min(sent_, acked_) : 0;
+        bump(stats().handover_lost, lost);
+        log_line("hand-over failed (" + why + "): " + std::to_string(lost) +
+                 " connections not confirmed by the new worker");
+        if (link_) link_->close();
+    }
+}
+
+// ---- the new worker ------------------------------------------------------------
+
+void Handover::new_adopt(FdLink::Message& m) {
+    std::vector<Conn> conns;
+    std::string error;
+    if (!wire::decode_conns(m.body, &conns, &error) || conns.size() != m.fds.size()) {
+        log_line("hand-over: bad connection batch: " + error);
+        return;  // the fds are closed by the link: those clients reconnect
+    }
+    for (size_t i = 0; i < conns.size(); ++i) {
+        owner_.adopt_connection(m.fds[i], conns[i]);
+        m.fds[i] = -1;
+    }
+    adopted_ += conns.size();
+    bump(stats().handover_adopted, conns.size());
+    link_->send(wire::kAck, std::to_string(conns.size()));
+}
+
+void Handover::new_publish_markers() {
+    std::vector<Value> chans = cut_channels();
+    streams_ = chans.size();
+    if (cut_.size() != streams_) cut_.assign(streams_, false);
+    Value d = Value::array();
+    api::put(d, "cut", nonce_);
+    for (const Value& ch : chans) bus_.publish({ch}, d);
+}
+
+void Handover::new_check_live() {
+    if (!done_ || cut_.empty()) return;
+    for (bool c : cut_)
+        if (!c) return;
+    new_go_live(true, "");
+}
+
+// Held events go after every forwarded one: per channel, bus order.
+void Handover::new_go_live(bool ok, const std::string& why) {
+    live_ = true;
+    timer_.cancel();
+    std::vector<std::pair<Value, Value>> held;
+    held.swap(held_);
+    for (auto& [ch, data] : held) owner_.dispatch(ch, data);
+    owner_.dispatch_end();
+    double took = loop_.now() - began_;
+    stats().handover_last_ms.store(static_cast<uint64_t>(took * 1000));
+    if (ok) {
+        bump(stats().handovers);
+        log_line("hand-over: " + std::to_string(adopted_) + " connections adopted, live after " +
+                 std::to_string(int(took * 1000)) + " ms");
+    } else {
+        bump(stats().handover_failures);
+        log_line("hand-over incomplete (" + why + "): serving the " + std::to_string(adopted_) +
+                 " connections adopted");
+    }
+    if (link_) link_->close();
+    role_ = Role::None;  // this process may hand over in turn at the next reload
+    owner_.went_live();
+}
+
+}  // namespace pusher::worker
