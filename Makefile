@@ -78,6 +78,14 @@ $(B)/worker/client_script.o: CPPFLAGS += -I$(B)/gen
 $(B)/pusher: $(B)/master/main.o $(LIBS)
 	$(CXX) $(LDSAN) -o $@ $< $(LIBS) $(LDLIBS)
 
+# The same program with another version string: what the upgrade tests and
+# the hand-over benchmark put on disk in place of the running binary. Its own
+# version object comes before the libraries, so the archive's is not linked.
+$(B)/version-next.o: runtime/version.cpp
+	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -DPUSHER_VERSION_SUFFIX='"+next"' -c $< -o $@
+$(B)/pusher-next: $(B)/master/main.o $(B)/version-next.o $(LIBS)
+	$(CXX) $(LDSAN) -o $@ $< $(B)/version-next.o $(LIBS) $(LDLIBS)
+
 pusher: $(B)/pusher
 ifeq ($(MODE),release)
 	@cp $(B)/pusher ./pusher.new && mv -f ./pusher.new ./pusher  # a rename: a running server keeps its binary
@@ -105,7 +113,7 @@ TEST_BINS := $(foreach t,$(TEST_DIRS),$(if $(wildcard tests/$(t)/*_test.cpp),$(B
 
 # make test-protocol (or runtime, worker, channel, master, integration): one folder only.
 # Through run_tests.sh, so that sanitizer reports of any process fail it too.
-test-%: $(B)/pusher $(B)/tests/%_tests
+test-%: $(B)/pusher $(B)/pusher-next $(B)/tests/%_tests
 	PUSHER_SRC=$(CURDIR) PUSHER_BIN=$(CURDIR)/$(B)/pusher scripts/run_tests.sh $(B)/tests/$*_tests
 
 check-layers:
@@ -113,7 +121,7 @@ check-layers:
 
 test: deps check-layers
 	@scripts/deps.sh --test
-	$(MAKE) -j$(JOBS) MODE=$(MODE) pusher $(TEST_BINS)
+	$(MAKE) -j$(JOBS) MODE=$(MODE) pusher $(B)/pusher-next $(TEST_BINS)
 	PUSHER_SRC=$(CURDIR) PUSHER_BIN=$(CURDIR)/$(B)/pusher scripts/run_tests.sh $(TEST_BINS)
 	PUSHER_BIN=$(CURDIR)/$(B)/pusher tests/browser/run.sh
 

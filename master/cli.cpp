@@ -20,7 +20,9 @@
 #include "master/pid_file.h"
 #include "master/process_manager.h"
 #include "master/status_table.h"
+#include "master/upgrade.h"
 #include "runtime/log.h"
+#include "runtime/version.h"
 
 namespace pusher::master {
 
@@ -41,7 +43,10 @@ const char kUsage[] =
     "  reload       Reload workers one at a time. Use mode -g to reload gracefully.\n"
     "  status       Show status. Use mode -d to refresh every second, --json for JSON.\n"
     "  connections  Show every connection. --json for JSON.\n"
-    "  reload-certs Re-read the TLS certificates; open connections stay as they are.\n";
+    "  reload-certs Re-read the TLS certificates; open connections stay as they are.\n"
+    "  upgrade      Run the binary now on disk in the master and every worker, keeping\n"
+    "               every connection (a binary that fails its check is refused).\n"
+    "  version      Print this binary's version.\n";
 
 int fail(const std::string& msg) {
     std::cerr << msg << "\n";
@@ -49,9 +54,11 @@ int fail(const std::string& msg) {
 }
 
 bool parse_args(int argc, char** argv, Args* a) {
-    static const char* commands[] = {"start",  "stop",        "restart",
-                                     "reload", "status",      "connections",
-                                     "reload-certs"};
+    // upgrade-check and upgrade-resume are the master's own (master/upgrade.h).
+    static const char* commands[] = {"start",        "stop",          "restart",
+                                     "reload",       "status",        "connections",
+                                     "reload-certs", "upgrade",       "version",
+                                     "upgrade-check", "upgrade-resume"};
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
         if (s == "-c" && i + 1 < argc)
@@ -184,6 +191,7 @@ int cmd_start(const Args& a, const runtime::Config& c) {
     if (pid_fd < 0) return fail(err);
     ProcessManager pm(c);
     pm.close_in_workers(pid_fd);
+    pm.set_exe(self_exe());  // before anyone replaces the file
     if (!pm.prepare(&err)) {
         unlink(c.pid_file.c_str());  // ours while we hold the lock: leave no empty file
         return fail("pusher cannot start: " + err);
@@ -398,6 +406,52 @@ int cmd_reload_certs(const Args& a, const runtime::Config& c) {
     return 0;
 }
 
+// Signals the master (SIGTTIN) and waits for its answer in the status region:
+// the new build running everywhere, or the reason it was refused.
+int cmd_upgrade(const Args& a, const runtime::Config& c) {
+    pid_t pid = running_master(c.pid_file);
+    if (!pid) return fail("pusher not running");
+    std::string err;
+    const runtime::StatsRegion* r = runtime::stats_open(c.stats_file, &err);
+    if (!r) return fail("upgrade: " + err + " (use restart)");
+    uint32_t done = r->upgrades_done.load(), failed = r->upgrade_failures.load();
+    kill(pid, SIGTTIN);
+    double end = monotonic_now() + 15 + c.handover_timeout * 2 + 30;
+    while (r->upgrades_done.load() == done && r->upgrade_failures.load() == failed &&
+           monotonic_now() < end)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    int rc = 0;
+    if (r->upgrade_failures.load() != failed)
+        rc = fail(std::string("upgrade refused: ") + r->upgrade_error);
+    else if (r->upgrades_done.load() == done)
+        rc = fail("upgrade timed out (see " + c.log_file + ")");
+    else if (!a.quiet)
+        printf("pusher upgraded: %s\n", r->build);
+    runtime::stats_close(r);
+    return rc;
+}
+
+// The new image of an upgrading master: everything it needs was kept open
+// across the exec. If it cannot take over, the workers are stopped rather
+// than left without a master.
+int cmd_upgrade_resume(const runtime::Config& c) {
+    const char* env = getenv(kUpgradeEnv);
+    UpgradeState st;
+    bool ok = env && decode_upgrade_state(env, &st);
+    unsetenv(kUpgradeEnv);
+    if (!ok) return fail("upgrade-resume: no state from an upgrading master");
+    ProcessManager pm(c);
+    pm.set_exe(self_exe());
+    std::string err;
+    if (!pm.resume(st, &err)) {
+        runtime::log_line("upgrade: the new image cannot take over: " + err + "; stopping");
+        for (const UpgradeState::Slot& s : st.slots)
+            if (s.pid > 0) kill(s.pid, SIGINT);
+        return 1;
+    }
+    return pm.run(-1);
+}
+
 }  // namespace
 
 int cli_main(int argc, char** argv) {
@@ -410,8 +464,10 @@ int cli_main(int argc, char** argv) {
     std::string err;
     if (!a.config_file.empty() && !load_config(a.config_file, &c, &err)) return fail(err);
     derive_paths(&c);
+    if (a.command == "version") return printf("%s\n", runtime::build_version()), 0;
     bool starts_workers = a.command == "start" || a.command == "restart" ||
-                          a.command == "reload" || a.command == "reload-certs";
+                          a.command == "reload" || a.command == "reload-certs" ||
+                          a.command == "upgrade-check" || a.command == "upgrade-resume";
     if (starts_workers && !read_tls_files(&c, &err)) return fail(err);
     if (a.command == "start") return cmd_start(a, c);
     if (a.command == "stop") return cmd_stop(a, c);
@@ -425,6 +481,9 @@ int cli_main(int argc, char** argv) {
     if (a.command == "reload") return cmd_reload(a, c);
     if (a.command == "status") return cmd_status(a, c);
     if (a.command == "reload-certs") return cmd_reload_certs(a, c);
+    if (a.command == "upgrade") return cmd_upgrade(a, c);
+    if (a.command == "upgrade-check") return upgrade_check_main(c);
+    if (a.command == "upgrade-resume") return cmd_upgrade_resume(c);
     return cmd_connections(a, c);
 }
 

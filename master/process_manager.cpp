@@ -1,5 +1,6 @@
 #include "master/process_manager.h"
 
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -12,10 +13,12 @@
 
 #include "master/pid_file.h"
 #include "master/service_registry.h"
+#include "master/upgrade.h"
 #include "runtime/fd_pass.h"
 #include "runtime/listen_socket.h"
 #include "runtime/log.h"
 #include "runtime/tls_context.h"
+#include "runtime/version.h"
 #include "worker/worker_main.h"
 
 namespace pusher::master {
@@ -23,7 +26,7 @@ namespace pusher::master {
 using runtime::log_line;
 
 static const int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1,
-                               SIGUSR2, SIGIO,  SIGURG, SIGCHLD};
+                               SIGUSR2, SIGIO,  SIGURG, SIGTTIN, SIGCHLD};
 static constexpr double kReadyTimeout = 15.0;
 
 double monotonic_now() {
@@ -148,7 +151,14 @@ int ProcessManager::run(int ready_fd) {
     for (int sig : kSignals) sigaddset(&set, sig);
     sigprocmask(SIG_BLOCK, &set, nullptr);
     signal(SIGPIPE, SIG_IGN);
-    for (Slot& s : slots_) spawn(s);
+    if (resumed_) {
+        log_line("upgrade: now running " + std::string(runtime::build_version()) +
+                 "; reloading the workers");
+        upgrading_ = true;
+        begin_reload(false);
+    } else {
+        for (Slot& s : slots_) spawn(s);
+    }
     while (state_ != State::Stopping || children_left()) {
         timespec wait = {0, 20 * 1000 * 1000};
         siginfo_t info;
@@ -180,6 +190,8 @@ void ProcessManager::handle_signal(int sig) {
             return signal_all(SIGIO);
         case SIGURG:
             return reload_certs();
+        case SIGTTIN:
+            return begin_upgrade();
         default:
             return;  // SIGCHLD: reap() runs after every wake-up
     }
@@ -390,6 +402,11 @@ void ProcessManager::reload_step() {
     stats_->master_state.store(0);
     stats_->reloads_done.fetch_add(1);
     log_line("reload finished");
+    if (upgrading_) {
+        upgrading_ = false;
+        stats_->upgrades_done.fetch_add(1);
+        log_line(std::string("upgrade finished: ") + runtime::build_version());
+    }
 }
 
 // Graceful: the replacement serves first and the old process drains on the
@@ -451,6 +468,77 @@ bool ProcessManager::old_workers_drained(double now) {
         draining |= s.old_pid != 0;
     }
     return !draining;
+}
+
+// ---- binary upgrade ----------------------------------------------------------------
+
+// The new binary is checked first (its own `upgrade-check`); only a binary
+// that loads our config, with our listeners and status layout, is executed.
+// Every descriptor the new image needs survives the exec; its number goes in
+// the environment. If the exec itself fails, nothing has changed.
+void ProcessManager::begin_upgrade() {
+    if (state_ != State::Running) return log_line("upgrade: ignored while reloading or stopping");
+    std::string exe = exe_.empty() ? self_exe() : exe_;
+    log_line("upgrade: checking " + exe);
+    std::string version, error;
+    if (!check_new_binary(exe, config_.config_file, upgrade_layout(config_), 10.0, &version,
+                          &error))
+        return upgrade_failed(error);
+    UpgradeState st;
+    st.lock_fd = master_only_fd_;
+    std::vector<int> keep = {master_only_fd_};
+    for (const Slot& s : slots_) {
+        st.slots.push_back({s.listen_fd, s.control_fd, s.pid});
+        keep.push_back(s.listen_fd);
+        keep.push_back(s.control_fd);
+    }
+    for (int fd : keep)
+        if (fd >= 0) fcntl(fd, F_SETFD, 0);
+    setenv(kUpgradeEnv, encode_upgrade_state(st).c_str(), 1);
+    log_line("upgrade: executing " + exe + " (" + version + ")");
+    std::vector<const char*> argv = {exe.c_str(), "upgrade-resume"};
+    if (!config_.config_file.empty())
+        argv.insert(argv.end(), {"-c", config_.config_file.c_str()});
+    argv.push_back(nullptr);
+    execv(exe.c_str(), const_cast<char* const*>(argv.data()));
+    std::string why = std::string("cannot execute ") + exe + ": " + strerror(errno);
+    unsetenv(kUpgradeEnv);
+    for (int fd : keep)
+        if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    upgrade_failed(why);
+}
+
+void ProcessManager::upgrade_failed(const std::string& why) {
+    log_line("upgrade refused: " + why + "; still running " + runtime::build_version());
+    copy_str(stats_->upgrade_error, sizeof stats_->upgrade_error, why);
+    stats_->upgrade_failures.fetch_add(1);
+}
+
+bool ProcessManager::resume(const UpgradeState& st, std::string* error) {
+    stats_ = runtime::stats_attach(config_.stats_file, error);
+    if (!stats_) return false;
+    size_t n = 0;
+    for (const runtime::ServiceConfig& svc : config_.services) n += static_cast<size_t>(svc.count);
+    if (n != st.slots.size()) return *error = "the slots differ from the old image's", false;
+    master_only_fd_ = st.lock_fd;
+    for (size_t i = 0; i < config_.services.size(); ++i)
+        for (int w = 0; w < config_.services[i].count; ++w) {
+            const UpgradeState::Slot& from = st.slots[slots_.size()];
+            Slot s;
+            s.service = static_cast<int>(i);
+            s.worker_id = w;
+            s.listen_fd = from.listen_fd;
+            s.control_fd = from.control_fd;
+            s.pid = from.pid;
+            s.started = monotonic_now() - 10;  // not a start-up death if it goes now
+            for (int fd : {s.listen_fd, s.control_fd})
+                if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+            slots_.push_back(s);
+        }
+    if (master_only_fd_ >= 0) fcntl(master_only_fd_, F_SETFD, FD_CLOEXEC);
+    runtime::copy_build(stats_->build, sizeof stats_->build);
+    resumed_ = true;
+    return true;
 }
 
 // Every SIGKILL the master sends goes through here, so that the exit it causes

@@ -30,6 +30,12 @@ class ProcessManager {
     int run(int ready_fd);
     // A descriptor of the master's that workers must not keep (the pid file lock).
     void close_in_workers(int fd) { master_only_fd_ = fd; }
+    // The binary to re-execute on `upgrade` (master/upgrade.h), read at start.
+    void set_exe(std::string exe) { exe_ = std::move(exe); }
+    // In place of prepare(), in a master that an upgrade just executed: takes
+    // over the old image's listeners, workers and status region. run() then
+    // reloads every worker with hand-over, so they run this build too.
+    bool resume(const struct UpgradeState& state, std::string* error);
 
   private:
     struct Slot {
@@ -57,6 +63,8 @@ class ProcessManager {
     void begin_stop(bool graceful);
     void begin_reload(bool graceful);
     void reload_certs();  // SIGURG
+    void begin_upgrade();  // SIGTTIN
+    void upgrade_failed(const std::string& why);
     void reread_certs();
     void reload_step();
     void reload_replace(Slot& s, double now);
@@ -87,6 +95,9 @@ class ProcessManager {
     std::set<pid_t> master_killed_;  // SIGKILLed by us and not yet reaped
     int ready_fd_ = -1;
     int master_only_fd_ = -1;
+    std::string exe_;
+    bool resumed_ = false;    // this image was executed by an upgrade
+    bool upgrading_ = false;  // the reload running is the upgrade's
     double ready_deadline_ = 0;
 };
 

@@ -60,8 +60,8 @@ StatsRegion* stats_create(const std::string& path, std::string* error) {
     return r;
 }
 
-const StatsRegion* stats_open(const std::string& path, std::string* error) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+static StatsRegion* map_existing(const std::string& path, bool writable, std::string* error) {
+    int fd = ::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
     if (fd < 0) {
         *error = sys_error(path);
         return nullptr;
@@ -72,13 +72,14 @@ const StatsRegion* stats_open(const std::string& path, std::string* error) {
         ::close(fd);
         return nullptr;
     }
-    void* p = mmap(nullptr, sizeof(StatsRegion), PROT_READ, MAP_SHARED, fd, 0);
+    void* p = mmap(nullptr, sizeof(StatsRegion), PROT_READ | (writable ? PROT_WRITE : 0),
+                   MAP_SHARED, fd, 0);
     ::close(fd);
     if (p == MAP_FAILED) {
         *error = sys_error("mmap " + path);
         return nullptr;
     }
-    auto* r = static_cast<const StatsRegion*>(p);
+    auto* r = static_cast<StatsRegion*>(p);
     if (r->magic != kStatsMagic) {
         *error = path + ": not a pusher status file";
         munmap(p, sizeof(StatsRegion));
@@ -92,6 +93,14 @@ const StatsRegion* stats_open(const std::string& path, std::string* error) {
         return nullptr;
     }
     return r;
+}
+
+StatsRegion* stats_attach(const std::string& path, std::string* error) {
+    return map_existing(path, true, error);
+}
+
+const StatsRegion* stats_open(const std::string& path, std::string* error) {
+    return map_existing(path, false, error);
 }
 
 const char* exit_cause_name(ExitCause c) {

@@ -115,6 +115,9 @@ struct StatsRegion {
     std::atomic<uint32_t> master_state;  // 0 running, 1 reloading, 2 stopping
     std::atomic<uint32_t> reloads_done;  // bumped when a reload has finished
     std::atomic<uint32_t> tls_generation;  // bumped by the master on each reload-certs
+    std::atomic<uint32_t> upgrades_done;     // `upgrade`: the new build runs everywhere
+    std::atomic<uint32_t> upgrade_failures;  // `upgrade` refused (upgrade_error says why)
+    char upgrade_error[192];
     uint64_t start_time;
     uint64_t instance_id;  // random per master start: client ids of an older run never match
     char build[32];  // the master's build: changes on `upgrade`
@@ -126,6 +129,9 @@ struct StatsRegion {
 
 // Creates (truncates) the file at `path` and maps it read-write. nullptr + error on failure.
 StatsRegion* stats_create(const std::string& path, std::string* error);
+// Maps an existing region read-write (a master executed by `upgrade`); nullptr
+// if absent or of another layout.
+StatsRegion* stats_attach(const std::string& path, std::string* error);
 // Maps an existing region read-only for the CLI; nullptr if absent or not ours.
 const StatsRegion* stats_open(const std::string& path, std::string* error);
 void stats_close(const void* region);
