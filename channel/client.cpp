@@ -96,7 +96,7 @@ void Client::adopt(int fd) {
 
 void Client::set_subscribed(bool up) {
     subscribed_ = up;
-    loop_.stats().channel_connected.store(up ? 1 : 0, std::memory_order_relaxed);
+    if (loop_.owns_slot()) loop_.stats().channel_connected.store(up ? 1 : 0, std::memory_order_relaxed);
 }
 
 void Client::on_connect(runtime::Connection& c) {

@@ -387,6 +387,11 @@ void ProcessManager::reload_step() {
         // A hand-over's old process leaves on its own once the bus is cut
         // over; the next slot waits for that, so one slot at a time moves.
         pid_t old = reload_handover_ ? s.old_pid : s.pid;
+        // Once the new worker is live (or gave up) the old one has
+        // stop_timeout to leave, as in a plain reload.
+        if (reload_handover_ && handover_outcomes(s) != reload_outcomes_ &&
+            reload_kill_at_ > now + config_.stop_timeout)
+            reload_kill_at_ = now + config_.stop_timeout;
         if (old != 0 && old == reload_old_pid_ && now >= reload_kill_at_ && !reload_killed_) {
             log_line("worker[" + config_.services[s.service].name + ":" + std::to_string(old) +
                      "] did not leave in time: SIGKILL");
@@ -444,6 +449,7 @@ bool ProcessManager::handover_replace(Slot& s, double now) {
         return false;
     }
     reload_handover_ = true;
+    reload_outcomes_ = handover_outcomes(s);
     s.old_pid = s.pid;
     s.old_control_fd = s.control_fd;
     s.control_fd = -1;
@@ -458,6 +464,11 @@ bool ProcessManager::handover_replace(Slot& s, double now) {
     close(sv[0]);
     reload_kill_at_ = now + config_.handover_timeout + config_.stop_timeout;
     return true;
+}
+
+uint64_t ProcessManager::handover_outcomes(const Slot& s) const {
+    const runtime::WorkerSlot& ws = stats(s);
+    return runtime::read(ws.handovers) + runtime::read(ws.handover_failures);
 }
 
 // Old processes of a graceful reload get graceful_timeout to finish.

@@ -69,6 +69,7 @@ class ProcessManager {
     void reload_step();
     void reload_replace(Slot& s, double now);
     bool handover_replace(Slot& s, double now);
+    uint64_t handover_outcomes(const Slot& s) const;
     void retire_old(Slot& s);
     bool old_workers_drained(double now);
     void signal_all(int sig);
@@ -91,6 +92,7 @@ class ProcessManager {
     pid_t reload_old_pid_ = 0;  // the process the reload is replacing now
     bool reload_killed_ = false;
     bool reload_handover_ = false;  // the slot being replaced hands its clients over
+    uint64_t reload_outcomes_ = 0;   // the slot's handovers + failures before it began
     double reload_kill_at_ = 0;
     std::set<pid_t> master_killed_;  // SIGKILLed by us and not yet reaped
     int ready_fd_ = -1;

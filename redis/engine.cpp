@@ -116,7 +116,7 @@ void Engine::close() {
     unplaced_.clear();
     backlog_.queued = 0;
     healthy_ = false;
-    loop_.stats().channel_connected.store(0, std::memory_order_relaxed);
+    if (loop_.owns_slot()) loop_.stats().channel_connected.store(0, std::memory_order_relaxed);
 }
 
 bool Engine::idle() const {
@@ -251,7 +251,7 @@ void Engine::update_health() {
     bool ok = started_ && !closed_ && (cluster_ ? cluster_->known() : !nodes_.empty());
     for (auto& node : nodes_) ok = ok && (!node || node->healthy());
     healthy_ = ok;
-    loop_.stats().channel_connected.store(ok ? 1 : 0, std::memory_order_relaxed);
+    if (loop_.owns_slot()) loop_.stats().channel_connected.store(ok ? 1 : 0, std::memory_order_relaxed);
 }
 
 // ---- the cluster map changed ----------------------------------------------------

@@ -1,5 +1,7 @@
 #include "runtime/loop.h"
 
+#include <unistd.h>
+
 #include <csignal>
 #include <ctime>
 
@@ -14,7 +16,8 @@ Loop::Loop(WorkerSlot* slot, const Limits& limits)
     : base_(event_base_new()),
       slot_(slot ? slot : &own_slot_),
       limits_(limits),
-      read_buf_(kReadBufferSize) {
+      read_buf_(kReadBufferSize),
+      pid_(getpid()) {
     signal(SIGPIPE, SIG_IGN);  // a peer that went away is seen as EPIPE on write
     reap_ev_ = event_new(base_, -1, 0, reap, this);
 }

@@ -38,6 +38,10 @@ class Loop {
 
     event_base* base() const { return base_; }
     WorkerSlot& stats() { return *slot_; }
+    // Gauges (connections, bus up) are the slot owner's: during a hand-over or
+    // a graceful reload the old process shares the slot with its replacement
+    // and must not overwrite what the new one reports. Counters are shared.
+    bool owns_slot() const { return slot_ == &own_slot_ || slot_->pid.load() == pid_; }
     const Limits& limits() const { return limits_; }
     Limits& mutable_limits() { return limits_; }  // a service may tune its own copy
     // Connection ids come from the shared slot so they are never reused
@@ -78,6 +82,7 @@ class Loop {
     WorkerSlot own_slot_{};  // used when no shared region is given (unit tests)
     Limits limits_;
     std::vector<char> read_buf_;
+    int pid_;  // this process (the Loop is made after the fork)
     std::vector<Connection*> graveyard_;
     double test_now_ = -1;  // < 0: the real clock
     int corked_ = 0;

@@ -106,7 +106,7 @@ Connection* TcpServer::adopt(int fd, uint64_t id) {
     c->index = static_cast<uint32_t>(conns_.size());
     conns_.push_back(c);
     by_id_.emplace(c->id(), c);
-    loop_.stats().connections.store(conns_.size(), std::memory_order_relaxed);
+    if (loop_.owns_slot()) loop_.stats().connections.store(conns_.size(), std::memory_order_relaxed);
     acceptor_->on_accept(*c);
     return c;
 }
@@ -120,7 +120,7 @@ void TcpServer::remove(Connection& c) {
     conns_[c.index] = last;
     last->index = c.index;
     conns_.pop_back();
-    loop_.stats().connections.store(conns_.size(), std::memory_order_relaxed);
+    if (loop_.owns_slot()) loop_.stats().connections.store(conns_.size(), std::memory_order_relaxed);
 }
 
 Connection* TcpServer::find(uint64_t id) const {

@@ -10,6 +10,9 @@
 namespace pusher::worker {
 
 using protocol::handover::kMaxFds;
+
+// How long the new worker waits for the old one's first answer to Hello.
+static constexpr double kAnswerWait = 1.0;
 using runtime::bump;
 using runtime::FdLink;
 using runtime::log_line;
@@ -62,9 +65,17 @@ void Handover::tick() {
     if (role_ == Role::New && !hello_sent_ && bus_.connected()) {
         hello_sent_ = true;
         bus_.sync([this] {
-            if (link_ && link_->open()) link_->send(wire::kHello, nonce_);
+            if (!link_ || !link_->open()) return;
+            link_->send(wire::kHello, nonce_);
+            hello_at_ = loop_.now();
         });
     }
+    // The old worker answers Hello at once (it freezes in the same turn).
+    // One that does not is stuck: we serve on our own rather than hold our
+    // own stream for the whole timeout.
+    if (role_ == Role::New && !live_ && hello_at_ > 0 && !answered_ &&
+        loop_.now() - hello_at_ > kAnswerWait)
+        return new_go_live(false, "the old worker did not answer");
     if (role_ == Role::Old && finished_ && (!link_ || link_->queued_bytes() == 0)) {
         timer_.cancel();
         link_.reset();
@@ -85,6 +96,7 @@ void Handover::on_message(FdLink::Message& m) {
         return;
     }
     if (role_ != Role::New || live_) return;
+    answered_ = true;
     switch (m.type) {
         case wire::kConnections:
             return new_adopt(m);

@@ -107,7 +107,8 @@ class Handover {
     bool frozen_ = false, finished_ = false;
     uint64_t sent_ = 0, acked_ = 0;
     // New
-    bool hello_sent_ = false, all_sent_ = false, done_ = false, live_ = false;
+    bool hello_sent_ = false, answered_ = false, all_sent_ = false, done_ = false, live_ = false;
+    double hello_at_ = 0;
     uint64_t adopted_ = 0;
     std::vector<std::pair<Value, Value>> held_;  // own events after the marker, until live
 };

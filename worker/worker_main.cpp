@@ -137,7 +137,7 @@ class WorkerProcess {
         if (draining_ || leaving_) return;
         draining_ = true;
         drain_deadline_ = loop_.now() + ctx_.config->graceful_timeout;
-        ctx_.slot->state.store(static_cast<uint32_t>(SlotState::Draining));
+        if (loop_.owns_slot()) ctx_.slot->state.store(static_cast<uint32_t>(SlotState::Draining));
         service_->stop_accepting();
         service_->go_away_paced(std::min(ctx_.config->close_window, ctx_.config->graceful_timeout));
         drain_check_.start(0.05, true);

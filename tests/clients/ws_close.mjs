@@ -14,7 +14,8 @@
 //   terminate     ws.terminate() after the welcome: the socket is destroyed, no close frame
 //   terminate_in_flight  ws.terminate() while broadcasts are arriving
 //   stop          runs CMD (pusher stop) while connected: expects close 1001 "going away", clean
-//   reload        runs CMD (pusher reload): expects 1001, clean; then reconnects and is greeted
+//   reload        runs CMD (pusher reload): the connection is handed to the new worker and stays
+//                 open (no close event); a broadcast published after the reload arrives on it
 //
 // Prints "ok SCENARIO #i: ..." per connection and exits 0, or "FAIL ..." and exits 1.
 import { execFile } from 'node:child_process';
@@ -138,23 +139,6 @@ async function goingAway(c) {
   return `got ${e.code} '${e.reason}' clean; ${(out.stdout + out.stderr).trim().split('\n').pop() || 'cmd ok'}`;
 }
 
-// After a reload the port keeps listening (the master holds it): a reconnect
-// lands on the new worker and is greeted. Retries only on a refused or reset
-// connect, within a deadline.
-async function reconnect() {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const c = open();
-    try {
-      return { c, who: await greeted(c) };
-    } catch (e) {
-      c.ws.terminate();
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
 const scenarios = {
   normal: () => closeWith(undefined),
   code_1000: () => closeWith(1000, 'done'),
@@ -185,11 +169,20 @@ const scenarios = {
   reload: async () => {
     const c = open();
     const who = await greeted(c);
-    const res = await goingAway(c);
-    const again = await reconnect();
-    again.c.ws.close(1000);
-    await answered(again.c, 'close after reconnect');
-    return `${who}, ${res}; reconnected: ${again.who}`;
+    let closedEarly = null;
+    c.closed.then((e) => { closedEarly = e; });
+    const out = await exec(cmd[0], cmd.slice(1), { timeout: 20_000 }).catch((err) => {
+      throw new Fail(`${cmd.join(' ')} failed: ${err.message}`);
+    });
+    const n = c.messages.length;
+    const tag = `after reload ${Date.now()}`;
+    await publish(tag);
+    const got = await nextMessage(c, n);
+    if (closedEarly) throw new Fail(`closed during the reload: ${closedEarly.code} '${closedEarly.reason}'`);
+    if (got !== tag) throw new Fail(`after the reload got ${JSON.stringify(got)}, want ${tag}`);
+    c.ws.close(1000);
+    const res = await answered(c, 'close after the reload');
+    return `${who}, kept through: ${(out.stdout + out.stderr).trim().split('\n').pop()}; got the broadcast; ${res}`;
   },
 };
 

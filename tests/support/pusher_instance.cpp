@@ -123,7 +123,7 @@ void PusherInstance::check_worker_deaths() {
         std::istringstream in(s.out);
         Json::parseFromStream(b, in, &st, &errs);
     }
-    run(pusher_bin() + " stop -q -c " + config);
+    run(bin + " stop -q -c " + config);
     std::string lines = log_lines("exit with status");
     long logged = static_cast<long>(std::count(lines.begin(), lines.end(), '\n'));
     long counted = st["abnormal_exits"].isNumeric() ? st["abnormal_exits"].asInt64() : 0;
@@ -141,7 +141,7 @@ CmdResult PusherInstance::stop() {
     return cli("stop -q");
 }
 CmdResult PusherInstance::cli(const std::string& args) {
-    return run(pusher_bin() + " " + args + " -c " + config);
+    return run(bin + " " + args + " -c " + config);
 }
 
 std::string http_request(const std::string& host, int port, const std::string& raw) {

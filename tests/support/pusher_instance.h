@@ -44,6 +44,9 @@ class PusherInstance {
     std::string log_lines(const std::string& what) const;
     int ws_port = 0, http_port = 0, channel_port = 0;
     std::string dir, config;
+    // The binary the instance runs and is driven with (an upgrade test runs
+    // a copy in dir and replaces it there).
+    std::string bin = pusher_bin();
     // GET http://host:http_port/<target>; returns the body ("" on failure).
     std::string http_get(const std::string& target, int* status = nullptr) const;
     std::string host;
