@@ -140,7 +140,7 @@ $(B)/bench/%: tests/bench/%.cpp $(B)/libprotocol.a $(B)/libllhttp.a
 	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -o $@ $< $(B)/libprotocol.a $(B)/libllhttp.a $(LDLIBS)
 
 # libFuzzer targets (clang): each runs FUZZ_SECONDS on a copy of its seed corpus.
-FUZZ_TARGETS := php_serialize frame http_request ws_frame ws_inflate ws_deflate_offer services redis_topology jwt
+FUZZ_TARGETS := php_serialize frame http_request ws_frame ws_inflate ws_deflate_offer services redis_topology jwt handover
 FUZZ_SECONDS ?= 30
 $(B)/fuzz/%: tests/fuzz/%_fuzz.cpp $(B)/libprotocol.a $(B)/libllhttp.a
 	@mkdir -p $(@D); $(CXX) $(CPPFLAGS) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libprotocol.a $(B)/libllhttp.a $(LDLIBS)

@@ -595,7 +595,26 @@ std::string WsDecoder::save() const {
     return out;
 }
 
-bool WsDecoder::restore(std::string_view state) {
+// The state comes from our own old process, but a new decoder must not
+// trust it further than the rules feed() keeps: a state feed() could never
+// have left behind is refused, so no later read can run past a buffer.
+static bool consistent_pending(const uint8_t* head, size_t head_len, bool head_done,
+                               uint64_t frame_len, size_t held, size_t message, uint8_t opcode,
+                               bool compressed, uint16_t utf8, size_t max_message) {
+    uint8_t need = static_cast<uint8_t>(utf8);
+    if (need > 3 && need != 0xFF) return false;
+    if (opcode != 0 && opcode != kWsText && opcode != kWsBinary) return false;
+    if (opcode == 0 && (message != 0 || compressed)) return false;
+    if (head_len == 0) return !head_done && held == message;
+    size_t full = head_len < 2 ? 2 : header_size(head[1]);
+    if (!head_done) return head_len < full && held == message;
+    if (head_len != header_size(head[1]) || frame_len != payload_length(head)) return false;
+    bool control = head[0] & 0x08;
+    uint64_t bound = control ? kMaxControl : max_message - std::min(message, max_message);
+    return frame_len <= bound && held - message < frame_len;
+}
+
+bool WsDecoder::restore(std::string_view state, size_t max_message) {
     handover::Reader r(state);
     uint8_t version = 0, bits = 0;
     if (!r.u8(&version) || version != kStateVersion || !r.u8(&bits)) return false;
@@ -612,6 +631,11 @@ bool WsDecoder::restore(std::string_view state) {
         !r.u8(&pbits) || !r.u8(&p->msg_opcode) || !r.u32(&utf8) || !r.done())
         return false;
     if (head.size() > kMaxHeader || message > p->buf.size()) return false;
+    if (!consistent_pending(reinterpret_cast<const uint8_t*>(head.data()), head.size(), pbits & 1,
+                            p->frame_len, p->buf.size(), static_cast<size_t>(message), p->msg_opcode,
+                            pbits & 2, static_cast<uint16_t>(utf8), max_message) ||
+        utf8 > 0xFFFF)
+        return false;
     p->message = static_cast<size_t>(message);
     memcpy(p->head, head.data(), head.size());
     p->head_len = static_cast<uint8_t>(head.size());

@@ -91,9 +91,9 @@ class WsDecoder {
     void set_deflate(bool on) { deflate_ = on; }
     // Hand-over to a new process (issue 15): the unfinished frame or message
     // as bytes, and back. restore() is for a fresh decoder; false: not a
-    // state this code wrote.
+    // state this code could have written under max_message.
     std::string save() const;
-    bool restore(std::string_view state);
+    bool restore(std::string_view state, size_t max_message);
 
   private:
     struct Pending;

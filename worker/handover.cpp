@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <random>
 
 #include "runtime/log.h"
@@ -13,6 +16,14 @@ using protocol::handover::kMaxFds;
 
 // How long the new worker waits for the old one's first answer to Hello.
 static constexpr double kAnswerWait = 1.0;
+
+// Fault injection for the tests of a hand-over's failures
+// (tests/integration/handover_faults_test.cpp): PUSHER_TEST_HANDOVER names a
+// process that dies (SIGKILL) right after the first batch of connections.
+static bool test_fault(const char* which) {
+    static const char* fault = getenv("PUSHER_TEST_HANDOVER");
+    return fault && strcmp(fault, which) == 0;
+}
 using runtime::bump;
 using runtime::FdLink;
 using runtime::log_line;
@@ -140,6 +151,7 @@ void Handover::old_freeze() {
         std::vector<Conn> part(conns.begin() + i, conns.begin() + end);
         std::vector<int> part_fds(fds.begin() + i, fds.begin() + end);
         link_->send(wire::kConnections, wire::encode_conns(part), std::move(part_fds));
+        if (test_fault("old_dies_after_first_batch")) raise(SIGKILL);
     }
     sent_ = conns.size();
     link_->send(wire::kEndOfConns, "");
@@ -205,6 +217,7 @@ void Handover::new_adopt(FdLink::Message& m) {
         owner_.adopt_connection(m.fds[i], conns[i]);
         m.fds[i] = -1;
     }
+    if (test_fault("new_dies_after_first_batch")) raise(SIGKILL);
     adopted_ += conns.size();
     bump(stats().handover_adopted, conns.size());
     link_->send(wire::kAck, std::to_string(conns.size()));

@@ -80,7 +80,7 @@ void WsService::adopt_connection(int fd, Handover::Conn& rec) {
         return;
     }
     s.handshake.reset();
-    if (!s.decoder.restore(rec.input)) {
+    if (!s.decoder.restore(rec.input, config_.limits.ws_max_message)) {
         runtime::log_line("hand-over: connection " + std::to_string(rec.id) +
                           ": decoder state refused");
         return c->close_now();
