@@ -42,24 +42,25 @@ void Engine::connect() {
     update_health();
 }
 
+// One name per stream, in stream order (stream_of's numbering): shards from
+// the config (known before the nodes are made), cluster masters from the map
+// known now (one name before the first map).
 std::vector<Engine::Value> Engine::cut_channels(const std::string& base) const {
     std::string full = redis_channel(bus_.prefix, Value::string(base));
+    auto named = [&](const std::string& probe) {
+        return Value::string(probe.empty() ? base : base + probe.substr(full.size()));
+    };
     std::vector<Value> out;
     if (cluster()) {
         if (!cluster_ || cluster_->topology().masters.empty()) return {Value::string(base)};
         const Topology& t = cluster_->topology();
-        for (size_t m = 0; m < t.masters.size(); ++m) {
-            std::string name = probe_channel_for_slots(full, t.slots_of(static_cast<int>(m)));
-            if (!name.empty()) out.push_back(Value::string(base + name.substr(full.size())));
-        }
+        for (size_t m = 0; m < t.masters.size(); ++m)
+            out.push_back(named(probe_channel_for_slots(full, t.slots_of(static_cast<int>(m)))));
         return out;
     }
-    int shards = static_cast<int>(nodes_.size());
+    int shards = static_cast<int>(bus_.redis.size());
     if (shards <= 1) return {Value::string(base)};
-    for (int i = 0; i < shards; ++i) {
-        std::string name = probe_channel_for_shard(full, i, shards);
-        out.push_back(Value::string(base + name.substr(full.size())));
-    }
+    for (int i = 0; i < shards; ++i) out.push_back(named(probe_channel_for_shard(full, i, shards)));
     return out;
 }
 
@@ -69,7 +70,7 @@ size_t Engine::stream_of(const Value& channel) const {
         int m = cluster_ ? cluster_->master_of(name) : -1;
         return m < 0 ? 0 : static_cast<size_t>(m);
     }
-    int shards = static_cast<int>(nodes_.size());
+    int shards = static_cast<int>(bus_.redis.size());
     return shards <= 1 ? 0 : static_cast<size_t>(shard_of(name, shards));
 }
 

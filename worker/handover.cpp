@@ -15,7 +15,7 @@ namespace pusher::worker {
 using protocol::handover::kMaxFds;
 
 // How long the new worker waits for the old one's first answer to Hello.
-static constexpr double kAnswerWait = 1.0;
+static constexpr double kAnswerWait = 3.0;
 
 // Fault injection for the tests of a hand-over's failures
 // (tests/integration/handover_faults_test.cpp): PUSHER_TEST_HANDOVER names a
@@ -47,8 +47,18 @@ static std::string random_nonce() {
     return std::to_string(getpid()) + "-" + std::to_string((uint64_t(rd()) << 32) | rd());
 }
 
+void Handover::subscribe_cut() {
+    for (const Value& ch : cut_channels())
+        if (cut_subscribed_.insert(ch.as_string()).second)
+            bus_.on(ch, [this](const Value& c, const Value& d) { on_marker(c, d); });
+}
+
 void Handover::begin_old(int fd, double timeout) {
     role_ = Role::Old;
+    nonce_.clear();  // a process that was new once is old now: a fresh start
+    frozen_ = finished_ = false;
+    sent_ = acked_ = 0;
+    cut_.clear();
     began_ = loop_.now();
     deadline_ = began_ + timeout;
     link_ = std::make_unique<FdLink>(
@@ -99,9 +109,14 @@ void Handover::tick() {
 
 void Handover::on_message(FdLink::Message& m) {
     if (role_ == Role::Old) {
-        if (m.type == wire::kHello && !frozen_) {
+        if (m.type == wire::kHello && !frozen_ && nonce_.empty()) {
             nonce_ = m.body;
-            return old_freeze();
+            // Every cut channel of now must be in effect before the new
+            // worker can publish its markers (it does after our last batch).
+            subscribe_cut();
+            return bus_.sync([this] {
+                if (!finished_ && !frozen_) old_freeze();
+            });
         }
         if (m.type == wire::kAck) acked_ += strtoull(m.body.c_str(), nullptr, 10);
         return;

@@ -26,6 +26,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "protocol/handover_wire.h"
@@ -61,10 +62,10 @@ class Handover {
     Handover(runtime::Loop& loop, runtime::Bus& bus, Owner& owner, std::string cut_base);
     ~Handover();
 
-    // Both roles: the cut channels, subscribed to at start (the old worker
-    // must hear the marker without subscribing late).
-    std::vector<Value> cut_channels() const { return bus_.cut_channels(cut_base_); }
-    void on_marker(const Value& channel, const Value& data);
+    // Both roles: subscribes to the cut channel of every bus stream known now
+    // (at start; the old worker again when asked, in case the streams
+    // changed, e.g. a Redis Cluster's masters, before it freezes).
+    void subscribe_cut();
 
     // Old: the master gave us the socket to our replacement.
     void begin_old(int fd, double timeout);
@@ -80,6 +81,8 @@ class Handover {
     bool frozen() const { return role_ == Role::Old && frozen_; }
 
   private:
+    std::vector<Value> cut_channels() const { return bus_.cut_channels(cut_base_); }
+    void on_marker(const Value& channel, const Value& data);
     void on_message(runtime::FdLink::Message& m);
     void on_link_closed(const std::string& why);
     void old_freeze();
@@ -102,6 +105,7 @@ class Handover {
     double deadline_ = 0, began_ = 0;
     std::string nonce_;
     std::vector<bool> cut_;  // per stream: the marker was seen
+    std::unordered_set<std::string> cut_subscribed_;
     size_t streams_ = 1;
     // Old
     bool frozen_ = false, finished_ = false;

@@ -59,8 +59,7 @@ void WsService::subscribe() {
     listen(Value::string(api::kQueryChannel));
     // Every worker hears its slot's cut channels from the start: a hand-over
     // must not wait for (or race) a late subscription.
-    for (const Value& ch : handover_.cut_channels())
-        bus_->on(ch, [this](const Value& c, const Value& d) { handover_.on_marker(c, d); });
+    handover_.subscribe_cut();
     bus_->set_batch_end([this] { flush_broadcasts(); });
     announce(false);  // queued until the bus is up
     roster_timer_.start(api::kRosterInterval, true);

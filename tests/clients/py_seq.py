@@ -29,8 +29,9 @@ async def follow(ws):
                 continue
             if m == "END":
                 break
-            if m.startswith("b") and m[1:].isdigit():
-                b.append(int(m[1:]))
+            head = m[1:].split(":", 1)[0]  # "b<n>" or, padded to be compressed, "b<n>:xxx..."
+            if m.startswith("b") and head.isdigit():
+                b.append(int(head))
             else:
                 t.append(m)
     except websockets.exceptions.ConnectionClosed as e:
