@@ -436,20 +436,43 @@ int cmd_upgrade(const Args& a, const runtime::Config& c) {
 // than left without a master.
 int cmd_upgrade_resume(const runtime::Config& c) {
     const char* env = getenv(kUpgradeEnv);
+    std::string state = env ? env : "";
     UpgradeState st;
-    bool ok = env && decode_upgrade_state(env, &st);
+    bool ok = env && decode_upgrade_state(state, &st);
     unsetenv(kUpgradeEnv);
     if (!ok) return fail("upgrade-resume: no state from an upgrading master");
+    const char* rb = getenv(kRollbackEnv);
+    std::string rollback = rb ? rb : "";
+    unsetenv(kRollbackEnv);
     ProcessManager pm(c);
-    pm.set_exe(self_exe());
     std::string err;
-    if (!pm.resume(st, &err)) {
-        runtime::log_line("upgrade: the new image cannot take over: " + err + "; stopping");
-        for (const UpgradeState::Slot& s : st.slots)
-            if (s.pid > 0) kill(s.pid, SIGINT);
-        return 1;
+    // Fault injection for the rollback test (handover_edges_test.cpp): the
+    // image of this build refuses to take over.
+    const char* refuse = getenv("PUSHER_TEST_UPGRADE_FAIL");
+    if (refuse && strcmp(refuse, runtime::build_version()) == 0)
+        err = "refused by PUSHER_TEST_UPGRADE_FAIL";
+    else if (pm.resume(st, &err)) {
+        pm.set_exe(self_exe());  // this image's binary, for the next upgrade
+        if (st.old_exe_fd >= 0) close(st.old_exe_fd);
+        if (!rollback.empty()) pm.rolled_back(rollback);
+        return pm.run(-1);
     }
-    return pm.run(-1);
+    // The old image is still open: it runs again, with the same state, and
+    // reports the upgrade as refused. Only if that fails too do the workers stop.
+    runtime::log_line("upgrade: the new image cannot take over: " + err);
+    if (rollback.empty() && st.old_exe_fd >= 0) {
+        setenv(kUpgradeEnv, state.c_str(), 1);
+        setenv(kRollbackEnv, err.c_str(), 1);
+        std::vector<const char*> argv = {"pusher", "upgrade-resume"};
+        if (!c.config_file.empty()) argv.insert(argv.end(), {"-c", c.config_file.c_str()});
+        argv.push_back(nullptr);
+        fexecve(st.old_exe_fd, const_cast<char* const*>(argv.data()), environ);
+        runtime::log_line(std::string("upgrade: cannot run the old image again: ") + strerror(errno));
+    }
+    runtime::log_line("upgrade: stopping the workers");
+    for (const UpgradeState::Slot& s : st.slots)
+        if (s.pid > 0) kill(s.pid, SIGINT);
+    return 1;
 }
 
 }  // namespace

@@ -151,7 +151,10 @@ int ProcessManager::run(int ready_fd) {
     for (int sig : kSignals) sigaddset(&set, sig);
     sigprocmask(SIG_BLOCK, &set, nullptr);
     signal(SIGPIPE, SIG_IGN);
-    if (resumed_) {
+    if (resumed_ && !rollback_.empty()) {
+        upgrade_failed("the new image could not take over (" + rollback_ +
+                       "); the old one runs again");
+    } else if (resumed_) {
         log_line("upgrade: now running " + std::string(runtime::build_version()) +
                  "; reloading the workers");
         upgrading_ = true;
@@ -399,6 +402,11 @@ void ProcessManager::reload_step() {
             reload_killed_ = true;
         }
         if ((old != 0 && old == reload_old_pid_) || !slot_ready(s)) return;
+        // The replacement must be live (or have given up) before the next
+        // reload can reach it: a worker still adopting cannot hand over.
+        if (reload_handover_ && s.pid == reload_new_pid_ &&
+            handover_outcomes(s) == reload_outcomes_ && now < reload_kill_at_)
+            return;
         reload_waiting_exit_ = false;
         reload_handover_ = false;
     }
@@ -456,6 +464,20 @@ bool ProcessManager::handover_replace(Slot& s, double now) {
     stats(s).old_pid.store(s.old_pid);
     spawn(s, sv[1], sv[0]);
     close(sv[1]);
+    if (s.pid == 0) {  // fork failed: the old worker goes on as it was
+        close(sv[0]);
+        s.pid = s.old_pid;
+        s.control_fd = s.old_control_fd;
+        s.old_pid = 0;
+        s.old_control_fd = -1;
+        s.restart_at = -1;
+        stats(s).old_pid.store(0);
+        stats(s).pid.store(s.pid);
+        stats(s).listening.store(1);
+        reload_handover_ = false;
+        return false;
+    }
+    reload_new_pid_ = s.pid;
     if (!runtime::send_fd(s.old_control_fd, 'H', sv[0])) {
         // The replacement sees its socket close and serves on its own.
         log_line(std::string("reload: hand-over request not delivered: ") + strerror(errno));
@@ -488,7 +510,7 @@ bool ProcessManager::old_workers_drained(double now) {
 // Every descriptor the new image needs survives the exec; its number goes in
 // the environment. If the exec itself fails, nothing has changed.
 void ProcessManager::begin_upgrade() {
-    if (state_ != State::Running) return log_line("upgrade: ignored while reloading or stopping");
+    if (state_ != State::Running) return upgrade_failed("a reload or a stop is running");
     std::string exe = exe_.empty() ? self_exe() : exe_;
     log_line("upgrade: checking " + exe);
     std::string version, error;
@@ -497,7 +519,8 @@ void ProcessManager::begin_upgrade() {
         return upgrade_failed(error);
     UpgradeState st;
     st.lock_fd = master_only_fd_;
-    std::vector<int> keep = {master_only_fd_};
+    st.old_exe_fd = exe_fd_;
+    std::vector<int> keep = {master_only_fd_, exe_fd_};
     for (const Slot& s : slots_) {
         st.slots.push_back({s.listen_fd, s.control_fd, s.pid});
         keep.push_back(s.listen_fd);
@@ -525,6 +548,11 @@ void ProcessManager::upgrade_failed(const std::string& why) {
     stats_->upgrade_failures.fetch_add(1);
 }
 
+void ProcessManager::set_exe(std::string exe) {
+    exe_ = std::move(exe);
+    if (exe_fd_ < 0) exe_fd_ = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+}
+
 bool ProcessManager::resume(const UpgradeState& st, std::string* error) {
     stats_ = runtime::stats_attach(config_.stats_file, error);
     if (!stats_) return false;
@@ -542,6 +570,7 @@ bool ProcessManager::resume(const UpgradeState& st, std::string* error) {
             s.control_fd = from.control_fd;
             s.pid = from.pid;
             s.started = monotonic_now() - 10;  // not a start-up death if it goes now
+            if (s.pid <= 0) s.restart_at = monotonic_now();  // was waiting out a back-off
             for (int fd : {s.listen_fd, s.control_fd})
                 if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
             slots_.push_back(s);

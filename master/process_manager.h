@@ -31,11 +31,14 @@ class ProcessManager {
     // A descriptor of the master's that workers must not keep (the pid file lock).
     void close_in_workers(int fd) { master_only_fd_ = fd; }
     // The binary to re-execute on `upgrade` (master/upgrade.h), read at start.
-    void set_exe(std::string exe) { exe_ = std::move(exe); }
+    void set_exe(std::string exe);
     // In place of prepare(), in a master that an upgrade just executed: takes
     // over the old image's listeners, workers and status region. run() then
     // reloads every worker with hand-over, so they run this build too.
     bool resume(const struct UpgradeState& state, std::string* error);
+    // After resume(): the upgrade did not take (the new image failed and ran
+    // this one again); run() reports it instead of reloading.
+    void rolled_back(std::string why) { rollback_ = std::move(why); }
 
   private:
     struct Slot {
@@ -93,13 +96,16 @@ class ProcessManager {
     bool reload_killed_ = false;
     bool reload_handover_ = false;  // the slot being replaced hands its clients over
     uint64_t reload_outcomes_ = 0;   // the slot's handovers + failures before it began
+    pid_t reload_new_pid_ = 0;       // the replacement forked for it
     double reload_kill_at_ = 0;
     std::set<pid_t> master_killed_;  // SIGKILLed by us and not yet reaped
     int ready_fd_ = -1;
     int master_only_fd_ = -1;
     std::string exe_;
+    int exe_fd_ = -1;  // the running binary, open (a failed upgrade executes it again)
     bool resumed_ = false;    // this image was executed by an upgrade
     bool upgrading_ = false;  // the reload running is the upgrade's
+    std::string rollback_;
     double ready_deadline_ = 0;
 };
 

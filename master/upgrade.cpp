@@ -19,7 +19,7 @@ namespace pusher::master {
 
 std::string encode_upgrade_state(const UpgradeState& s) {
     std::ostringstream o;
-    o << "v1 " << s.lock_fd << " " << s.slots.size();
+    o << "v1 " << s.lock_fd << " " << s.old_exe_fd << " " << s.slots.size();
     for (const UpgradeState::Slot& sl : s.slots)
         o << " " << sl.listen_fd << "," << sl.control_fd << "," << sl.pid;
     return o.str();
@@ -29,7 +29,8 @@ bool decode_upgrade_state(const std::string& text, UpgradeState* s) {
     std::istringstream in(text);
     std::string v;
     size_t n = 0;
-    if (!(in >> v >> s->lock_fd >> n) || v != "v1" || n > runtime::kMaxSlots) return false;
+    if (!(in >> v >> s->lock_fd >> s->old_exe_fd >> n) || v != "v1" || n > runtime::kMaxSlots)
+        return false;
     s->slots.resize(n);
     for (UpgradeState::Slot& sl : s->slots) {
         char c1 = 0, c2 = 0;
@@ -50,12 +51,26 @@ std::string self_exe() {
     return p;
 }
 
+// What the new image must share with the running one: the listeners it takes
+// over, the status region it attaches to, the pid file the CLI finds it by,
+// and what names the bus channels and client ids (a different node name or
+// bus would cut every hand-over and change every client id). Other settings
+// (keys, limits, timeouts) may change with an upgrade, as with a restart.
 std::string upgrade_layout(const runtime::Config& c) {
-    std::string out = "stats" + std::to_string(runtime::kStatsVersion);
+    std::string out = "stats" + std::to_string(runtime::kStatsVersion) + "|node=" + c.node_name +
+                      "|pid=" + c.pid_file + "|stats=" + c.stats_file +
+                      "|event=" + c.broadcast_event + "|bus=" +
+                      std::to_string(static_cast<int>(c.bus.engine)) + "/" +
+                      std::to_string(static_cast<int>(c.bus.mode)) + "/" + c.bus.prefix + "/" +
+                      c.channel_host + ":" + std::to_string(c.channel_port);
+    for (const runtime::RedisAddress& r : c.bus.redis) out += "," + r.host + ":" + std::to_string(r.port);
     for (const runtime::ServiceConfig& s : c.services)
-        out += "|" + s.name + "@" + s.host + ":" + std::to_string(s.port) + "x" +
-               std::to_string(s.count);
-    return out;
+        out += "|" + s.name + "=" + std::to_string(static_cast<int>(s.type)) + "@" + s.host + ":" +
+               std::to_string(s.port) + "x" + std::to_string(s.count) + (s.tls.enabled() ? "+tls" : "");
+    // One word on the check's answer line: spaces (in a path) become '%20'.
+    std::string word;
+    for (char ch : out) word += ch == ' ' ? std::string("%20") : std::string(1, ch);
+    return word;
 }
 
 int upgrade_check_main(const runtime::Config& c) {
@@ -120,8 +135,8 @@ bool check_new_binary(const std::string& exe, const std::string& config_file,
     if (ok != "ok" || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return *error = exe + " failed its check: " + (said.empty() ? "no answer" : said), false;
     if (lay != layout)
-        return *error = "the new build's listeners or status layout differ (" + lay + " vs " +
-                        layout + "): use restart",
+        return *error = "use restart: the new build or the config on disk differs in listeners, "
+                        "node, bus, files or status layout (" + lay + " vs " + layout + ")",
                false;
     *version = ver;
     return true;

@@ -19,6 +19,7 @@ namespace pusher::master {
 // What the old master image passes to the new one (an environment variable).
 struct UpgradeState {
     int lock_fd = -1;  // the pid file's lock
+    int old_exe_fd = -1;  // the old image's binary, open: a resume that fails runs it again
     struct Slot {
         int listen_fd = -1, control_fd = -1;
         pid_t pid = 0;
@@ -26,6 +27,9 @@ struct UpgradeState {
     std::vector<Slot> slots;
 };
 constexpr const char* kUpgradeEnv = "PUSHER_UPGRADE_STATE";
+// Set when a new image could not take over and executed the old one again:
+// why (the old image reports the upgrade as refused).
+constexpr const char* kRollbackEnv = "PUSHER_UPGRADE_ROLLBACK";
 std::string encode_upgrade_state(const UpgradeState& s);
 bool decode_upgrade_state(const std::string& text, UpgradeState* s);
 

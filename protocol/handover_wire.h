@@ -18,13 +18,18 @@ namespace pusher::protocol::handover {
 
 // Message types (one byte in the link's frame header).
 enum Type : uint8_t {
-    kHello = 'H',        // new -> old: ready to adopt; body: the cut nonce
+    kHello = 'H',        // new -> old: ready to adopt; body: "<kVersion> <cut nonce>"
     kConnections = 'C',  // old -> new: up to kMaxFds connections, their fds attached
-    kEndOfConns = 'X',   // old -> new: every connection has been sent
+    kEndOfConns = 'X',   // old -> new: every connection has been sent; body: the service's state
     kEvent = 'E',        // old -> new: a bus event read before the cut
     kDone = 'D',         // old -> new: the cut passed on every stream; nothing more follows
     kAck = 'A',          // new -> old: one kConnections message adopted (body: its count)
+    kAbort = 'Z',        // new -> old: it gives up (and counts it); the link closes
 };
+
+// Said in Hello: an old worker that does not speak the new one's version
+// hands nothing over (its clients are closed as in a plain reload).
+constexpr const char* kVersion = "v1";
 
 // At most this many descriptors per message (SCM_RIGHTS takes 253).
 constexpr size_t kMaxFds = 253;

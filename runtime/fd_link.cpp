@@ -54,11 +54,16 @@ bool FdLink::send(uint8_t type, std::string body, std::vector<int> fds) {
     o.fds = std::move(fds);
     out_bytes_ += o.bytes.size();
     out_.push_back(std::move(o));
-    if (!writing_) handle_write();  // write first; the rest waits for EV_WRITE
+    if (!writing_) {
+        in_send_ = true;
+        handle_write();  // write first; the rest waits for EV_WRITE
+        in_send_ = false;
+    }
     return true;
 }
 
 void FdLink::handle_write() {
+    if (!defer_fail_.empty() && !in_send_) return fail(defer_fail_);
     while (fd_ >= 0 && !out_.empty()) {
         Out& o = out_.front();
         iovec iov{o.bytes.data() + o.off, o.bytes.size() - o.off};
@@ -83,7 +88,14 @@ void FdLink::handle_write() {
             // the peer taking some frees room, as a full socket does.
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ETOOMANYREFS)
                 return watch_write(true);
-            return fail(std::string("hand-over link: ") + strerror(errno));
+            std::string why = std::string("hand-over link: ") + strerror(errno);
+            // Inside send() the caller is in the middle of something: the
+            // failure is reported from the loop, once it has returned.
+            if (in_send_) {
+                defer_fail_ = why;
+                return watch_write(true);
+            }
+            return fail(why);
         }
         for (int f : o.fds) ::close(f);  // in flight now: the peer holds its own
         o.fds.clear();
@@ -122,6 +134,10 @@ void FdLink::handle_read() {
         ssize_t n = recvmsg(fd_, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        // A failed recvmsg leaves msg_controllen as we set it: the buffer
+        // still holds the last call's descriptors, long since taken. Only a
+        // call that read something carries descriptors.
+        if (n <= 0) return fail(n == 0 ? "hand-over link: peer closed" : strerror(errno));
         for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
             if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
             size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -129,7 +145,6 @@ void FdLink::handle_read() {
             for (size_t i = 0; i < k; ++i) in_fds_.push_back(fds[i]);
         }
         if (msg.msg_flags & MSG_CTRUNC) return fail("hand-over link: descriptors truncated");
-        if (n <= 0) return fail(n == 0 ? "hand-over link: peer closed" : strerror(errno));
         in_.append(buf, static_cast<size_t>(n));
         parse();
     }
@@ -159,6 +174,13 @@ void FdLink::parse() {
     }
     in_.erase(0, pos);
     if (pos > 0 && batch_end_) batch_end_();
+}
+
+bool FdLink::peer_gone() const {
+    if (fd_ < 0 || !defer_fail_.empty()) return true;
+    char c;
+    ssize_t n = recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 void FdLink::fail(const std::string& why) {

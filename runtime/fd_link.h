@@ -39,6 +39,9 @@ class FdLink {
     // with the link). false: the link is closed (the fds were closed).
     bool send(uint8_t type, std::string body, std::vector<int> fds = {});
     bool open() const { return fd_ >= 0; }
+    // The peer closed (or the link failed), seen without reading: a sender
+    // about to give something away checks first.
+    bool peer_gone() const;
     // Runs after the messages of one read were handled (a service batches).
     void set_batch_end(std::function<void()> hook) { batch_end_ = std::move(hook); }
     size_t queued_bytes() const { return out_bytes_; }
@@ -65,6 +68,8 @@ class FdLink {
     std::function<void()> batch_end_;
     event* ev_ = nullptr;
     bool writing_ = false;
+    bool in_send_ = false;
+    std::string defer_fail_;  // a write failure inside send(), reported from the loop
     std::string in_;
     std::deque<int> in_fds_;  // received, not yet taken by a frame
     std::deque<Out> out_;

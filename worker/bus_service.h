@@ -31,11 +31,14 @@ class BusService : public runtime::Service,
         if (!start_tls(error)) return false;
         subscribe();
         bus_->connect();
-        tcp_.start_accepting();
+        if (accept_on_start_) tcp_.start_accepting();
         sweep_timer_.start(1.0, true);
         return true;
     }
-    void stop_accepting() override { tcp_.stop_accepting(); }
+    void stop_accepting() override {
+        accept_on_start_ = false;  // a later start_accepting_if_wanted() keeps it so
+        tcp_.stop_accepting();
+    }
     size_t client_count() const override { return tcp_.size(); }
     void go_away() override { tcp_.close_all(); }  // the bus stays up meanwhile
     bool idle() const override { return bus_->idle(); }
@@ -64,6 +67,9 @@ class BusService : public runtime::Service,
     std::unique_ptr<runtime::Bus> bus_;
     runtime::Timer sweep_timer_;
     runtime::TlsContext tls_;  // loaded when the service has "tls"
+    // false: start() does not accept yet (a replacement accepts once it took
+    // over its slot), nor does anything once the worker stopped accepting.
+    bool accept_on_start_ = true;
 };
 
 }  // namespace pusher::worker

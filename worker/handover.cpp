@@ -56,7 +56,7 @@ void Handover::subscribe_cut() {
 void Handover::begin_old(int fd, double timeout) {
     role_ = Role::Old;
     nonce_.clear();  // a process that was new once is old now: a fresh start
-    frozen_ = finished_ = false;
+    frozen_ = finished_ = peer_counted_ = false;
     sent_ = acked_ = 0;
     cut_.clear();
     began_ = loop_.now();
@@ -87,7 +87,7 @@ void Handover::tick() {
         hello_sent_ = true;
         bus_.sync([this] {
             if (!link_ || !link_->open()) return;
-            link_->send(wire::kHello, nonce_);
+            link_->send(wire::kHello, std::string(wire::kVersion) + " " + nonce_);
             hello_at_ = loop_.now();
         });
     }
@@ -110,7 +110,11 @@ void Handover::tick() {
 void Handover::on_message(FdLink::Message& m) {
     if (role_ == Role::Old) {
         if (m.type == wire::kHello && !frozen_ && nonce_.empty()) {
-            nonce_ = m.body;
+            size_t sp = m.body.find(' ');
+            if (sp == std::string::npos || m.body.compare(0, sp, wire::kVersion) != 0)
+                return old_finish(false, "the new worker speaks another hand-over version (" +
+                                             m.body.substr(0, sp) + ")");
+            nonce_ = m.body.substr(sp + 1);
             // Every cut channel of now must be in effect before the new
             // worker can publish its markers (it does after our last batch).
             subscribe_cut();
@@ -119,6 +123,7 @@ void Handover::on_message(FdLink::Message& m) {
             });
         }
         if (m.type == wire::kAck) acked_ += strtoull(m.body.c_str(), nullptr, 10);
+        if (m.type == wire::kAbort) peer_counted_ = true;  // it gave up and counted it
         return;
     }
     if (role_ != Role::New || live_) return;
@@ -128,8 +133,11 @@ void Handover::on_message(FdLink::Message& m) {
             return new_adopt(m);
         case wire::kEndOfConns:
             all_sent_ = true;
-            // Markers go out once every adopted user and group is
-            // subscribed: what is published after them reaches us.
+            owner_.import_state(m.body);
+            // Markers go out once every adopted user and group, and every
+            // cut channel of now, is subscribed: what is published after
+            // them reaches us, and we hear our own markers.
+            subscribe_cut();
             return bus_.sync([this] { new_publish_markers(); });
         case wire::kEvent: {
             Value ch, data;
@@ -146,7 +154,7 @@ void Handover::on_message(FdLink::Message& m) {
 }
 
 void Handover::on_link_closed(const std::string& why) {
-    if (role_ == Role::Old && !finished_) old_finish(false, why);
+    if (role_ == Role::Old && !finished_) old_finish(false, peer_counted_ ? why : why + ", the new worker died");
     // After Done the old worker leaves: its close is expected, and we wait
     // for our own markers (bounded by the deadline).
     if (role_ == Role::New && !live_ && !done_) new_go_live(false, why);
@@ -154,22 +162,35 @@ void Handover::on_link_closed(const std::string& why) {
 
 // ---- the old worker ------------------------------------------------------------
 
+// A batch is at most kMaxFds connections and about kBatchBytes of state
+// (queued output can be up to max_send_queue each).
+static constexpr size_t kBatchBytes = 64 << 20;
+
 void Handover::old_freeze() {
+    // The new worker may have given up meanwhile (we were slow): then nothing
+    // leaves our table, and we stop as a plain reload does.
+    if (link_->peer_gone()) return old_finish(false, "the new worker is gone");
     frozen_ = true;
     streams_ = cut_channels().size();
     cut_.assign(streams_, false);
     std::vector<Conn> conns;
     std::vector<int> fds;
     owner_.export_connections(&conns, &fds);
-    for (size_t i = 0; i < conns.size(); i += kMaxFds) {
-        size_t end = std::min(conns.size(), i + kMaxFds);
-        std::vector<Conn> part(conns.begin() + i, conns.begin() + end);
-        std::vector<int> part_fds(fds.begin() + i, fds.begin() + end);
+    sent_ = conns.size();
+    size_t i = 0;
+    while (i < conns.size()) {
+        std::vector<Conn> part;
+        std::vector<int> part_fds;
+        size_t bytes = 0;
+        while (i < conns.size() && part.size() < kMaxFds && (part.empty() || bytes < kBatchBytes)) {
+            bytes += conns[i].output.size() + conns[i].input.size();
+            part_fds.push_back(fds[i]);
+            part.push_back(std::move(conns[i++]));
+        }
         link_->send(wire::kConnections, wire::encode_conns(part), std::move(part_fds));
         if (test_fault("old_dies_after_first_batch")) raise(SIGKILL);
     }
-    sent_ = conns.size();
-    link_->send(wire::kEndOfConns, "");
+    link_->send(wire::kEndOfConns, owner_.export_state());
     log_line("hand-over: " + std::to_string(sent_) + " connections sent to the new worker");
 }
 
@@ -210,7 +231,9 @@ void Handover::old_check_cut() {
 void Handover::old_finish(bool ok, const std::string& why) {
     finished_ = true;
     if (!ok) {
-        bump(stats().handover_failures);
+        // The new worker counts a failure it saw; we count the ones it
+        // cannot (it died, or never came).
+        if (!peer_counted_) bump(stats().handover_failures);
         uint64_t lost = frozen_ ? sent_ - std::min(sent_, acked_) : 0;
         bump(stats().handover_lost, lost);
         log_line("hand-over failed (" + why + "): " + std::to_string(lost) +
@@ -272,6 +295,7 @@ void Handover::new_go_live(bool ok, const std::string& why) {
         bump(stats().handover_failures);
         log_line("hand-over incomplete (" + why + "): serving the " + std::to_string(adopted_) +
                  " connections adopted");
+        if (link_ && link_->open()) link_->send(wire::kAbort, why);  // the old one need not count it
     }
     if (link_) link_->close();
     role_ = Role::None;  // this process may hand over in turn at the next reload

@@ -54,6 +54,10 @@ class Handover {
         virtual void dispatch(const Value& channel, const Value& data) = 0;
         virtual void dispatch_end() = 0;  // after the events of one read
         virtual void went_live() = 0;     // new: serving on its own from now on
+        // What the old worker knows beyond its connections (e.g. the ids of
+        // multi-target pushes already delivered), given to the new one.
+        virtual std::string export_state() = 0;
+        virtual void import_state(const std::string& state) = 0;
         virtual void leave() = 0;         // old: done (or failed): exit now
     };
 
@@ -109,6 +113,7 @@ class Handover {
     size_t streams_ = 1;
     // Old
     bool frozen_ = false, finished_ = false;
+    bool peer_counted_ = false;  // the new worker gave up (Abort) and counted it
     uint64_t sent_ = 0, acked_ = 0;
     // New
     bool hello_sent_ = false, answered_ = false, all_sent_ = false, done_ = false, live_ = false;

@@ -16,16 +16,23 @@ using runtime::bump;
 using runtime::Connection;
 using runtime::ConnState;
 
+// A replacement accepts new clients only once live: until the cut it drops
+// what it reads from the bus (the old worker forwards it), so a client it
+// welcomed before would miss what follows its welcome. Meanwhile the old
+// worker accepts, until it freezes; connects wait in the shared backlog.
 bool WsService::start(std::string* error) {
+    if (ctx_.handover_fd >= 0) accept_on_start_ = false;
     if (!BusService::start(error)) return false;
-    if (ctx_.handover_fd >= 0) handover_.begin_new(ctx_.handover_fd, config_.handover_timeout);
+    if (ctx_.handover_fd >= 0) {
+        accept_on_start_ = true;
+        handover_.begin_new(ctx_.handover_fd, config_.handover_timeout);
+    }
     return true;
 }
 
 // TLS connections stay: their cipher state is in this process's OpenSSL.
 bool WsService::hand_over(int fd, std::function<void()> leave) {
     if (ctx_.service().tls.enabled() || handover_.role() != Handover::Role::None) return false;
-    tcp_.stop_accepting();  // the replacement accepts from now on
     leave_ = std::move(leave);
     handover_.begin_old(fd, config_.handover_timeout);
     return true;
@@ -40,6 +47,7 @@ void WsService::leave() {
 // leaves this table without a close event: its deflate variant and its
 // memberships are released here, its subscriptions kept until the cut.
 void WsService::export_connections(std::vector<Handover::Conn>* out, std::vector<int>* fds) {
+    stop_accepting();  // the replacement accepts once it is live
     tcp_.for_each([&](Connection& c) {
         if (c.state() != ConnState::Open || (c.flags & kCloseSent) || c.tls()) return;
         Session& s = c.session<Session>();
@@ -112,9 +120,24 @@ void WsService::restore_identity(Connection& c, Handover::Conn& rec) {
 // What waited for the cut (answers, welcomes) goes once the subscriptions
 // it promises are in effect.
 void WsService::went_live() {
+    if (accept_on_start_) tcp_.start_accepting();
     std::vector<std::function<void()>> waiting;
     waiting.swap(after_live_);
     for (auto& fn : waiting) bus_->sync(std::move(fn));
+}
+
+// The ids of multi-target pushes already delivered: the other copies of such
+// a push may reach the new worker after the cut (another stream).
+std::string WsService::export_state() {
+    std::string out;
+    for (const std::string& mid : recent_order_) out += mid + "\n";
+    return out;
+}
+
+void WsService::import_state(const std::string& state) {
+    size_t at = 0;
+    for (size_t nl; (nl = state.find('\n', at)) != std::string::npos; at = nl + 1)
+        seen_before(state.substr(at, nl - at));
 }
 
 // ---- paced goodbyes -----------------------------------------------------------------

@@ -68,6 +68,8 @@ class WsService : public BusService,
     void dispatch_end() override { flush_broadcasts(); }
     void went_live() override;
     void leave() override;
+    std::string export_state() override;
+    void import_state(const std::string& state) override;
     void restore_identity(runtime::Connection& c, Handover::Conn& rec);
     void pace_tick();
     static uint8_t deflate_variant(const runtime::Connection& c);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -289,4 +290,93 @@ TEST(HandoverEdges, GracefulStopPacesItsGoodbyes) {
     for (double t : at) ASSERT_GE(t, 0) << "a client got no close frame";
     double spread = *std::max_element(at.begin(), at.end()) - *std::min_element(at.begin(), at.end());
     EXPECT_GT(spread, 0.5) << "closes were not spread over close_window";
+}
+
+// `upgrade` to a binary that fails its check, and to one whose config moved a
+// listener: refused with the reason, the old build keeps running, and a
+// client connected throughout is not touched.
+TEST(HandoverEdges, AnUpgradeThatFailsItsCheckChangesNothing) {
+    PusherInstance p("", 1);
+    ASSERT_EQ(run("cp " + p.bin + " " + p.dir + "/pusher").code, 0);
+    p.bin = p.dir + "/pusher";
+    ASSERT_EQ(p.start().code, 0);
+    ASSERT_TRUE(p.wait_healthy());
+    WsClient c;
+    ASSERT_TRUE(c.connect("127.0.0.1", p.ws_port));
+    ASSERT_NE(c.recv_text().find("connected"), std::string::npos);
+    Json::Value before = status_json(p);
+
+    // A "binary" that cannot start.
+    std::string broken = p.dir + "/broken";
+    {
+        std::ofstream f(broken);
+        f << "#!/bin/sh\necho 'cannot load libfoo.so' >&2\nexit 1\n";
+    }
+    ASSERT_EQ(run("chmod +x " + broken + " && mv " + broken + " " + p.bin).code, 0);
+    CmdResult up = run(pusher_bin() + " upgrade -c " + p.config);
+    EXPECT_NE(up.code, 0);
+    EXPECT_NE(up.out.find("upgrade refused"), std::string::npos) << up.out;
+    EXPECT_NE(up.out.find("cannot load libfoo.so"), std::string::npos) << up.out;
+    EXPECT_NE(p.log_lines("upgrade refused").find("still running"), std::string::npos);
+
+    // A working binary, but the config on disk moved the websocket port.
+    ASSERT_EQ(run("cp " + pusher_bin() + "-next " + p.dir + "/p.new && mv " + p.dir + "/p.new " +
+                  p.bin).code,
+              0);
+    std::string moved = slurp(p.config);
+    std::string listen = "127.0.0.1:" + std::to_string(p.ws_port) + "\"";
+    ASSERT_NE(moved.find(listen), std::string::npos);
+    moved.replace(moved.find(listen), listen.size(),
+                  "127.0.0.1:" + std::to_string(p.ws_port + 1) + "\"");
+    std::string saved = slurp(p.config);
+    {
+        std::ofstream f(p.config);
+        f << moved;
+    }
+    up = run(pusher_bin() + " upgrade -c " + p.config);
+    {
+        std::ofstream f(p.config);
+        f << saved;  // back, so that the instance is stopped by its config
+    }
+    EXPECT_NE(up.code, 0);
+    EXPECT_NE(up.out.find("use restart"), std::string::npos) << up.out << p.log_lines("upgrade");
+
+    Json::Value after = status_json(p);
+    EXPECT_EQ(after["version"], before["version"]);
+    EXPECT_EQ(after["master_pid"], before["master_pid"]);
+    EXPECT_EQ(p.worker_pid("pusher", 0), before["workers"][1]["pid"].asInt());
+    ASSERT_EQ(p.http_get("/?content=untouched"), "ok");
+    EXPECT_EQ(c.recv_text(), "untouched");
+}
+
+// A new image that cannot take over (here: told to refuse) executes the old
+// one again, which goes on with the same workers and clients and reports the
+// upgrade as refused.
+TEST(HandoverEdges, ANewImageThatCannotTakeOverRollsBack) {
+    ScopedEnv fault("PUSHER_TEST_UPGRADE_FAIL", "pusher/0.2.0+next");
+    PusherInstance p("", 1);
+    ASSERT_EQ(run("cp " + p.bin + " " + p.dir + "/pusher").code, 0);
+    p.bin = p.dir + "/pusher";
+    ASSERT_EQ(p.start().code, 0);
+    ASSERT_TRUE(p.wait_healthy());
+    WsClient c;
+    ASSERT_TRUE(c.connect("127.0.0.1", p.ws_port));
+    ASSERT_NE(c.recv_text().find("connected"), std::string::npos);
+    Json::Value before = status_json(p);
+    ASSERT_EQ(run("cp " + pusher_bin() + "-next " + p.dir + "/p.new && mv " + p.dir + "/p.new " +
+                  p.bin).code,
+              0);
+    CmdResult up = run(pusher_bin() + " upgrade -c " + p.config);
+    EXPECT_NE(up.code, 0);
+    EXPECT_NE(up.out.find("could not take over"), std::string::npos) << up.out;
+    Json::Value after = status_json(p);
+    EXPECT_EQ(after["version"], before["version"]);
+    EXPECT_EQ(after["master_pid"], before["master_pid"]);
+    EXPECT_EQ(p.worker_pid("pusher", 0), before["workers"][1]["pid"].asInt());
+    ASSERT_EQ(p.http_get("/?content=after-rollback"), "ok");
+    EXPECT_EQ(c.recv_text(), "after-rollback");
+    CmdResult rl = p.cli("reload");  // and the master still works
+    EXPECT_EQ(rl.code, 0) << rl.out;
+    ASSERT_EQ(p.http_get("/?content=after-reload"), "ok");
+    EXPECT_EQ(c.recv_text(), "after-reload");
 }
