@@ -255,6 +255,7 @@ void ProcessManager::record_exit(const Slot& s, pid_t pid, int status) {
 }
 
 void ProcessManager::retire_old(Slot& s) {
+    s.fast_deaths = 0;  // its slot's process lived long enough to hand over
     s.old_pid = 0;
     stats(s).old_pid.store(0);
     if (s.old_control_fd >= 0) close(s.old_control_fd);
@@ -272,6 +273,23 @@ void ProcessManager::on_exit(Slot& s, pid_t pid, int status) {
         notify_ready("error: worker " + name + "[" + std::to_string(s.worker_id) +
                      "] could not start (see " + config_.log_file + ")");
         return begin_stop(false);
+    }
+    // A hand-over's replacement died while the old process lives: the old
+    // one serves the slot again (it keeps its clients unless it had already
+    // handed them over, and then it leaves and is re-forked like any exit).
+    if (s.old_pid > 0 && pid == reload_new_pid_ && reload_handover_) {
+        log_line("reload: the new worker[" + name + ":" + std::to_string(pid) +
+                 "] died during the hand-over; the old one serves the slot again");
+        s.pid = s.old_pid;
+        s.control_fd = s.old_control_fd;
+        s.old_pid = 0;
+        s.old_control_fd = -1;
+        stats(s).old_pid.store(0);
+        stats(s).pid.store(s.pid);
+        stats(s).listening.store(1);
+        reload_old_pid_ = 0;  // the slot is done for this reload: nothing to wait for
+        reload_new_pid_ = 0;
+        return;
     }
     // Only the process the reload is replacing is expected to go; its
     // replacement dying is an ordinary death, with back-off.
@@ -395,6 +413,17 @@ void ProcessManager::reload_step() {
         if (reload_handover_ && handover_outcomes(s) != reload_outcomes_ &&
             reload_kill_at_ > now + config_.stop_timeout)
             reload_kill_at_ = now + config_.stop_timeout;
+        if (reload_handover_ && old != 0 && old == reload_old_pid_ && now >= reload_kill_at_ &&
+            !reload_killed_ && s.pid == reload_new_pid_ &&
+            handover_outcomes(s) == reload_outcomes_) {
+            // Neither live nor given up by the deadline: the new worker is
+            // stuck. It goes; the old one keeps (or gets back) the slot.
+            log_line("worker[" + config_.services[s.service].name + ":" + std::to_string(s.pid) +
+                     "] (new) did not take over in time: SIGKILL");
+            kill_worker(s.pid);
+            reload_killed_ = true;
+            return;
+        }
         if (old != 0 && old == reload_old_pid_ && now >= reload_kill_at_ && !reload_killed_) {
             log_line("worker[" + config_.services[s.service].name + ":" + std::to_string(old) +
                      "] did not leave in time: SIGKILL");

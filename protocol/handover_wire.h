@@ -19,6 +19,7 @@ namespace pusher::protocol::handover {
 // Message types (one byte in the link's frame header).
 enum Type : uint8_t {
     kHello = 'H',        // new -> old: ready to adopt; body: "<kVersion> <cut nonce>"
+    kHelloAck = 'K',     // old -> new: Hello heard; the export follows
     kConnections = 'C',  // old -> new: up to kMaxFds connections, their fds attached
     kEndOfConns = 'X',   // old -> new: every connection has been sent; body: the service's state
     kEvent = 'E',        // old -> new: a bus event read before the cut

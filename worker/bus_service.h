@@ -29,6 +29,8 @@ class BusService : public runtime::Service,
 
     bool start(std::string* error) override {
         if (!start_tls(error)) return false;
+        // The slot's gauge is ours now (a predecessor may have left a count).
+        if (loop_.owns_slot()) loop_.stats().connections.store(0, std::memory_order_relaxed);
         subscribe();
         bus_->connect();
         if (accept_on_start_) tcp_.start_accepting();

@@ -69,6 +69,7 @@ void Handover::begin_old(int fd, double timeout) {
 
 void Handover::begin_new(int fd, double timeout) {
     role_ = Role::New;
+    if (test_fault("new_dies_at_start")) raise(SIGKILL);
     began_ = loop_.now();
     deadline_ = began_ + timeout;
     nonce_ = random_nonce();
@@ -97,7 +98,7 @@ void Handover::tick() {
     if (role_ == Role::New && !live_ && hello_at_ > 0 && !answered_ &&
         loop_.now() - hello_at_ > kAnswerWait)
         return new_go_live(false, "the old worker did not answer");
-    if (role_ == Role::Old && finished_ && (!link_ || link_->queued_bytes() == 0)) {
+    if (role_ == Role::Old && finished_ && frozen_ && (!link_ || link_->queued_bytes() == 0)) {
         timer_.cancel();
         link_.reset();
         return owner_.leave();
@@ -115,14 +116,18 @@ void Handover::on_message(FdLink::Message& m) {
                 return old_finish(false, "the new worker speaks another hand-over version (" +
                                              m.body.substr(0, sp) + ")");
             nonce_ = m.body.substr(sp + 1);
+            link_->send(wire::kHelloAck, "");  // alive: the export may take a while
             // Every cut channel of now must be in effect before the new
             // worker can publish its markers (it does after our last batch).
             subscribe_cut();
             return bus_.sync([this] {
-                if (!finished_ && !frozen_) old_freeze();
+                if (role_ == Role::Old && !finished_ && !frozen_) old_freeze();
             });
         }
-        if (m.type == wire::kAck) acked_ += strtoull(m.body.c_str(), nullptr, 10);
+        if (m.type == wire::kAck) {
+            acked_ += strtoull(m.body.c_str(), nullptr, 10);
+            deadline_ = std::max(deadline_, loop_.now() + kAnswerWait);  // progress
+        }
         if (m.type == wire::kAbort) peer_counted_ = true;  // it gave up and counted it
         return;
     }
@@ -130,6 +135,7 @@ void Handover::on_message(FdLink::Message& m) {
     answered_ = true;
     switch (m.type) {
         case wire::kConnections:
+            deadline_ = std::max(deadline_, loop_.now() + kAnswerWait);  // progress
             return new_adopt(m);
         case wire::kEndOfConns:
             all_sent_ = true;
@@ -157,7 +163,18 @@ void Handover::on_link_closed(const std::string& why) {
     if (role_ == Role::Old && !finished_) old_finish(false, peer_counted_ ? why : why + ", the new worker died");
     // After Done the old worker leaves: its close is expected, and we wait
     // for our own markers (bounded by the deadline).
-    if (role_ == Role::New && !live_ && !done_) new_go_live(false, why);
+    if (role_ != Role::New || live_ || done_) return;
+    // The old worker died. What it read and did not forward is lost, but
+    // nothing needs to be repeated: our markers still split our stream, so
+    // we wait for them (publishing them now if it died before its last
+    // batch) and deliver only what follows them.
+    old_gone_ = true;
+    old_gone_why_ = why;
+    if (!markers_sent_) {
+        subscribe_cut();
+        bus_.sync([this] { new_publish_markers(); });
+    }
+    new_check_live();
 }
 
 // ---- the old worker ------------------------------------------------------------
@@ -169,7 +186,10 @@ static constexpr size_t kBatchBytes = 64 << 20;
 void Handover::old_freeze() {
     // The new worker may have given up meanwhile (we were slow): then nothing
     // leaves our table, and we stop as a plain reload does.
-    if (link_->peer_gone()) return old_finish(false, "the new worker is gone");
+    if (link_->peer_gone()) {
+        peer_counted_ = true;  // it gave up on us (or died: then the slot is re-forked)
+        return old_finish(false, "the new worker is gone");
+    }
     frozen_ = true;
     streams_ = cut_channels().size();
     cut_.assign(streams_, false);
@@ -240,6 +260,16 @@ void Handover::old_finish(bool ok, const std::string& why) {
                  " connections not confirmed by the new worker");
         if (link_) link_->close();
     }
+    // Nothing left our table. If the new worker serves (it gave up on us),
+    // we leave as a plain reload does (1001 to our clients). If it died, or
+    // hangs, we go on serving: the master gives the slot back to us (or
+    // kills the hung one first).
+    if (!frozen_) {
+        role_ = Role::None;
+        timer_.cancel();
+        if (peer_counted_) return owner_.leave();
+        owner_.resume_serving();
+    }
 }
 
 // ---- the new worker ------------------------------------------------------------
@@ -262,6 +292,8 @@ void Handover::new_adopt(FdLink::Message& m) {
 }
 
 void Handover::new_publish_markers() {
+    if (markers_sent_ || live_) return;
+    markers_sent_ = true;
     std::vector<Value> chans = cut_channels();
     streams_ = chans.size();
     if (cut_.size() != streams_) cut_.assign(streams_, false);
@@ -271,9 +303,10 @@ void Handover::new_publish_markers() {
 }
 
 void Handover::new_check_live() {
-    if (!done_ || cut_.empty()) return;
+    if ((!done_ && !old_gone_) || cut_.empty() || live_) return;
     for (bool c : cut_)
         if (!c) return;
+    if (old_gone_ && !done_) return new_go_live(false, old_gone_why_);
     new_go_live(true, "");
 }
 

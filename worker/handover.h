@@ -58,7 +58,9 @@ class Handover {
         // multi-target pushes already delivered), given to the new one.
         virtual std::string export_state() = 0;
         virtual void import_state(const std::string& state) = 0;
-        virtual void leave() = 0;         // old: done (or failed): exit now
+        virtual void leave() = 0;         // old: done (or failed after the freeze): exit now
+        // Old: failed before anything left the table: serve on as before.
+        virtual void resume_serving() = 0;
     };
 
     enum class Role { None, Old, New };
@@ -117,6 +119,8 @@ class Handover {
     uint64_t sent_ = 0, acked_ = 0;
     // New
     bool hello_sent_ = false, answered_ = false, all_sent_ = false, done_ = false, live_ = false;
+    bool markers_sent_ = false, old_gone_ = false;  // old_gone_: its link closed before Done
+    std::string old_gone_why_;
     double hello_at_ = 0;
     uint64_t adopted_ = 0;
     std::vector<std::pair<Value, Value>> held_;  // own events after the marker, until live

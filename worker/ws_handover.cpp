@@ -42,6 +42,11 @@ void WsService::leave() {
     if (leave_) leave_();
 }
 
+void WsService::resume_serving() {
+    leave_ = nullptr;
+    runtime::log_line("hand-over: nothing was handed over; this worker serves on");
+}
+
 // Everything open and not closing goes, also clients mid-handshake (with the
 // bytes of their request so far) and clients awaiting their welcome. Each
 // leaves this table without a close event: its deflate variant and its

@@ -68,6 +68,7 @@ class WsService : public BusService,
     void dispatch_end() override { flush_broadcasts(); }
     void went_live() override;
     void leave() override;
+    void resume_serving() override;
     std::string export_state() override;
     void import_state(const std::string& state) override;
     void restore_identity(runtime::Connection& c, Handover::Conn& rec);

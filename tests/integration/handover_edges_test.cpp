@@ -202,6 +202,28 @@ TEST(HandoverEdges, NewWorkerDyingMidwayLeavesAServingSlot) {
     EXPECT_NE(p.log_lines("hand-over failed").find("not confirmed"), std::string::npos);
 }
 
+// The new worker dies before anything was handed over: the old worker keeps
+// its clients and the slot, and nobody is closed.
+TEST(HandoverEdges, NewWorkerDyingBeforeTheFreezeClosesNobody) {
+    ScopedEnv fault("PUSHER_TEST_HANDOVER", "new_dies_at_start");
+    PusherInstance p("\"welcome\": \"json\",", 1);
+    p.expect_worker_deaths(1);
+    ASSERT_EQ(p.start().code, 0);
+    ASSERT_TRUE(p.wait_healthy());
+    WsTally tally;
+    ASSERT_TRUE(tally.connect("127.0.0.1", p.ws_port, 100)) << tally.error();
+    tally.start();
+    int old = p.worker_pid("pusher", 0);
+    CmdResult r = p.cli("reload");
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(p.worker_pid("pusher", 0), old) << p.log_lines("");
+    ASSERT_EQ(p.http_get("/?content=still-served"), "ok");
+    ASSERT_TRUE(tally.wait_all("still-served", 10000));
+    for (size_t i = 0; i < tally.size(); ++i) EXPECT_FALSE(tally.closed(i)) << i;
+    EXPECT_NE(p.log_lines("serves the slot again"), "");
+    EXPECT_GE(ws_sum(p, "handover_failures"), 1);
+}
+
 // The old worker dies after sending the first batch: the new one serves
 // the 253 it adopted (they keep getting broadcasts), the rest reconnect.
 TEST(HandoverEdges, OldWorkerDyingMidwayLeavesTheAdoptedServed) {
