@@ -121,7 +121,6 @@ class Handover {
     bool hello_sent_ = false, answered_ = false, all_sent_ = false, done_ = false, live_ = false;
     bool markers_sent_ = false, old_gone_ = false;  // old_gone_: its link closed before Done
     std::string old_gone_why_;
-    double hello_at_ = 0;
     uint64_t adopted_ = 0;
     std::vector<std::pair<Value, Value>> held_;  // own events after the marker, until live
 };

@@ -130,7 +130,9 @@ bool alive(int pid) {
 // leave (stopped), the others keep their processes; the master kills only
 // that old worker after stop_timeout, and then the others follow.
 TEST(Reload, PlainReloadReplacesOneSlotAtATimeAndKillsOnlyTheOldWorker) {
-    PusherInstance p("\"stop_timeout\": 1,", 3);
+    // The stopped old worker never answers the hand-over: the new one gives
+    // up after handover_timeout, and the old one is killed stop_timeout later.
+    PusherInstance p("\"stop_timeout\": 1, \"reload\": {\"handover_timeout\": 2},", 3);
     ASSERT_EQ(p.start().code, 0);
     ASSERT_TRUE(p.wait_healthy());
     int orig[3];
