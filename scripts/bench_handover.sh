@@ -26,6 +26,10 @@
 #     one per ws worker and event) and `status --json` after each event (new pids, versions,
 #     handovers / handover_failures / handover_lost / handover_adopted, handover_last_ms).
 #
+# EXTRA_CONFIG: top-level keys added to the server's config, e.g. '"reload": {"handover": false},'
+# (the instrument's self-check: a reload without hand-over closes every client, and loadgen
+# must count each close and what the closed clients then miss).
+#
 # Raw results: build/bench/handover-<UTC time>/ (results.txt, commands.txt, and per run the
 # config, log, status snapshots, ids and connections). Rows above 2k clients are heavy: run the
 # script under `flock /tmp/pusher-cpu.lock` on a shared machine. Every command is bounded
@@ -109,7 +113,7 @@ write_config() {  # DIR
     {"type": "websocket", "listen": "0.0.0.0:$WS_PORT", "count": $WORKERS},
     {"type": "http", "listen": "127.0.0.1:$HTTP_PORT", "count": 1}
   ],
-  "welcome": "json",
+  "welcome": "json",${EXTRA_CONFIG:-}
   "pid_file": "$1/pusher.pid",
   "log_file": "$1/pusher.log",
   "stats_file": "$1/pusher.stats",
