@@ -26,6 +26,9 @@
 #     one per ws worker and event) and `status --json` after each event (new pids, versions,
 #     handovers / handover_failures / handover_lost / handover_adopted, handover_last_ms).
 #
+# PERF_SCHED=reload1 (or upgrade, ...): `perf sched record -a` over that window only, to
+# $DIR/perf-sched-NAME.data (`perf sched timehist -i ...`: each process's run, wait and
+# scheduling-delay times; where a worker's hand-over time goes). Not for the reported runs.
 # EXTRA_CONFIG: top-level keys added to the server's config, e.g. '"reload": {"handover": false},'
 # (the instrument's self-check: a reload without hand-over closes every client, and loadgen
 # must count each close and what the closed clients then miss).
@@ -47,22 +50,55 @@ ROWS="10k 100k" WORKERS=8 RATE=50 PAYLOAD=64 SAMPLE=100 RELOADS=3 PAUSE=2 REPEAT
 log() { echo "[handover $(date -u +%H:%M:%S)] $*" >&2; }
 
 # ---- the --during command: runs inside loadgen, its stdout read by loadgen ------------------
-# "mark begin NAME" / "mark end NAME" delimit the windows loadgen reports apart.
+# "mark begin NAME" / "mark end NAME" delimit the windows loadgen reports apart. A window ends
+# when the master says the reload (upgrade) is over (status: reloads_done grew, reloading false):
+# the CLI gives up waiting after 30 s (reload) or 65 s (upgrade) while the master goes on.
+status_field() {  # DIR FIELD
+  "$1/pusher" status --json -c "$1/pusher.json" 2>/dev/null |
+    /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$2" 2>/dev/null || true
+}
+wait_reloaded() {  # DIR RELOADS_DONE_BEFORE: at most 30 min
+  local i
+  for i in $(seq 18000); do
+    [ "$(status_field "$1" reloads_done)" -gt "$2" ] 2>/dev/null &&
+      [ "$(status_field "$1" reloading)" = False ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+perf_start() {  # DIR NAME: scheduler trace of the whole machine for one window (PERF_SCHED=NAME)
+  [ "${PERF_SCHED:-}" = "$2" ] || return 0
+  perf sched record -a -o "$1/perf-sched-$2.data" > "$1/perf-sched-$2.log" 2>&1 &
+  PERF_PID=$!
+  sleep 0.5
+}
+perf_stop() {
+  [ -n "${PERF_PID:-}" ] || return 0
+  kill -INT "$PERF_PID"; wait "$PERF_PID" || true; PERF_PID=""
+}
 events() {
-  local dir="$1" cfg="$1/pusher.json" bin="$1/pusher" out rc i
+  local dir="$1" cfg="$1/pusher.json" bin="$1/pusher" out rc i before
   echo "mark begin steady"; sleep "$PAUSE"; echo "mark end steady"
   for i in $(seq "$RELOADS"); do
+    perf_start "$dir" "reload$i"
+    before="$(status_field "$dir" reloads_done)"
     echo "mark begin reload$i"
     rc=0; out="$(timeout 120 "$bin" reload -c "$cfg" 2>&1)" || rc=$?
+    wait_reloaded "$dir" "$before" || out="$out; still reloading after 30 min"
     echo "mark end reload$i"
+    perf_stop
     echo "reload$i rc=$rc $(echo "$out" | tr '\n' ' ')"
     "$bin" status --json -c "$cfg" > "$dir/status-reload$i.json" || true
     sleep "$PAUSE"
   done
   cp "$NEXT_BIN" "$dir/pusher.new" && mv "$dir/pusher.new" "$bin"
+  perf_start "$dir" upgrade
+  before="$(status_field "$dir" reloads_done)"
   echo "mark begin upgrade"
-  rc=0; out="$(timeout 120 "$bin" upgrade -c "$cfg" 2>&1)" || rc=$?
+  rc=0; out="$(timeout 300 "$bin" upgrade -c "$cfg" 2>&1)" || rc=$?
+  wait_reloaded "$dir" "$before" || out="$out; still reloading after 30 min"
   echo "mark end upgrade"
+  perf_stop
   echo "upgrade rc=$rc $(echo "$out" | tr '\n' ' ')"
   "$bin" status --json -c "$cfg" > "$dir/status-upgrade.json" || true
 }
@@ -138,13 +174,18 @@ run_row() {  # ROW RUN
   "$dir/pusher" status --json -c "$dir/pusher.json" > "$dir/status-before.json"
   local cmd=("$LOADGEN" --mode handover --label "pusher-${WORKERS}w" --n "$n" --per-proc "$per"
              --ws-port "$WS_PORT" --http-port "$HTTP_PORT" --rate "$RATE" --payload "$PAYLOAD"
-             --sample "$SAMPLE" --connect-timeout 300 --drain-timeout 60 --duration 600
+             --sample "$SAMPLE" --connect-timeout 300 --drain-timeout 300 --duration 3000
              --during "$SELF --events $dir --pause $PAUSE --reloads $RELOADS"
              --ids-out "$dir/ids.txt"
              --after "timeout 120 $dir/pusher connections --json -c $dir/pusher.json > $dir/connections.json")
   echo "# $row run $run: ${cmd[*]}" >> "$CMDS"
-  local rc=0
-  timeout 900 "${cmd[@]}" > "$dir/loadgen.txt" 2> "$dir/loadgen.err" || rc=$?
+  local rc=0 lg
+  timeout 3600 "${cmd[@]}" > "$dir/loadgen.txt" 2> "$dir/loadgen.err" &
+  lg=$!
+  watch_memory "$lg" "$dir" &
+  local watcher=$!
+  wait "$lg" || rc=$?
+  kill "$watcher" 2> /dev/null || true; wait "$watcher" 2> /dev/null || true
   "$dir/pusher" status --json -c "$dir/pusher.json" > "$dir/status-after.json" 2>/dev/null || true
   stop_server
   cat "$dir/loadgen.txt"
@@ -152,6 +193,23 @@ run_row() {  # ROW RUN
   grep '^bench ' "$dir/loadgen.txt" | sed "s/^bench /bench row=$row run=$run loadgen_rc=$rc /" >> "$RESULTS"
   sed -n 's/^# during/# during/p' "$dir/loadgen.txt" >> "$RESULTS"
   analyse "$row" "$run" "$dir" | tee -a "$RESULTS"
+}
+
+# A run that would exhaust the machine's memory (clients, server queues and socket buffers
+# all live here) is stopped, and says so: loadgen (under its `timeout`) is killed when
+# MemAvailable falls below MIN_MEM_MB (default 2048); free memory is sampled to mem.txt.
+watch_memory() {  # LOADGEN_PID DIR
+  local avail
+  while kill -0 "$1" 2> /dev/null; do
+    avail=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)
+    echo "$(date -u +%H:%M:%S) $avail" >> "$2/mem.txt"
+    if [ "$avail" -lt "${MIN_MEM_MB:-2048}" ]; then
+      echo "# memory: MemAvailable ${avail} MB: loadgen stopped" | tee -a "$2/loadgen.err" >&2
+      kill -TERM "$1" 2> /dev/null || true  # timeout passes it on to loadgen
+      return
+    fi
+    sleep 2
+  done
 }
 
 # The log's hand-over lines and the status snapshots, per event and worker; the connections
