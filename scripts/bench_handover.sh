@@ -26,9 +26,11 @@
 #     one per ws worker and event) and `status --json` after each event (new pids, versions,
 #     handovers / handover_failures / handover_lost / handover_adopted, handover_last_ms).
 #
-# PERF_SCHED=reload1 (or upgrade, ...): `perf sched record -a` over that window only, to
-# $DIR/perf-sched-NAME.data (`perf sched timehist -i ...`: each process's run, wait and
-# scheduling-delay times; where a worker's hand-over time goes). Not for the reported runs.
+# PERF_TRACE=reload1 (or upgrade, ...): `perf record -a` of scheduler switches and wake-ups,
+# process forks, epoll_wait returns (each one ends a loop turn) and sendmsg / recvmsg (the
+# hand-over link) for PERF_SECS (default 8) from the start of that window, to
+# $DIR/perf-NAME.data (`perf script -i ...`): where a worker's hand-over time goes. Not for the
+# reported runs (it costs CPU).
 # EXTRA_CONFIG: top-level keys added to the server's config, e.g. '"reload": {"handover": false},'
 # (the instrument's self-check: a reload without hand-over closes every client, and loadgen
 # must count each close and what the closed clients then miss).
@@ -66,15 +68,18 @@ wait_reloaded() {  # DIR RELOADS_DONE_BEFORE: at most 30 min
   done
   return 1
 }
-perf_start() {  # DIR NAME: scheduler trace of the whole machine for one window (PERF_SCHED=NAME)
-  [ "${PERF_SCHED:-}" = "$2" ] || return 0
-  perf sched record -a -o "$1/perf-sched-$2.data" > "$1/perf-sched-$2.log" 2>&1 &
+perf_start() {  # DIR NAME: a trace of the whole machine for that window (PERF_TRACE=NAME)
+  [ "${PERF_TRACE:-}" = "$2" ] || return 0
+  timeout -s INT "${PERF_SECS:-8}" perf record -a -o "$1/perf-$2.data" \
+    -e sched:sched_switch -e sched:sched_wakeup -e sched:sched_process_fork \
+    -e syscalls:sys_exit_epoll_wait -e syscalls:sys_enter_sendmsg -e syscalls:sys_exit_recvmsg \
+    > "$1/perf-$2.log" 2>&1 &
   PERF_PID=$!
   sleep 0.5
 }
-perf_stop() {
+perf_stop() {  # the window may end before PERF_SECS: perf then stops at its time limit
   [ -n "${PERF_PID:-}" ] || return 0
-  kill -INT "$PERF_PID"; wait "$PERF_PID" || true; PERF_PID=""
+  wait "$PERF_PID" || true; PERF_PID=""
 }
 events() {
   local dir="$1" cfg="$1/pusher.json" bin="$1/pusher" out rc i before
