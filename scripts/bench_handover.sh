@@ -30,7 +30,7 @@
 # process forks, epoll_wait returns (each one ends a loop turn) and sendmsg / recvmsg (the
 # hand-over link) for PERF_SECS (default 8) from the start of that window, to
 # $DIR/perf-NAME.data (`perf script -i ...`): where a worker's hand-over time goes. Not for the
-# reported runs (it costs CPU).
+# reported runs (it costs CPU). PERF_PROFILE=1 adds cpu-clock samples with call graphs.
 # EXTRA_CONFIG: top-level keys added to the server's config, e.g. '"reload": {"handover": false},'
 # (the instrument's self-check: a reload without hand-over closes every client, and loadgen
 # must count each close and what the closed clients then miss).
@@ -73,7 +73,7 @@ perf_start() {  # DIR NAME: a trace of the whole machine for that window (PERF_T
   timeout -s INT "${PERF_SECS:-8}" perf record -a -o "$1/perf-$2.data" \
     -e sched:sched_switch -e sched:sched_wakeup -e sched:sched_process_fork \
     -e syscalls:sys_exit_epoll_wait -e syscalls:sys_enter_sendmsg -e syscalls:sys_exit_recvmsg \
-    > "$1/perf-$2.log" 2>&1 &
+    ${PERF_PROFILE:+-e cpu-clock/freq=499/ -g} > "$1/perf-$2.log" 2>&1 &
   PERF_PID=$!
   sleep 0.5
 }

@@ -115,26 +115,47 @@ def ms(x):
 
 
 print("trace %s: %.1f s from %.3f; master %d" % (name, (t_last or 0) - (t_first or 0), t_first or 0, master))
+print("phases of each slot's hand-over, from the master's fork of N (ms):")
+print("  start: fork -> N's Hello (N's start, its bus link up and synced)")
+print("  answer: Hello -> O's first batch (O reads the Hello in its next loop turn, freezes, exports)")
+print("  adopt: -> N's last acknowledgement (batches sent, sockets adopted)")
+print("  cut: -> O's last send (O forwards bus events to N until it sees N's marker; N publishes it")
+print("       after a bus sync once its loop gets to it), Done")
+print("  for each phase, the CPU time, runnable-but-waiting time and longest loop turn of the process")
+print("  the phase waits on (answer: O; adopt and cut: N)")
+
+
+def turn_max(p, a, b):
+    ts = [t for t in turns[p] if a - 10 <= t <= b]
+    longest = max((y - x for x, y in zip(ts, ts[1:]) if y >= a), default=0.0)
+    if ts and b - ts[-1] > longest:
+        longest = b - ts[-1]
+    if not ts:
+        longest = b - a
+    return longest
+
+
+def phase(p, a, b):
+    if a is None or b is None:
+        return "-"
+    return "%s (cpu %s, waiting %s, turn %s)" % (ms(b - a), ms(overlap(on_cpu[p], a, b)),
+                                                ms(overlap(waits[p], a, b)), ms(turn_max(p, a, b)))
+
+
 for w in sorted(old):
     o, n = old[w], new.get(w)
     if n not in forks:
         continue
     t0 = forks[n]
     hello = next((t for t in send[n] if t >= t0), None)
-    o_ans = next((t for t in send[o] if hello and t >= hello), None) if hello else None
+    o_ans = next((t for t in send[o] if t >= hello), None) if hello else None
+    acks = [t for t in send[n] if o_ans and t > o_ans]
+    last_ack = acks[-1] if acks else None
     o_last = max((t for t in send[o] if hello and t >= hello), default=None) if hello else None
-    n_recv = max((t for t in recv[n] if t >= t0), default=None)
-    end = o_ans or t_last
-    cpu = overlap(on_cpu[o], hello, end) if hello else 0
-    wait = overlap(waits[o], hello, end) if hello else 0
-    ts = [t for t in turns[o] if hello and hello - 5 <= t <= end]
-    longest = max((b - a for a, b in zip(ts, ts[1:])), default=None)
-    if hello and ts and end - ts[-1] > (longest or 0):
-        longest = end - ts[-1]  # a turn still running at the end
     lv = live_ms.get(n, ("-", 0))
-    print("slot %d: O %d -> N %d: hello +%s ms, O answers +%s ms, O's last send +%s ms, N's last "
-          "read +%s ms, live (log) %s ms, %d adopted | O between hello and answer: %s ms on CPU, "
-          "%s ms runnable waiting for a CPU, longest loop turn %s ms"
-          % (w, o, n, ms(hello - t0 if hello else None), ms(o_ans - t0 if o_ans else None),
-             ms(o_last - t0 if o_last else None), ms(n_recv - t0 if n_recv else None), lv[0], lv[1],
-             ms(cpu), ms(wait), ms(longest)))
+    end = o_ans or t_last
+    print("slot %d: O %d -> N %d, %d adopted, log: live after %s ms" % (w, o, n, lv[1], lv[0]))
+    print("   start %s | answer %s | adopt %s | cut %s | total %s"
+          % (ms(hello - t0) if hello else "-", phase(o, hello, o_ans if o_ans else t_last),
+             phase(n, o_ans, last_ack), phase(n, last_ack, o_last),
+             ms(o_last - t0) if o_last else "-"))
