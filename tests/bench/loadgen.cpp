@@ -20,6 +20,12 @@
 // connections; with context takeover (Node's default) every connection has its own inflater and
 // every message is inflated, a sample of them checked. Wire bytes: what the sockets gave after
 // the connect phase (TLS records included), per delivery.
+//
+// Hand-over (issue #15, --mode handover): numbered broadcasts at --rate and pushes by client id
+// to a sample while a --during command reloads and upgrades the server; every client must get
+// every broadcast once and in order and stay connected; reported per run and per window of the
+// command: closes, lost, duplicated, out of order, pushes sent / received, the longest time a
+// client went without a broadcast (and the p99 of each client's longest).
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -2439,7 +2445,6 @@ class Coordinator {
         if (!o_.ids_out.empty() && !write_ids(o_.ids_out)) return finish_with_error("--ids-out: cannot write");
         size_t S = std::min(ids.size(), size_t(o_.sample));
         for (size_t k = 0; k < S; k++) sample_.push_back(ids[k * ids.size() / S]);
-        std::map<int, WelcomeId> welcome(targets_.begin(), targets_.end());
         bpub_.init(o_, ep_, kSeqPubTag, [this](const SeqPublisher::Req&, bool ok, uint64_t t) {
             if (ok) b_answers_.push_back(t);
         });
