@@ -183,7 +183,7 @@ run_row() {  # ROW RUN
              --during "$SELF --events $dir --pause $PAUSE --reloads $RELOADS"
              --ids-out "$dir/ids.txt"
              --after "timeout 120 $dir/pusher connections --json -c $dir/pusher.json > $dir/connections.json")
-  echo "# $row run $run: ${cmd[*]}" >> "$CMDS"
+  { printf "# %s run %s:" "$row" "$run"; printf " %q" "${cmd[@]}"; echo; } >> "$CMDS"
   local rc=0 lg
   timeout 3600 "${cmd[@]}" > "$dir/loadgen.txt" 2> "$dir/loadgen.err" &
   lg=$!
