@@ -159,3 +159,11 @@ for w in sorted(old):
           % (ms(hello - t0) if hello else "-", phase(o, hello, o_ans if o_ans else t_last),
              phase(n, o_ans, last_ack), phase(n, last_ack, o_last),
              ms(o_last - t0) if o_last else "-"))
+    if hello and not o_ans:  # N gives up 1 s after its Hello: what O did in that second
+        before = max((t for t in turns[o] if t <= hello), default=None)
+        after = next((t for t in turns[o] if t > hello), None)
+        print("   no answer: in the 1 s after the Hello O ran %s ms and waited %s ms for a CPU, inside "
+              "a loop turn that began %s before the Hello and %s"
+              % (ms(overlap(on_cpu[o], hello, hello + 1)), ms(overlap(waits[o], hello, hello + 1)),
+                 (ms(hello - before) + " ms") if before else "before the trace started,",
+                 ("ended %s ms after it" % ms(after - hello)) if after else "had not ended when the trace did"))
