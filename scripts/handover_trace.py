@@ -163,7 +163,7 @@ for w in sorted(old):
         before = max((t for t in turns[o] if t <= hello), default=None)
         after = next((t for t in turns[o] if t > hello), None)
         print("   no answer: in the 1 s after the Hello O ran %s ms and waited %s ms for a CPU, inside "
-              "a loop turn that began %s before the Hello and %s"
+              "a loop turn that began %s and %s"
               % (ms(overlap(on_cpu[o], hello, hello + 1)), ms(overlap(waits[o], hello, hello + 1)),
-                 (ms(hello - before) + " ms") if before else "before the trace started,",
+                 (ms(hello - before) + " ms before the Hello") if before else "before the trace started",
                  ("ended %s ms after it" % ms(after - hello)) if after else "had not ended when the trace did"))
