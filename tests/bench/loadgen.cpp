@@ -370,6 +370,8 @@ enum MsgType : uint8_t {
     kMark = 'K',       // parent: a window of --during begins or ends (MarkMsg)
     kPorts = 'O',      // child: the local port (uint16) of each connection, 0 when failed
     kHandover = 'H',   // child: HandoverReport (before kReport)
+    kTargets = 'T',    // child: per connection, pushes by client id received (uint32; bit 31:
+                       // the connection was closed), after kHandover
 };
 
 struct ConnectedReport {
@@ -514,6 +516,8 @@ struct ClientConn {
     uint64_t hi = 0;                        // handover: highest broadcast number seen + 1
     uint64_t last_rx_ns = 0;                // ... when the last broadcast arrived
     uint64_t gap_max_ns = 0;                // ... the longest time between two broadcasts
+    uint32_t targeted = 0;                  // ... pushes by client id received
+    bool closed = false;                    // ... closed after its welcome
 };
 
 class ClientProcess {
@@ -585,6 +589,7 @@ class ClientProcess {
     bool fail(size_t i) {
         ClientConn& c = conns_[i];
         if (welcomed(c)) {
+            c.closed = true;
             if (final_.closed++ == 0) ho_.first_close_ns = now_ns();
             if (handover_ && closes_logged_ < 5) {
                 closes_logged_++;
@@ -1160,7 +1165,7 @@ class ClientProcess {
             else if (!targeted_seen_.insert(pl.seq).second)
                 ho_.targeted_dup++;
             else
-                ho_.targeted_got++;
+                ho_.targeted_got++, c.targeted++;
             return;
         }
         if (!c.seen.see(pl.seq)) {  // (or one more than 64 numbers late: counted as a duplicate)
@@ -1219,6 +1224,9 @@ class ClientProcess {
             ho_.dup_count[k++] = n;
         }
         send_msg(ipc_, kHandover, &ho_, sizeof ho_);
+        std::vector<uint32_t> targets;
+        for (auto& c : conns_) targets.push_back(c.targeted | (c.closed ? 1u << 31 : 0));
+        send_msg(ipc_, kTargets, targets.data(), uint32_t(targets.size() * sizeof(uint32_t)));
     }
 
     // Broadcast completion: once every welcomed connection of this process has seq, tell the
@@ -1655,6 +1663,7 @@ struct Child {
     FinalReport report;
     std::vector<uint16_t> ports;  // handover: local port per connection (kPorts)
     std::unique_ptr<HandoverReport> ho;  // handover: kHandover
+    std::vector<uint32_t> targets;       // handover: kTargets
 };
 
 class Coordinator {
@@ -1708,7 +1717,7 @@ class Coordinator {
             }
             close(sv[1]);
             children_.push_back(
-                Child{pid, sv[0], first, count, {}, {}, false, false, false, 0, false, {}, {}, {}});
+                Child{pid, sv[0], first, count, {}, {}, false, false, false, 0, false, {}, {}, {}, {}});
             epoll_event ev{};
             ev.events = EPOLLIN;
             ev.data.u64 = uint64_t(i);
@@ -1783,6 +1792,9 @@ class Coordinator {
             } else if (t == kPorts) {
                 c.ports.resize(body.size() / 2);
                 memcpy(c.ports.data(), body.data(), c.ports.size() * 2);
+            } else if (t == kTargets) {
+                c.targets.resize(body.size() / sizeof(uint32_t));
+                memcpy(c.targets.data(), body.data(), c.targets.size() * sizeof(uint32_t));
             } else if (t == kHandover) {
                 c.ho = std::make_unique<HandoverReport>();
                 memcpy(c.ho.get(), body.data(), std::min(body.size(), sizeof(HandoverReport)));
@@ -2448,8 +2460,10 @@ class Coordinator {
         bpub_.init(o_, ep_, kSeqPubTag, [this](const SeqPublisher::Req&, bool ok, uint64_t t) {
             if (ok) b_answers_.push_back(t);
         });
-        tpub_.init(o_, ep_, kSeqPubTag + 1, [this](const SeqPublisher::Req&, bool ok, uint64_t) {
-            t_ok_ += ok;
+        tpub_.init(o_, ep_, kSeqPubTag + 1, [this](const SeqPublisher::Req& r, bool ok, uint64_t) {
+            if (!ok) return;
+            t_ok_++;
+            t_sent_to_[sample_[r.id % sample_.size()]]++;
         });
         begin_measure();
         uint64_t interval = uint64_t(1e9 / std::max(0.001, o_.rate));
@@ -2654,6 +2668,26 @@ class Coordinator {
         uint64_t b_expected = uint64_t(b_answers_.size()) * connected_;
         uint64_t lost = b_expected > t.got ? b_expected - t.got : 0;
         uint64_t t_lost = t_ok_ > h.targeted_got ? t_ok_ - h.targeted_got : 0;
+        // Per target: what a client that stayed connected did not get is lost; what a closed one
+        // did not get was (mostly) sent after its close.
+        uint64_t t_lost_open = 0, t_lost_closed = 0, t_closed_targets = 0;
+        bool t_known = true;
+        for (auto& [g, sent] : t_sent_to_) {
+            uint32_t v = UINT32_MAX;
+            for (auto& c : children_)
+                if (g >= c.first_global && g < c.first_global + c.count &&
+                    size_t(g - c.first_global) < c.targets.size())
+                    v = c.targets[size_t(g - c.first_global)];
+            if (v == UINT32_MAX) {
+                t_known = false;
+                continue;
+            }
+            uint64_t got = v & 0x7fffffffu, miss = sent > got ? sent - got : 0;
+            if (v >> 31)
+                t_lost_closed += miss, t_closed_targets++;
+            else
+                t_lost_open += miss;
+        }
         double ccpu = client_cpu1_ - client_cpu0_;  // (the server's processes change: not summed)
         auto ms = [](uint64_t ns) { return double(ns) / 1e6; };
         std::string win;
@@ -2682,6 +2716,8 @@ class Coordinator {
                " closed_frame=%" PRIu64 " closed_eof=%" PRIu64 " first_close_code=%" PRId64
                " first_close_at_s=%.3f targeted_sent=%" PRIu64 " targeted_ok=%" PRIu64
                " targeted_received=%" PRIu64 " targeted_lost=%" PRIu64 " targeted_dup=%" PRIu64
+               " targeted_lost_open=%" PRIu64 " targeted_lost_closed=%" PRIu64
+               " targeted_closed_clients=%" PRIu64 " targeted_per_client=%d"
                " targeted_skipped=%" PRIu64 " sample=%zu http_reconnects=%" PRIu64
                " http_resent=%" PRIu64 " http_not_ok=%" PRIu64 " http_unanswered=%zu"
                " http_p99_ms=%.1f http_max_ms=%.1f gap_max_ms=%.1f gap_p99_ms=%.1f gap_p50_ms=%.1f"
@@ -2693,7 +2729,8 @@ class Coordinator {
                t.got, lost, t.dup, dup_of_resent, dup_seqs, int(dup_listed), h.out_of_order,
                t.misdelivered, t.bad, t.closed, h.closed_frame, t.closed - std::min(t.closed, h.closed_frame),
                h.first_close_code, h.first_close_ns ? double(h.first_close_ns - t0_) / 1e9 : 0.0,
-               targeted_published_, t_ok_, h.targeted_got, t_lost, h.targeted_dup, t_skipped_,
+               targeted_published_, t_ok_, h.targeted_got, t_lost, h.targeted_dup, t_lost_open,
+               t_lost_closed, t_closed_targets, int(t_known), t_skipped_,
                sample_.size(), bpub_.reconnects + tpub_.reconnects, bpub_.resent + tpub_.resent,
                bpub_.not_ok + tpub_.not_ok, bpub_.in_flight() + tpub_.in_flight(),
                ms(bpub_.answer_hist.percentile(0.99)), ms(bpub_.answer_hist.max()),
@@ -2705,9 +2742,11 @@ class Coordinator {
         printf("# %s handover N=%" PRIu64 " in %zu client processes, %.1f s at %.0f msg/s: %zu "
                "broadcasts, lost %" PRIu64 " dup %" PRIu64 " (%" PRIu64 " of requests sent again)"
                " out of order %" PRIu64 ", closed %" PRIu64 ", pushes by client id %" PRIu64
-               " sent / %" PRIu64 " received; longest gap %.1f ms (p99 of per-client max %.1f ms)\n",
+               " sent / %" PRIu64 " received (not received: %" PRIu64 " by clients still connected, %"
+               PRIu64 " by closed ones); longest gap %.1f ms (p99 of per-client max %.1f ms)\n",
                o_.label.c_str(), connected_, children_.size(), secs, o_.rate, b_answers_.size(), lost,
-               t.dup, dup_of_resent, h.out_of_order, t.closed, t_ok_, h.targeted_got,
+               t.dup, dup_of_resent, h.out_of_order, t.closed, t_ok_, h.targeted_got, t_lost_open,
+               t_lost_closed,
                ms(h.gap_max_ns), ms(h.gap_hist.percentile(0.99)));
         for (size_t w = 0; w < windows_.size(); w++) {
             const Window& x = windows_[w];
@@ -2743,6 +2782,7 @@ class Coordinator {
     std::vector<int> sample_;   // global indices of the clients pushed to by client id
     std::vector<uint64_t> b_answers_;  // when each broadcast was answered ok, in order
     uint64_t t_ok_ = 0, t_skipped_ = 0, targeted_published_ = 0, t_stop_ = 0;
+    std::map<int, uint64_t> t_sent_to_;  // global index -> pushes by client id answered ok
     std::vector<Window> windows_;
     pid_t during_pid_ = -1;
     int during_fd_ = -1, during_rc_ = -1, after_rc_ = -1;
