@@ -20,6 +20,12 @@
 // connections; with context takeover (Node's default) every connection has its own inflater and
 // every message is inflated, a sample of them checked. Wire bytes: what the sockets gave after
 // the connect phase (TLS records included), per delivery.
+//
+// Hand-over (issue #15, --mode handover): numbered broadcasts at --rate and pushes by client id
+// to a sample while a --during command reloads and upgrades the server; every client must get
+// every broadcast once and in order and stay connected; reported per run and per window of the
+// command: closes, lost, duplicated, out of order, pushes sent / received, the longest time a
+// client went without a broadcast (and the p99 of each client's longest).
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -28,6 +34,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -93,6 +100,17 @@ struct Options {
     int pipeline = 16;         // ... requests in flight on each
     bool identity = false;     // idle: then bind every client to a user and two groups
     int groups = 100;          // ... of this many
+    // Issue #15 (hand-over: reload and upgrade keep every WebSocket; JSON welcomes):
+    bool rate_given = false;      // --rate given (handover's default is 50/s)
+    bool window_given = false;    // --window given (handover's default is 4)
+    std::string during;           // handover: shell command run while publishing ("mark" lines)
+    double during_delay = 0;      // ... started this many seconds after publishing starts
+    double tail = 2;              // ... publishing goes on this long after it exits
+    int sample = 100;             // handover: clients that get pushes by client id
+    double targeted_interval = 0.1;  // ... one every this many seconds, round robin
+    double answer_timeout = 5;    // handover: a publish unanswered this long is sent again
+    std::string ids_out;          // handover: "ADDR:PORT WORKER CONN CLIENT_ID" per client
+    std::string after;            // handover: shell command run after the drain, clients still up
 };
 
 [[noreturn]] void usage() {
@@ -111,6 +129,13 @@ struct Options {
         "  --mode churn [--api-conns 4] [--pipeline 16] (join/bind/leave/unbind on fresh names\n"
         "  for --duration); --mode idle [--identity 1 [--groups 100]] (RSS anonymous, then\n"
         "  with a user and two groups per client)\n"
+        "  issue #15 (JSON welcomes): --mode handover [--rate 50] [--window 4] [--sample 100]\n"
+        "  [--targeted-interval 0.1] [--during 'CMD' [--during-delay 0] [--tail 2]]\n"
+        "  [--answer-timeout 5] [--ids-out FILE] [--after 'CMD']: numbered broadcasts at --rate\n"
+        "  (pipelined, --window in flight, on one keep-alive connection; a request left unanswered\n"
+        "  by a closed connection is sent again) plus a push by client id every interval to a\n"
+        "  sample client, while CMD runs (its stdout lines 'mark begin NAME' / 'mark end NAME'\n"
+        "  delimit the windows reported apart); then --tail s more; --duration caps the whole run\n"
         "  [--on-measure 'SHELL COMMAND']  (started when the measured phase begins, e.g. perf;\n"
         "   not waited for; SERVER_PIDS=p1,p2,.. in its environment)\n"
         "  server processes for CPU / RSS accounting (any combination):\n"
@@ -156,9 +181,9 @@ Options parse_options(int argc, char** argv) {
         else if (a == "--duration")
             o.duration = atof(v);
         else if (a == "--rate")
-            o.rate = atof(v);
+            o.rate = atof(v), o.rate_given = true;
         else if (a == "--window")
-            o.window = std::max(1, atoi(v));
+            o.window = std::max(1, atoi(v)), o.window_given = true;
         else if (a == "--publishers")
             o.publishers = atoi(v);
         else if (a == "--per-proc")
@@ -213,15 +238,33 @@ Options parse_options(int argc, char** argv) {
             o.identity = atoi(v) != 0;
         else if (a == "--groups")
             o.groups = std::max(2, atoi(v));
+        else if (a == "--during")
+            o.during = v;
+        else if (a == "--during-delay")
+            o.during_delay = atof(v);
+        else if (a == "--tail")
+            o.tail = atof(v);
+        else if (a == "--sample")
+            o.sample = std::max(1, atoi(v));
+        else if (a == "--targeted-interval")
+            o.targeted_interval = std::max(0.001, atof(v));
+        else if (a == "--answer-timeout")
+            o.answer_timeout = std::max(0.1, atof(v));
+        else if (a == "--ids-out")
+            o.ids_out = v;
+        else if (a == "--after")
+            o.after = v;
         else
             usage();
     }
     if (o.mode != "broadcast" && o.mode != "latency" && o.mode != "targeted" &&
-        o.mode != "idle" && o.mode != "group" && o.mode != "churn")
+        o.mode != "idle" && o.mode != "group" && o.mode != "churn" && o.mode != "handover")
         usage();
+    if (o.mode == "handover" && !o.rate_given) o.rate = 50;
     if (o.tls_version != "any" && o.tls_version != "1.2" && o.tls_version != "1.3") usage();
     if (o.publishers <= 0)
         o.publishers = o.mode == "targeted" ? 4 : o.mode == "latency" ? 4 : o.window;
+    if (o.mode == "handover" && !o.window_given) o.window = 4;  // pipelined, in order, one connection
     return o;
 }
 
@@ -324,6 +367,11 @@ enum MsgType : uint8_t {
     kClientIds = 'I',  // child: the JSON welcomes' client_id per connection, '\n'-joined
     kMembers = 'M',    // parent: these local connection indices (uint32) are group members
     kMembersAck = 'A', // child: kMembers applied
+    kMark = 'K',       // parent: a window of --during begins or ends (MarkMsg)
+    kPorts = 'O',      // child: the local port (uint16) of each connection, 0 when failed
+    kHandover = 'H',   // child: HandoverReport (before kReport)
+    kTargets = 'T',    // child: per connection, pushes by client id received (uint32; bit 31:
+                       // the connection was closed), after kHandover
 };
 
 struct ConnectedReport {
@@ -350,6 +398,31 @@ struct FinalReport {
     uint64_t cache_hits = 0;       // ... recognised as the bytes of one already inflated
     uint64_t inflate_checked = 0;  // inflated payloads compared with the rebuilt payload
     uint64_t inflate_bad = 0;      // inflate errors, unparsable or wrong inflated payloads
+};
+
+// Issue #15 (hand-over). The windows are the spans of the --during command between its
+// "mark begin NAME" and "mark end NAME" lines (a reload, an upgrade, a quiet stretch).
+constexpr int kMaxWindows = 8;
+constexpr int kMaxDupSeqs = 64;
+struct MarkMsg {
+    uint32_t window;
+    uint32_t is_end;
+    uint64_t ns;
+};
+struct HandoverReport {
+    uint64_t out_of_order = 0;        // a new broadcast below one the connection already had
+    uint64_t targeted_got = 0, targeted_dup = 0;
+    uint64_t closed_frame = 0;        // welcomed connections closed by a close frame (the rest
+                                      // of FinalReport::closed: EOF or a socket error)
+    int64_t first_close_code = -1;    // of the first close frame (0: none in it)
+    uint64_t first_close_ns = 0;      // when the first welcomed connection closed
+    uint64_t gap_max_ns = 0, gap_max_end_ns = 0;  // the longest gap of any connection, its end
+    uint64_t gap_conns = 0;           // connections that got two broadcasts or more
+    Histogram gap_hist;               // each such connection's longest gap
+    uint64_t win_max_ns[kMaxWindows] = {};
+    Histogram win_hist[kMaxWindows];  // per window: each connection's longest gap overlapping it
+    uint64_t dup_seqs = 0;            // distinct duplicated broadcast numbers; the first listed:
+    uint64_t dup_seq[kMaxDupSeqs] = {}, dup_count[kMaxDupSeqs] = {};
 };
 
 void write_all(int fd, const void* p, size_t n) {
@@ -440,6 +513,11 @@ struct ClientConn {
     std::unique_ptr<RawInflater> inflater;  // context takeover: this connection's window
     std::string client_id;                  // from a JSON welcome (issue #14)
     bool member = false;                    // group mode: joined the group (kMembers)
+    uint64_t hi = 0;                        // handover: highest broadcast number seen + 1
+    uint64_t last_rx_ns = 0;                // ... when the last broadcast arrived
+    uint64_t gap_max_ns = 0;                // ... the longest time between two broadcasts
+    uint32_t targeted = 0;                  // ... pushes by client id received
+    bool closed = false;                    // ... closed after its welcome
 };
 
 class ClientProcess {
@@ -447,6 +525,8 @@ class ClientProcess {
     ClientProcess(const Options& o, int index, int count, int first_global, int ipc)
         : o_(o), first_global_(first_global), ipc_(ipc), conns_(size_t(count)) {
         src_ = "127.0.0." + std::to_string(o.src_base + index);
+        handover_ = o.mode == "handover";
+        if (handover_) win_gap_us_.assign(conns_.size() * kMaxWindows, 0);
     }
 
     [[noreturn]] void run() {
@@ -509,7 +589,18 @@ class ClientProcess {
     bool fail(size_t i) {
         ClientConn& c = conns_[i];
         if (welcomed(c)) {
-            final_.closed++;
+            c.closed = true;
+            if (final_.closed++ == 0) ho_.first_close_ns = now_ns();
+            if (handover_ && closes_logged_ < 5) {
+                closes_logged_++;
+                fprintf(stderr,
+                        "loadgen: client %d (worker %u connection %u %s) closed: %s, after "
+                        "broadcast %" PRIu64 "\n",
+                        first_global_ + int(i), c.id.worker, c.id.conn, c.client_id.c_str(),
+                        close_code_ >= 0 ? ("close frame " + std::to_string(close_code_)).c_str()
+                                         : (errno ? strerror(errno) : "end of stream"),
+                        c.hi);
+            }
         } else if (c.state != ConnState::kDead) {
             if (c.state != ConnState::kIdle) in_flight_--;
             failed_++;
@@ -708,6 +799,18 @@ class ClientProcess {
             any_id = any_id || !c.client_id.empty();
         }
         if (any_id) send_msg(ipc_, kClientIds, ids.data(), uint32_t(ids.size()));
+        if (handover_) {
+            std::string ports;
+            for (auto& c : conns_) {
+                uint16_t port = 0;
+                sockaddr_in a{};
+                socklen_t alen = sizeof a;
+                if (welcomed(c) && getsockname(c.fd, reinterpret_cast<sockaddr*>(&a), &alen) == 0)
+                    port = ntohs(a.sin_port);
+                ports.append(reinterpret_cast<char*>(&port), sizeof port);
+            }
+            send_msg(ipc_, kPorts, ports.data(), uint32_t(ports.size()));
+        }
         std::string body(reinterpret_cast<char*>(&r), sizeof r);
         for (auto& c : conns_) body.append(reinterpret_cast<char*>(&c.id), sizeof c.id);
         send_msg(ipc_, kConnected, body.data(), uint32_t(body.size()));
@@ -753,7 +856,7 @@ class ClientProcess {
         std::string body;
         while (reader_.next(t, body)) {
             if (t == kStatus) {
-                ProgressReport p{final_.got};
+                ProgressReport p{final_.got + ho_.targeted_got};
                 send_msg(ipc_, kProgress, &p, sizeof p);
             } else if (t == kMembers) {
                 group_mode_ = true;
@@ -766,7 +869,15 @@ class ClientProcess {
                     }
                 }
                 send_msg(ipc_, kMembersAck, nullptr, 0);
+            } else if (t == kMark && body.size() == sizeof(MarkMsg)) {
+                MarkMsg m;
+                memcpy(&m, body.data(), sizeof m);
+                if (m.window < kMaxWindows) {
+                    if (windows_.size() <= m.window) windows_.resize(m.window + 1, {0, UINT64_MAX});
+                    (m.is_end ? windows_[m.window].second : windows_[m.window].first) = m.ns;
+                }
             } else if (t == kQuit) {
+                if (handover_) send_handover_report();
                 for (auto& c : conns_)
                     if (c.ssl) account_tls(c);
                 final_.rx_bytes = rx_bytes_;
@@ -795,6 +906,7 @@ class ClientProcess {
             if (r < 0 && errno == EINTR) continue;
             if (r < 0 && errno == EAGAIN) return;
             if (r <= 0) {
+                if (r == 0) errno = 0;
                 fail(i);
                 return;
             }
@@ -902,7 +1014,13 @@ class ClientProcess {
             return;
         }
         if (opcode == 0x8) {
+            close_code_ = len >= 2 ? (uint8_t(data[0]) << 8 | uint8_t(data[1])) : 0;
+            if (welcomed(c)) {
+                ho_.closed_frame++;
+                if (ho_.first_close_code < 0) ho_.first_close_code = close_code_;
+            }
             fail(i);
+            close_code_ = -1;
             return;
         }
         if (opcode != 0x1 && opcode != 0x2) return;
@@ -1018,6 +1136,7 @@ class ClientProcess {
     }
 
     void on_payload(size_t i, const Payload& pl, uint64_t t) {
+        if (handover_) return on_handover_payload(i, pl, t);
         if (pl.target >= 0 && pl.target != int64_t(first_global_ + i)) {
             final_.misdelivered++;  // not a delivery: its target still misses it (counted lost)
             return;
@@ -1033,6 +1152,81 @@ class ClientProcess {
         final_.got++;
         final_.hist.add(t > pl.send_ns ? t - pl.send_ns : 0);
         if (pl.target < 0) count_broadcast(pl.seq);
+    }
+
+    // ---- issue #15: hand-over -----------------------------------------------------------------
+    // Broadcasts: once each, in order, and the time between two of them; pushes by client id
+    // (target >= 0, their own numbers): once each, to their target only.
+    void on_handover_payload(size_t i, const Payload& pl, uint64_t t) {
+        ClientConn& c = conns_[i];
+        if (pl.target >= 0) {
+            if (pl.target != int64_t(first_global_ + i))
+                final_.misdelivered++;
+            else if (!targeted_seen_.insert(pl.seq).second)
+                ho_.targeted_dup++;
+            else
+                ho_.targeted_got++, c.targeted++;
+            return;
+        }
+        if (!c.seen.see(pl.seq)) {  // (or one more than 64 numbers late: counted as a duplicate)
+            final_.dup++;
+            auto it = dup_by_seq_.find(pl.seq);
+            if (it != dup_by_seq_.end())
+                it->second++;
+            else if (dup_by_seq_.size() < 4096)
+                dup_by_seq_[pl.seq] = 1;
+            return;
+        }
+        final_.got++;
+        final_.hist.add(t > pl.send_ns ? t - pl.send_ns : 0);
+        if (pl.seq + 1 < c.hi)
+            ho_.out_of_order++;
+        else
+            c.hi = pl.seq + 1;
+        if (c.last_rx_ns) note_gap(i, c.last_rx_ns, t);
+        c.last_rx_ns = t;
+    }
+
+    // A gap counts for every window it overlaps (a window still open ends at UINT64_MAX).
+    void note_gap(size_t i, uint64_t from, uint64_t to) {
+        uint64_t g = to - from;
+        ClientConn& c = conns_[i];
+        c.gap_max_ns = std::max(c.gap_max_ns, g);
+        if (g > ho_.gap_max_ns) {
+            ho_.gap_max_ns = g;
+            ho_.gap_max_end_ns = to;
+        }
+        uint32_t us = uint32_t(std::min<uint64_t>(g / 1000, UINT32_MAX));
+        for (size_t w = 0; w < windows_.size(); w++)
+            if (windows_[w].first && from < windows_[w].second && to > windows_[w].first) {
+                uint32_t& m = win_gap_us_[i * kMaxWindows + w];
+                m = std::max(m, us);
+            }
+    }
+
+    void send_handover_report() {
+        for (size_t i = 0; i < conns_.size(); i++) {
+            if (conns_[i].gap_max_ns) {
+                ho_.gap_conns++;
+                ho_.gap_hist.add(conns_[i].gap_max_ns);
+            }
+            for (size_t w = 0; w < kMaxWindows; w++)
+                if (uint64_t us = win_gap_us_[i * kMaxWindows + w]) {
+                    ho_.win_hist[w].add(us * 1000);
+                    ho_.win_max_ns[w] = std::max(ho_.win_max_ns[w], us * 1000);
+                }
+        }
+        ho_.dup_seqs = dup_by_seq_.size();
+        size_t k = 0;
+        for (auto& [seq, n] : dup_by_seq_) {
+            if (k == size_t(kMaxDupSeqs)) break;
+            ho_.dup_seq[k] = seq;
+            ho_.dup_count[k++] = n;
+        }
+        send_msg(ipc_, kHandover, &ho_, sizeof ho_);
+        std::vector<uint32_t> targets;
+        for (auto& c : conns_) targets.push_back(c.targeted | (c.closed ? 1u << 31 : 0));
+        send_msg(ipc_, kTargets, targets.data(), uint32_t(targets.size() * sizeof(uint32_t)));
     }
 
     // Broadcast completion: once every welcomed connection of this process has seq, tell the
@@ -1062,6 +1256,14 @@ class ClientProcess {
     std::string inflated_;
     std::unordered_map<std::string_view, Payload> seen_;  // compressed bytes -> their payload
     std::deque<std::string> seen_keys_;                   // the bytes (stable), oldest first
+    bool handover_ = false;  // --mode handover
+    HandoverReport ho_;
+    std::vector<std::pair<uint64_t, uint64_t>> windows_;  // begin, end (UINT64_MAX: open)
+    std::vector<uint32_t> win_gap_us_;  // connection x window: its longest gap in it, µs
+    std::set<uint64_t> targeted_seen_;
+    std::map<uint64_t, uint64_t> dup_by_seq_;  // duplicated broadcast number -> copies
+    int close_code_ = -1;                      // of the close frame being handled
+    int closes_logged_ = 0;
     FinalReport final_;
     MsgReader reader_;
     std::pair<uint64_t, uint64_t> ring_[kRing] = {};
@@ -1137,6 +1339,169 @@ std::string url_query(const std::string& content, const WelcomeId* target) {
     return "to_worker_id=" + std::to_string(target->worker) +
            "&to_connection_id=" + std::to_string(target->conn) + "&content=" + url_encode(content);
 }
+
+// ------------------------------------------------------------------------------------------
+// Issue #15: a keep-alive publisher that never gives up on a request. Requests are pipelined
+// on one connection (answered, and so published, in order). When the connection closes under
+// them (a reload replaces the http worker too), or the first has no answer within
+// --answer-timeout, every unanswered request is sent again, in order, on a new connection: at
+// least once, as any HTTP client retrying. A request the old worker had published but not
+// answered is then published twice; its ids are kept (resent_ids) to tell such duplicates apart.
+// ------------------------------------------------------------------------------------------
+class SeqPublisher {
+  public:
+    struct Req {
+        std::string raw;
+        uint64_t id, sent_ns;
+    };
+    using OnAnswer = std::function<void(const Req&, bool ok, uint64_t now)>;
+
+    uint64_t sent = 0, answers = 0, not_ok = 0, reconnects = 0, resent = 0;
+    std::set<uint64_t> resent_ids;
+    std::string first_error, first_reconnect;
+    Histogram answer_hist;  // written (or written again) -> answered
+
+    void init(const Options& o, int ep, uint64_t tag, OnAnswer cb) {
+        o_ = &o;
+        ep_ = ep;
+        tag_ = tag;
+        cb_ = std::move(cb);
+        open_conn();
+    }
+    ~SeqPublisher() {
+        if (fd_ >= 0) close(fd_);
+    }
+    size_t in_flight() const { return q_.size(); }
+
+    void send(uint64_t id, const std::string& target) {
+        q_.push_back(Req{"GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", id, now_ns()});
+        sent++;
+        if (!write_req(q_.back().raw)) reconnect("write failed");
+    }
+
+    void on_readable() {
+        char buf[8192];
+        bool closed = false;
+        for (;;) {
+            ssize_t r = read(fd_, buf, sizeof buf);
+            if (r > 0) {
+                in_.append(buf, size_t(r));
+                continue;
+            }
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0 && errno == EAGAIN) break;
+            closed = true;
+            break;
+        }
+        uint64_t t = now_ns();
+        for (;;) {
+            size_t hdr_end = in_.find("\r\n\r\n");
+            if (hdr_end == std::string::npos) break;
+            std::string head = in_.substr(0, hdr_end);
+            for (char& ch : head) ch = char(tolower(static_cast<unsigned char>(ch)));
+            size_t cl = 0, p = head.find("content-length:");
+            if (p != std::string::npos) cl = size_t(atol(head.c_str() + p + 15));
+            size_t total = hdr_end + 4 + cl;
+            if (in_.size() < total) break;
+            bool ok = in_.compare(0, 12, "HTTP/1.1 200") == 0 && cl == 2 &&
+                      in_.compare(hdr_end + 4, 2, "ok") == 0;
+            bool conn_close = head.find("\r\nconnection: close") != std::string::npos;
+            if (!ok) {
+                not_ok++;
+                if (first_error.empty())
+                    first_error = in_.substr(0, in_.find("\r\n")) + " " + in_.substr(hdr_end + 4, cl);
+            }
+            answers++;
+            if (!q_.empty()) {
+                Req r = std::move(q_.front());
+                q_.pop_front();
+                answer_hist.add(t - r.sent_ns);
+                cb_(r, ok, t);
+            }
+            in_.erase(0, total);
+            if (conn_close) {
+                closed = true;
+                break;
+            }
+        }
+        if (closed) reconnect("closed by the server");
+    }
+
+    void check_timeout(uint64_t now) {
+        if (!q_.empty() && now > q_.front().sent_ns &&
+            now - q_.front().sent_ns > uint64_t(o_->answer_timeout * 1e9))
+            reconnect("no answer");
+    }
+
+  private:
+    bool write_req(const std::string& raw) {  // small: waits (at most 1 s) if it must
+        size_t off = 0;
+        while (off < raw.size()) {
+            ssize_t w = ::send(fd_, raw.data() + off, raw.size() - off, MSG_NOSIGNAL);
+            if (w > 0) {
+                off += size_t(w);
+                continue;
+            }
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0 && errno == EAGAIN) {
+                pollfd pf{fd_, POLLOUT, 0};
+                if (poll(&pf, 1, 1000) <= 0) return false;
+                continue;
+            }
+            return false;
+        }
+        return true;
+    }
+
+    // The master keeps the listening socket open across reloads: a connect only fails when
+    // the server is gone (or has not started); 10 s of attempts, then give up the run.
+    void open_conn() {
+        for (int attempt = 0;; attempt++) {
+            fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (fd_ < 0) die("socket");
+            int one = 1;
+            setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            sockaddr_in dst{};
+            dst.sin_family = AF_INET;
+            dst.sin_port = htons(uint16_t(o_->http_port));
+            inet_pton(AF_INET, o_->host.c_str(), &dst.sin_addr);
+            if (connect(fd_, reinterpret_cast<sockaddr*>(&dst), sizeof dst) == 0) break;
+            close(fd_);
+            fd_ = -1;
+            if (attempt >= 500) die("connect http (publisher)");
+            usleep(20000);
+        }
+        set_nonblock(fd_);
+        in_.clear();
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = tag_;
+        if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd_, &ev) < 0) die("epoll_ctl publisher");
+    }
+
+    void reconnect(const char* why) {
+        epoll_ctl(ep_, EPOLL_CTL_DEL, fd_, nullptr);
+        close(fd_);
+        reconnects++;
+        if (first_reconnect.empty()) first_reconnect = why;
+        open_conn();
+        uint64_t t = now_ns();
+        for (Req& r : q_) {
+            r.sent_ns = t;
+            resent++;
+            resent_ids.insert(r.id);
+        }
+        for (Req& r : q_)
+            if (!write_req(r.raw)) break;  // check_timeout tries again
+    }
+
+    const Options* o_ = nullptr;
+    int ep_ = -1, fd_ = -1;
+    uint64_t tag_ = 0;
+    OnAnswer cb_;
+    std::deque<Req> q_;
+    std::string in_;
+};
 
 // ------------------------------------------------------------------------------------------
 // HTTP API driver (issue #14): keep-alive connections with up to --pipeline requests in flight
@@ -1296,6 +1661,9 @@ struct Child {
     uint64_t progress = 0;
     bool progress_fresh = false;
     FinalReport report;
+    std::vector<uint16_t> ports;  // handover: local port per connection (kPorts)
+    std::unique_ptr<HandoverReport> ho;  // handover: kHandover
+    std::vector<uint32_t> targets;       // handover: kTargets
 };
 
 class Coordinator {
@@ -1312,6 +1680,7 @@ class Coordinator {
         if (o_.mode == "idle") return run_idle();
         if (connected_ == 0) return finish_with_error("no client connected");
         if (o_.mode == "churn") return run_churn();
+        if (o_.mode == "handover") return run_handover();
         if (o_.mode == "group" && !setup_group()) return finish_with_error("group setup failed");
         open_publishers();
         begin_measure();
@@ -1330,6 +1699,8 @@ class Coordinator {
 
   private:
     static constexpr uint64_t kPubTagBase = 1u << 20;  // epoll tags: children 0.., publishers
+    static constexpr uint64_t kSeqPubTag = 1u << 21;   // ... handover: its two publishers
+    static constexpr uint64_t kDuringTag = 1u << 22;   // ... handover: the --during pipe
 
     void spawn_children() {
         int k = (o_.n + o_.per_proc - 1) / o_.per_proc;
@@ -1346,7 +1717,7 @@ class Coordinator {
             }
             close(sv[1]);
             children_.push_back(
-                Child{pid, sv[0], first, count, {}, {}, false, false, false, 0, false, {}});
+                Child{pid, sv[0], first, count, {}, {}, false, false, false, 0, false, {}, {}, {}, {}});
             epoll_event ev{};
             ev.events = EPOLLIN;
             ev.data.u64 = uint64_t(i);
@@ -1371,6 +1742,14 @@ class Coordinator {
         int n = epoll_wait(ep_, evs, 64, timeout_ms);
         for (int k = 0; k < n; k++) {
             uint64_t tag = evs[k].data.u64;
+            if (tag == kDuringTag) {
+                read_during();
+                continue;
+            }
+            if (tag >= kSeqPubTag) {
+                (tag == kSeqPubTag ? bpub_ : tpub_).on_readable();
+                continue;
+            }
             if (tag >= kPubTagBase) {
                 Publisher& p = pubs_[tag - kPubTagBase];
                 int old = p.fd;
@@ -1410,6 +1789,15 @@ class Coordinator {
                 }
             } else if (t == kMembersAck) {
                 c.members_ack = true;
+            } else if (t == kPorts) {
+                c.ports.resize(body.size() / 2);
+                memcpy(c.ports.data(), body.data(), c.ports.size() * 2);
+            } else if (t == kTargets) {
+                c.targets.resize(body.size() / sizeof(uint32_t));
+                memcpy(c.targets.data(), body.data(), c.targets.size() * sizeof(uint32_t));
+            } else if (t == kHandover) {
+                c.ho = std::make_unique<HandoverReport>();
+                memcpy(c.ho.get(), body.data(), std::min(body.size(), sizeof(HandoverReport)));
             } else if (t == kReport) {
                 memcpy(&c.report, body.data(), std::min(body.size(), sizeof c.report));
                 c.has_report = true;
@@ -1608,6 +1996,12 @@ class Coordinator {
             uint64_t got = 0;
             for (auto& c : children_) got += c.progress;
             if (got >= expected_) break;
+            // handover: clients that were closed never complete; 20 s without one more
+            // delivery ends the wait (a backlog being written still moves).
+            if (o_.mode == "handover") {
+                if (got != drain_got_) drain_got_ = got, drain_moved_ns_ = now_ns();
+                if (now_ns() - drain_moved_ns_ > 20000000000ull) break;
+            }
             pump(50);
         }
         // Publisher answers still in flight count as HTTP answers, not as lost deliveries.
@@ -2050,6 +2444,324 @@ class Coordinator {
                    o_.label.c_str(), t.got ? double(t.rx_bytes) / double(t.got) : 0.0);
     }
 
+    // ---- issue #15: hand-over ----------------------------------------------------------------
+    // Numbered broadcasts at --rate (open loop: a broadcast due while --window are in flight goes
+    // as soon as one is answered, its payload keeping the time it was due) and a push by client id
+    // to a sample client every --targeted-interval, while --during runs (reloads, an upgrade).
+    // Then: every broadcast to every client once and in order, every push to its client once,
+    // nobody closed, and the longest time a client went without a broadcast, per window.
+    int run_handover() {
+        std::vector<int> ids = clients_with_ids();
+        if (ids.empty())
+            return finish_with_error("no client_id in the welcomes (the server needs \"welcome\": \"json\")");
+        if (!o_.ids_out.empty() && !write_ids(o_.ids_out)) return finish_with_error("--ids-out: cannot write");
+        size_t S = std::min(ids.size(), size_t(o_.sample));
+        for (size_t k = 0; k < S; k++) sample_.push_back(ids[k * ids.size() / S]);
+        bpub_.init(o_, ep_, kSeqPubTag, [this](const SeqPublisher::Req&, bool ok, uint64_t t) {
+            if (ok) b_answers_.push_back(t);
+        });
+        tpub_.init(o_, ep_, kSeqPubTag + 1, [this](const SeqPublisher::Req& r, bool ok, uint64_t) {
+            if (!ok) return;
+            t_ok_++;
+            t_sent_to_[sample_[r.id % sample_.size()]]++;
+        });
+        begin_measure();
+        uint64_t interval = uint64_t(1e9 / std::max(0.001, o_.rate));
+        uint64_t t_interval = uint64_t(o_.targeted_interval * 1e9);
+        uint64_t hard = t0_ + uint64_t(o_.duration * 1e9), stop_at = o_.during.empty() ? hard : UINT64_MAX;
+        uint64_t next_b = t0_, next_t = t0_ + t_interval / 2, bseq = 0, tseq = 0;
+        std::deque<uint64_t> due;
+        for (;;) {
+            uint64_t t = now_ns();
+            if (t >= stop_at || t >= hard) break;
+            if (!o_.during.empty() && during_pid_ < 0 && !during_done_ &&
+                t >= t0_ + uint64_t(o_.during_delay * 1e9))
+                start_during();
+            while (next_b <= t) {
+                due.push_back(next_b);
+                next_b += interval;
+            }
+            while (!due.empty() && bpub_.in_flight() < size_t(o_.window)) {
+                std::string content = make_payload_kind(o_.json, bseq, due.front(), -1, o_.payload);
+                bpub_.send(bseq++, "/?content=" + url_encode(content));
+                due.pop_front();
+            }
+            if (next_t <= t) {
+                next_t += t_interval;
+                if (tpub_.in_flight() < size_t(o_.window)) {
+                    int g = sample_[tseq % sample_.size()];
+                    std::string content = make_payload_kind(o_.json, tseq, t, g, o_.payload);
+                    tpub_.send(tseq++, "/?to_client_id=" + url_encode(client_ids_[size_t(g)]) +
+                                           "&content=" + url_encode(content));
+                } else {
+                    t_skipped_++;
+                }
+            }
+            bpub_.check_timeout(t);
+            tpub_.check_timeout(t);
+            if (during_done_ && stop_at == UINT64_MAX) stop_at = during_end_ns_ + uint64_t(o_.tail * 1e9);
+            uint64_t wake = std::min({next_b, next_t, stop_at});
+            pump(wake > t ? int(std::min<uint64_t>((wake - t) / 1000000 + 1, 10)) : 0);
+        }
+        t_stop_ = now_ns();
+        if (during_pid_ > 0) {  // still running at --duration: stopped, and said so
+            fprintf(stderr, "loadgen: --during still running after --duration %.0f s: killed\n", o_.duration);
+            kill(-during_pid_, SIGTERM);
+            waitpid(during_pid_, nullptr, 0);
+            during_pid_ = -1;
+            during_rc_ = -2;
+        }
+        published_ = bseq;
+        targeted_published_ = tseq;
+        // What is in flight is answered (or sent again) within 30 s.
+        uint64_t deadline = now_ns() + 30000000000ull;
+        while ((bpub_.in_flight() || tpub_.in_flight()) && now_ns() < deadline) {
+            pump(10);
+            bpub_.check_timeout(now_ns());
+            tpub_.check_timeout(now_ns());
+        }
+        expected_ = uint64_t(b_answers_.size()) * connected_ + t_ok_;
+        drain();
+        end_measure();
+        if (!o_.after.empty()) {
+            int rc = system(o_.after.c_str());
+            after_rc_ = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+        }
+        collect_reports();
+        print_handover();
+        return 0;
+    }
+
+    // "ADDR:PORT WORKER CONNECTION CLIENT_ID" per welcomed client, for a comparison with
+    // `pusher connections --json` (its "peer", "worker_id", "connection_id").
+    bool write_ids(const std::string& path) {
+        FILE* f = fopen(path.c_str(), "w");
+        if (!f) return false;
+        std::map<int, WelcomeId> welcome(targets_.begin(), targets_.end());
+        for (size_t ci = 0; ci < children_.size(); ci++) {
+            Child& c = children_[ci];
+            for (size_t k = 0; k < c.ports.size(); k++) {
+                int g = c.first_global + int(k);
+                auto it = welcome.find(g);
+                if (!c.ports[k] || it == welcome.end()) continue;
+                fprintf(f, "127.0.0.%d:%u %u %u %s\n", o_.src_base + int(ci), c.ports[k],
+                        it->second.worker, it->second.conn,
+                        size_t(g) < client_ids_.size() ? client_ids_[size_t(g)].c_str() : "-");
+            }
+        }
+        return fclose(f) == 0;
+    }
+
+    void start_during() {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0) die("pipe2");
+        pid_t pid = fork();
+        if (pid < 0) die("fork");
+        if (pid == 0) {
+            setpgid(0, 0);  // its own group: a hung command is stopped with everything it started
+            dup2(p[1], 1);
+            execl("/bin/sh", "sh", "-c", o_.during.c_str(), static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        close(p[1]);
+        during_fd_ = p[0];
+        during_pid_ = pid;
+        set_nonblock(during_fd_);
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u64 = kDuringTag;
+        epoll_ctl(ep_, EPOLL_CTL_ADD, during_fd_, &ev);
+    }
+
+    // The command's lines: "mark begin NAME" / "mark end NAME" open and close a window (told to
+    // every client process at once); every line is echoed with its time since the start.
+    void read_during() {
+        char buf[4096];
+        bool eof = false;
+        for (;;) {
+            ssize_t r = read(during_fd_, buf, sizeof buf);
+            if (r > 0) {
+                during_buf_.append(buf, size_t(r));
+                continue;
+            }
+            if (r < 0 && errno == EINTR) continue;
+            eof = r == 0 || errno != EAGAIN;
+            break;
+        }
+        uint64_t t = now_ns();
+        for (size_t e; (e = during_buf_.find('\n')) != std::string::npos;) {
+            std::string line = during_buf_.substr(0, e);
+            during_buf_.erase(0, e + 1);
+            printf("# during +%.3fs: %s\n", double(t - t0_) / 1e9, line.c_str());
+            char what[16], name[64];
+            if (sscanf(line.c_str(), "mark %15s %63s", what, name) != 2) continue;
+            MarkMsg m{0, 0, t};
+            if (!strcmp(what, "begin") && windows_.size() < size_t(kMaxWindows)) {
+                m.window = uint32_t(windows_.size());
+                windows_.push_back({name, t, 0});
+            } else if (!strcmp(what, "end")) {
+                size_t w = windows_.size();
+                while (w > 0 && !(windows_[w - 1].name == name && windows_[w - 1].end == 0)) w--;
+                if (w == 0) continue;
+                windows_[w - 1].end = t;
+                m.window = uint32_t(w - 1);
+                m.is_end = 1;
+            } else {
+                continue;
+            }
+            for (auto& c : children_) send_msg(c.fd, kMark, &m, sizeof m);
+        }
+        if (!eof) return;
+        epoll_ctl(ep_, EPOLL_CTL_DEL, during_fd_, nullptr);
+        close(during_fd_);
+        during_fd_ = -1;
+        int status = 0;
+        waitpid(during_pid_, &status, 0);
+        during_rc_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        during_pid_ = -1;
+        during_done_ = true;
+        during_end_ns_ = t;
+    }
+
+    // The longest time between two answered broadcasts overlapping [from, to).
+    uint64_t publisher_gap(uint64_t from, uint64_t to) const {
+        uint64_t m = 0;
+        for (size_t k = 1; k < b_answers_.size(); k++)
+            if (b_answers_[k - 1] < to && b_answers_[k] > from)
+                m = std::max(m, b_answers_[k] - b_answers_[k - 1]);
+        return m;
+    }
+
+    void print_handover() {
+        FinalReport t = totals();
+        HandoverReport h;
+        uint64_t dup_of_resent = 0, dup_seqs = 0;
+        bool dup_listed = true;
+        for (auto& c : children_) {
+            if (!c.ho) continue;
+            HandoverReport& x = *c.ho;
+            h.out_of_order += x.out_of_order;
+            h.targeted_got += x.targeted_got;
+            h.targeted_dup += x.targeted_dup;
+            h.closed_frame += x.closed_frame;
+            if (x.first_close_ns && (!h.first_close_ns || x.first_close_ns < h.first_close_ns))
+                h.first_close_ns = x.first_close_ns;
+            if (h.first_close_code < 0) h.first_close_code = x.first_close_code;
+            if (x.gap_max_ns > h.gap_max_ns) {
+                h.gap_max_ns = x.gap_max_ns;
+                h.gap_max_end_ns = x.gap_max_end_ns;
+            }
+            h.gap_conns += x.gap_conns;
+            h.gap_hist.merge(x.gap_hist);
+            for (int w = 0; w < kMaxWindows; w++) {
+                h.win_max_ns[w] = std::max(h.win_max_ns[w], x.win_max_ns[w]);
+                h.win_hist[w].merge(x.win_hist[w]);
+            }
+            dup_seqs += x.dup_seqs;
+            dup_listed = dup_listed && x.dup_seqs <= uint64_t(kMaxDupSeqs);
+            for (uint64_t k = 0; k < std::min<uint64_t>(x.dup_seqs, kMaxDupSeqs); k++)
+                if (bpub_.resent_ids.count(x.dup_seq[k])) dup_of_resent += x.dup_count[k];
+        }
+        uint64_t reports = 0;
+        for (auto& c : children_) reports += c.ho != nullptr;
+        double secs = double(t_stop_ - t0_) / 1e9;
+        uint64_t b_expected = uint64_t(b_answers_.size()) * connected_;
+        uint64_t lost = b_expected > t.got ? b_expected - t.got : 0;
+        uint64_t t_lost = t_ok_ > h.targeted_got ? t_ok_ - h.targeted_got : 0;
+        // Per target: what a client that stayed connected did not get is lost; what a closed one
+        // did not get was (mostly) sent after its close.
+        uint64_t t_lost_open = 0, t_lost_closed = 0, t_closed_targets = 0;
+        bool t_known = true;
+        for (auto& [g, sent] : t_sent_to_) {
+            uint32_t v = UINT32_MAX;
+            for (auto& c : children_)
+                if (g >= c.first_global && g < c.first_global + c.count &&
+                    size_t(g - c.first_global) < c.targets.size())
+                    v = c.targets[size_t(g - c.first_global)];
+            if (v == UINT32_MAX) {
+                t_known = false;
+                continue;
+            }
+            uint64_t got = v & 0x7fffffffu, miss = sent > got ? sent - got : 0;
+            if (v >> 31)
+                t_lost_closed += miss, t_closed_targets++;
+            else
+                t_lost_open += miss;
+        }
+        double ccpu = client_cpu1_ - client_cpu0_;  // (the server's processes change: not summed)
+        auto ms = [](uint64_t ns) { return double(ns) / 1e6; };
+        std::string win;
+        char b[512];
+        for (size_t w = 0; w < windows_.size(); w++) {
+            const Window& x = windows_[w];
+            uint64_t end = x.end ? x.end : t_stop_;
+            snprintf(b, sizeof b,
+                     " w%zu=%s w%zu_at_s=%.3f w%zu_s=%.3f w%zu_gap_max_ms=%.1f w%zu_gap_p99_ms=%.1f"
+                     " w%zu_gap_p50_ms=%.1f w%zu_pub_gap_ms=%.1f",
+                     w + 1, x.name.c_str(), w + 1, double(x.begin - t0_) / 1e9, w + 1,
+                     double(end - x.begin) / 1e9, w + 1, ms(h.win_max_ns[w]), w + 1,
+                     ms(h.win_hist[w].percentile(0.99)), w + 1, ms(h.win_hist[w].percentile(0.5)),
+                     w + 1, ms(publisher_gap(x.begin, end)));
+            win += b;
+        }
+        std::string gap_window = "-";  // the windows the longest gap ended in
+        for (auto& x : windows_)
+            if (h.gap_max_end_ns >= x.begin && (!x.end || h.gap_max_end_ns - h.gap_max_ns < x.end))
+                gap_window = gap_window == "-" ? x.name : gap_window + "," + x.name;
+        printf("bench mode=handover label=%s n=%d procs=%zu connected=%" PRIu64 " connect_fail=%" PRIu64
+               " connect_rate=%.0f rate=%.1f window=%d payload=%zu secs=%.3f published=%" PRIu64
+               " published_ok=%zu expected=%" PRIu64 " delivered=%" PRIu64 " lost=%" PRIu64
+               " dup=%" PRIu64 " dup_of_resent=%" PRIu64 " dup_seqs=%" PRIu64 " dup_classified=%d"
+               " out_of_order=%" PRIu64 " misdelivered=%" PRIu64 " bad=%" PRIu64 " closed=%" PRIu64
+               " closed_frame=%" PRIu64 " closed_eof=%" PRIu64 " first_close_code=%" PRId64
+               " first_close_at_s=%.3f targeted_sent=%" PRIu64 " targeted_ok=%" PRIu64
+               " targeted_received=%" PRIu64 " targeted_lost=%" PRIu64 " targeted_dup=%" PRIu64
+               " targeted_lost_open=%" PRIu64 " targeted_lost_closed=%" PRIu64
+               " targeted_closed_clients=%" PRIu64 " targeted_per_client=%d"
+               " targeted_skipped=%" PRIu64 " sample=%zu http_reconnects=%" PRIu64
+               " http_resent=%" PRIu64 " http_not_ok=%" PRIu64 " http_unanswered=%zu"
+               " http_p99_ms=%.1f http_max_ms=%.1f gap_max_ms=%.1f gap_p99_ms=%.1f gap_p50_ms=%.1f"
+               " gap_max_at_s=%.3f gap_max_in=%s gap_clients=%" PRIu64 " pub_gap_max_ms=%.1f"
+               " lat_p50_ms=%.1f lat_p99_ms=%.1f lat_max_ms=%.1f during_rc=%d after_rc=%d"
+               " reports=%" PRIu64 "/%zu client_cpu_s=%.2f windows=%zu%s\n",
+               o_.label.c_str(), o_.n, children_.size(), connected_, connect_failed_, connect_rate(),
+               o_.rate, o_.window, o_.payload, secs, published_, b_answers_.size(), b_expected,
+               t.got, lost, t.dup, dup_of_resent, dup_seqs, int(dup_listed), h.out_of_order,
+               t.misdelivered, t.bad, t.closed, h.closed_frame, t.closed - std::min(t.closed, h.closed_frame),
+               h.first_close_code, h.first_close_ns ? double(h.first_close_ns - t0_) / 1e9 : 0.0,
+               targeted_published_, t_ok_, h.targeted_got, t_lost, h.targeted_dup, t_lost_open,
+               t_lost_closed, t_closed_targets, int(t_known), t_skipped_,
+               sample_.size(), bpub_.reconnects + tpub_.reconnects, bpub_.resent + tpub_.resent,
+               bpub_.not_ok + tpub_.not_ok, bpub_.in_flight() + tpub_.in_flight(),
+               ms(bpub_.answer_hist.percentile(0.99)), ms(bpub_.answer_hist.max()),
+               ms(h.gap_max_ns), ms(h.gap_hist.percentile(0.99)), ms(h.gap_hist.percentile(0.5)),
+               h.gap_max_end_ns ? double(h.gap_max_end_ns - t0_) / 1e9 : 0.0, gap_window.c_str(),
+               h.gap_conns, ms(publisher_gap(t0_, t_stop_)), ms(t.hist.percentile(0.5)),
+               ms(t.hist.percentile(0.99)), ms(t.hist.max()), during_rc_, after_rc_, reports,
+               children_.size(), ccpu, windows_.size(), win.c_str());
+        printf("# %s handover N=%" PRIu64 " in %zu client processes, %.1f s at %.0f msg/s: %zu "
+               "broadcasts, lost %" PRIu64 " dup %" PRIu64 " (%" PRIu64 " of requests sent again)"
+               " out of order %" PRIu64 ", closed %" PRIu64 ", pushes by client id %" PRIu64
+               " sent / %" PRIu64 " received (not received: %" PRIu64 " by clients still connected, %"
+               PRIu64 " by closed ones); longest gap %.1f ms (p99 of per-client max %.1f ms)\n",
+               o_.label.c_str(), connected_, children_.size(), secs, o_.rate, b_answers_.size(), lost,
+               t.dup, dup_of_resent, h.out_of_order, t.closed, t_ok_, h.targeted_got, t_lost_open,
+               t_lost_closed,
+               ms(h.gap_max_ns), ms(h.gap_hist.percentile(0.99)));
+        for (size_t w = 0; w < windows_.size(); w++) {
+            const Window& x = windows_[w];
+            uint64_t end = x.end ? x.end : t_stop_;
+            printf("# %s   window %-10s +%7.3fs %6.3fs: longest gap %.1f ms, p99 of per-client max "
+                   "%.1f ms, publisher's longest gap %.1f ms\n",
+                   o_.label.c_str(), x.name.c_str(), double(x.begin - t0_) / 1e9,
+                   double(end - x.begin) / 1e9, ms(h.win_max_ns[w]),
+                   ms(h.win_hist[w].percentile(0.99)), ms(publisher_gap(x.begin, end)));
+        }
+        if (!bpub_.first_error.empty() || !tpub_.first_error.empty())
+            fprintf(stderr, "loadgen: first publish error: %s%s\n", bpub_.first_error.c_str(),
+                    tpub_.first_error.c_str());
+    }
+
     int finish_with_error(const char* why) {
         fprintf(stderr, "loadgen: %s\n", why);
         for (auto& c : children_) kill(c.pid, SIGKILL);
@@ -2061,6 +2773,23 @@ class Coordinator {
     const Options& o_;
     int ep_ = -1;
     std::vector<Child> children_;
+    // handover (issue #15)
+    struct Window {
+        std::string name;
+        uint64_t begin, end;  // end 0: still open
+    };
+    SeqPublisher bpub_, tpub_;  // broadcasts; pushes by client id
+    std::vector<int> sample_;   // global indices of the clients pushed to by client id
+    std::vector<uint64_t> b_answers_;  // when each broadcast was answered ok, in order
+    uint64_t t_ok_ = 0, t_skipped_ = 0, targeted_published_ = 0, t_stop_ = 0;
+    std::map<int, uint64_t> t_sent_to_;  // global index -> pushes by client id answered ok
+    std::vector<Window> windows_;
+    pid_t during_pid_ = -1;
+    int during_fd_ = -1, during_rc_ = -1, after_rc_ = -1;
+    bool during_done_ = false;
+    uint64_t during_end_ns_ = 0;
+    uint64_t drain_got_ = UINT64_MAX, drain_moved_ns_ = 0;
+    std::string during_buf_;
     std::vector<Publisher> pubs_;
     std::vector<int> server_pids_;
     std::vector<std::pair<int, WelcomeId>> targets_;  // global index -> welcome ids
