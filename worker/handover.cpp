@@ -16,7 +16,7 @@ using protocol::handover::kMaxFds;
 
 // Each batch (and each acknowledgement) moves the deadline to at least this
 // far ahead: a large hand-over that progresses is not cut off.
-static constexpr double kAnswerWait = 3.0;
+static constexpr double kProgressGrace = 3.0;
 
 // Fault injection for the tests of a hand-over's failures
 // (tests/integration/handover_faults_test.cpp): PUSHER_TEST_HANDOVER names a
@@ -124,7 +124,7 @@ void Handover::on_message(FdLink::Message& m) {
         }
         if (m.type == wire::kAck) {
             acked_ += strtoull(m.body.c_str(), nullptr, 10);
-            deadline_ = std::max(deadline_, loop_.now() + kAnswerWait);  // progress
+            deadline_ = std::max(deadline_, loop_.now() + kProgressGrace);  // progress
         }
         if (m.type == wire::kAbort) peer_counted_ = true;  // it gave up and counted it
         return;
@@ -133,7 +133,7 @@ void Handover::on_message(FdLink::Message& m) {
     answered_ = true;
     switch (m.type) {
         case wire::kConnections:
-            deadline_ = std::max(deadline_, loop_.now() + kAnswerWait);  // progress
+            deadline_ = std::max(deadline_, loop_.now() + kProgressGrace);  // progress
             return new_adopt(m);
         case wire::kEndOfConns:
             all_sent_ = true;
