@@ -95,6 +95,17 @@ std::vector<double> close_times(std::vector<std::unique_ptr<WsClient>>& clients,
     return at;
 }
 
+// A started one-worker instance (JSON welcome) whose test kills one worker,
+// and n clients on it, reading.
+#define START_WITH_TALLY(p, tally, n)                                       \
+    PusherInstance p("\"welcome\": \"json\",", 1);                       \
+    p.expect_worker_deaths(1);                                              \
+    ASSERT_EQ(p.start().code, 0);                                           \
+    ASSERT_TRUE(p.wait_healthy());                                          \
+    WsTally tally;                                                          \
+    ASSERT_TRUE(tally.connect("127.0.0.1", p.ws_port, n)) << tally.error(); \
+    tally.start()
+
 }  // namespace
 
 // Half a ping frame, half a handshake and the first fragment of a message
@@ -182,13 +193,7 @@ TEST(HandoverEdges, OutputTheClientHasNotReadYetArrivesWhole) {
 // (they reconnect), and it is counted.
 TEST(HandoverEdges, NewWorkerDyingMidwayLeavesAServingSlot) {
     ScopedEnv fault("PUSHER_TEST_HANDOVER", "new_dies_after_first_batch");
-    PusherInstance p("\"welcome\": \"json\",", 1);
-    p.expect_worker_deaths(1);
-    ASSERT_EQ(p.start().code, 0);
-    ASSERT_TRUE(p.wait_healthy());
-    WsTally tally;
-    ASSERT_TRUE(tally.connect("127.0.0.1", p.ws_port, 600)) << tally.error();
-    tally.start();
+    START_WITH_TALLY(p, tally, 600);
     CmdResult r = p.cli("reload");
     EXPECT_EQ(r.code, 0) << r.out << p.log_lines("hand-over");
     ASSERT_TRUE(tally.wait_all("never sent", 10000)) << "clients left hanging" << p.log_lines("");
@@ -206,13 +211,7 @@ TEST(HandoverEdges, NewWorkerDyingMidwayLeavesAServingSlot) {
 // its clients and the slot, and nobody is closed.
 TEST(HandoverEdges, NewWorkerDyingBeforeTheFreezeClosesNobody) {
     ScopedEnv fault("PUSHER_TEST_HANDOVER", "new_dies_at_start");
-    PusherInstance p("\"welcome\": \"json\",", 1);
-    p.expect_worker_deaths(1);
-    ASSERT_EQ(p.start().code, 0);
-    ASSERT_TRUE(p.wait_healthy());
-    WsTally tally;
-    ASSERT_TRUE(tally.connect("127.0.0.1", p.ws_port, 100)) << tally.error();
-    tally.start();
+    START_WITH_TALLY(p, tally, 100);
     int old = p.worker_pid("pusher", 0);
     CmdResult r = p.cli("reload");
     EXPECT_EQ(r.code, 0) << r.out;
@@ -228,13 +227,7 @@ TEST(HandoverEdges, NewWorkerDyingBeforeTheFreezeClosesNobody) {
 // the 253 it adopted (they keep getting broadcasts), the rest reconnect.
 TEST(HandoverEdges, OldWorkerDyingMidwayLeavesTheAdoptedServed) {
     ScopedEnv fault("PUSHER_TEST_HANDOVER", "old_dies_after_first_batch");
-    PusherInstance p("\"welcome\": \"json\",", 1);
-    p.expect_worker_deaths(1);
-    ASSERT_EQ(p.start().code, 0);
-    ASSERT_TRUE(p.wait_healthy());
-    WsTally tally;
-    ASSERT_TRUE(tally.connect("127.0.0.1", p.ws_port, 600)) << tally.error();
-    tally.start();
+    START_WITH_TALLY(p, tally, 600);
     CmdResult r = p.cli("reload");
     EXPECT_EQ(r.code, 0) << r.out;
     ASSERT_TRUE(eventually([&] { return ws_sum(p, "handover_failures") >= 1; }));

@@ -190,6 +190,23 @@ std::vector<long> numbers(const std::vector<std::string>& texts, std::vector<std
     return out;
 }
 
+// The first kBound of the sample: user "u<i>" each, all in group "g" (the
+// answers are "ok" only once the owner's subscriptions are in effect).
+::testing::AssertionResult bind_sample(int http_port, const std::vector<std::string>& sample) {
+    HttpConn api;
+    if (!api.connect("127.0.0.1", http_port)) return ::testing::AssertionFailure() << "connect";
+    for (size_t i = 0; i < kBound; ++i) {
+        std::string bind = "/api/bind_uid?client_id=" + sample[i] + "&uid=u" + std::to_string(i);
+        std::string join = "/api/join_group?client_id=" + sample[i] + "&group=g";
+        for (const std::string& target : {bind, join}) {
+            int st = 0;
+            api.get(target, &st);
+            if (st != 200) return ::testing::AssertionFailure() << target << " -> " << st;
+        }
+    }
+    return ::testing::AssertionSuccess();
+}
+
 std::vector<int> ws_pids(PusherInstance& p) {
     std::vector<int> out;
     Json::Value st = status_json(p);  // kept: a range-for would not keep the temporary alive
@@ -226,17 +243,9 @@ TEST(Handover, ThreeReloadsAndAnUpgradeCloseNoneLoseNone) {
         py.push_back(std::make_unique<PySeq>(p.ws_port, kPyEach));
         ASSERT_EQ(py.back()->welcomes().size(), static_cast<unsigned>(kPyEach));
     }
-    HttpConn api;
-    ASSERT_TRUE(api.connect("127.0.0.1", p.http_port));
     std::vector<std::string> sample;
     for (size_t i = 0; i < kSample; ++i) sample.push_back(tally.id(i * 31));
-    for (size_t i = 0; i < kBound; ++i) {
-        int st = 0;
-        api.get("/api/bind_uid?client_id=" + sample[i] + "&uid=u" + std::to_string(i), &st);
-        ASSERT_EQ(st, 200);
-        api.get("/api/join_group?client_id=" + sample[i] + "&group=g", &st);
-        ASSERT_EQ(st, 200);
-    }
+    ASSERT_TRUE(bind_sample(p.http_port, sample));
     std::vector<int> pids0 = ws_pids(p);
 
     Publisher pub(p.http_port, sample);
@@ -348,15 +357,7 @@ TEST_P(RedisHandover, ThreeReloadsCloseNoneLoseNone) {
     tally.start();
     std::vector<std::string> sample;
     for (size_t i = 0; i < kSample; ++i) sample.push_back(tally.id(i * 19));
-    HttpConn api;
-    ASSERT_TRUE(api.connect("127.0.0.1", p.http_port));
-    for (size_t i = 0; i < kBound; ++i) {
-        int st = 0;
-        api.get("/api/bind_uid?client_id=" + sample[i] + "&uid=u" + std::to_string(i), &st);
-        ASSERT_EQ(st, 200);
-        api.get("/api/join_group?client_id=" + sample[i] + "&group=g", &st);
-        ASSERT_EQ(st, 200);
-    }
+    ASSERT_TRUE(bind_sample(p.http_port, sample));
     Publisher pub(p.http_port, sample);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));  // traffic before the first reload
     for (int r = 0; r < 3; ++r) {
