@@ -5,6 +5,8 @@
 // clients, which cannot be handed over, and the clients of `stop -g` are told
 // goodbye one by one over close_window.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "tests/integration/tls_fixture.h"
+#include "tests/support/pump.h"
 #include "tests/support/ws_bytes.h"
 #include "tests/support/ws_tally.h"
 
@@ -37,19 +40,37 @@ long ws_sum(PusherInstance& p, const std::string& field) {
     return n;
 }
 
+// A blocking loopback client socket (reads time out after 5 s).
 int raw_connect(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    int fd = dial(port);
+    pollfd pf{fd, POLLOUT, 0};
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (poll(&pf, 1, 5000) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err) {
         close(fd);
         return -1;
     }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     timeval tv{5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     return fd;
+}
+
+// Starts p from its own copy of the binary (an upgrade replaces that copy).
+::testing::AssertionResult start_own_copy(PusherInstance& p) {
+    if (run("cp " + p.bin + " " + p.dir + "/pusher").code != 0)
+        return ::testing::AssertionFailure() << "copy";
+    p.bin = p.dir + "/pusher";
+    if (p.start().code != 0 || !p.wait_healthy()) return ::testing::AssertionFailure() << "start";
+    return ::testing::AssertionSuccess();
+}
+
+// Puts the "+next" build where p's binary is, as a deploy does (a rename).
+::testing::AssertionResult install_next(PusherInstance& p) {
+    if (run("cp " + pusher_bin() + "-next " + p.dir + "/p.new && mv " + p.dir + "/p.new " + p.bin)
+            .code != 0)
+        return ::testing::AssertionFailure() << "install";
+    return ::testing::AssertionSuccess();
 }
 
 // Reads until `until` appears (or the peer closes / 5 s pass).
@@ -312,10 +333,7 @@ TEST(HandoverEdges, GracefulStopPacesItsGoodbyes) {
 // client connected throughout is not touched.
 TEST(HandoverEdges, AnUpgradeThatFailsItsCheckChangesNothing) {
     PusherInstance p("", 1);
-    ASSERT_EQ(run("cp " + p.bin + " " + p.dir + "/pusher").code, 0);
-    p.bin = p.dir + "/pusher";
-    ASSERT_EQ(p.start().code, 0);
-    ASSERT_TRUE(p.wait_healthy());
+    ASSERT_TRUE(start_own_copy(p));
     WsClient c;
     ASSERT_TRUE(c.connect("127.0.0.1", p.ws_port));
     ASSERT_NE(c.recv_text().find("connected"), std::string::npos);
@@ -335,9 +353,7 @@ TEST(HandoverEdges, AnUpgradeThatFailsItsCheckChangesNothing) {
     EXPECT_NE(p.log_lines("upgrade refused").find("still running"), std::string::npos);
 
     // A working binary, but the config on disk moved the websocket port.
-    ASSERT_EQ(run("cp " + pusher_bin() + "-next " + p.dir + "/p.new && mv " + p.dir + "/p.new " +
-                  p.bin).code,
-              0);
+    ASSERT_TRUE(install_next(p));
     std::string moved = slurp(p.config);
     std::string listen = "127.0.0.1:" + std::to_string(p.ws_port) + "\"";
     ASSERT_NE(moved.find(listen), std::string::npos);
@@ -370,17 +386,12 @@ TEST(HandoverEdges, AnUpgradeThatFailsItsCheckChangesNothing) {
 TEST(HandoverEdges, ANewImageThatCannotTakeOverRollsBack) {
     ScopedEnv fault("PUSHER_TEST_UPGRADE_FAIL", "pusher/0.2.0+next");
     PusherInstance p("", 1);
-    ASSERT_EQ(run("cp " + p.bin + " " + p.dir + "/pusher").code, 0);
-    p.bin = p.dir + "/pusher";
-    ASSERT_EQ(p.start().code, 0);
-    ASSERT_TRUE(p.wait_healthy());
+    ASSERT_TRUE(start_own_copy(p));
     WsClient c;
     ASSERT_TRUE(c.connect("127.0.0.1", p.ws_port));
     ASSERT_NE(c.recv_text().find("connected"), std::string::npos);
     Json::Value before = status_json(p);
-    ASSERT_EQ(run("cp " + pusher_bin() + "-next " + p.dir + "/p.new && mv " + p.dir + "/p.new " +
-                  p.bin).code,
-              0);
+    ASSERT_TRUE(install_next(p));
     CmdResult up = run(pusher_bin() + " upgrade -c " + p.config);
     EXPECT_NE(up.code, 0);
     EXPECT_NE(up.out.find("could not take over"), std::string::npos) << up.out;
