@@ -1,6 +1,7 @@
 #include "master/config_load.h"
 
 #include <json/json.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <climits>
@@ -46,9 +47,18 @@ static ServiceConfig service_defaults(ServiceType type) {
     return s;
 }
 
+// max_connections not given: what the descriptor limit leaves for clients.
+static size_t default_max_connections() {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return 1000000;
+    size_t fds = static_cast<size_t>(lim.rlim_cur);
+    return fds > 2 * runtime::kFdReserve ? fds - runtime::kFdReserve : fds / 2;
+}
+
 Config default_config() {
     Config c;
     c.node_name = host_name();
+    c.limits.max_connections = default_max_connections();
     c.services = {service_defaults(ServiceType::Channel), service_defaults(ServiceType::WebSocket),
                   service_defaults(ServiceType::Http)};
     return c;
@@ -158,9 +168,13 @@ bool read_limits(const Json::Value& v, runtime::Limits* l, std::string* error) {
               r.size("channel_pending_publishes", &l->channel_pending_publishes);
     if (ok && l->channel_max_frame > 0xFFFFFFFFu)
         ok = r.fail("channel_max_frame", "must be below 4 GiB");
+    if (ok && l->idle_timeout <= l->ping_interval)
+        ok = r.fail("idle_timeout", "must be longer than ping_interval (the time to answer a ping)");
+    if (ok && l->max_connections == 0) ok = r.fail("max_connections", "must be at least 1");
     if (!ok) *error = r.error;
     return ok;
 }
+
 
 // "tls": {"cert": FILE, "key": FILE} on a websocket or http service. The
 // files themselves are read by the commands that need them (read_tls_files).

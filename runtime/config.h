@@ -9,16 +9,26 @@
 
 namespace pusher::runtime {
 
+// Descriptors a worker keeps for itself beside its clients: listener,
+// epoll, bus links (a Redis cluster's masters, twice), control and hand-over
+// sockets, log, resolver, files it reads.
+constexpr size_t kFdReserve = 256;
+
 // Limits an operator can tune; defaults are safe for an internet-facing node.
 struct Limits {
-    size_t max_connections = 18000;              // per worker; above it new ones are refused
+    // Per worker; above it new ones are refused. The config's default
+    // (master/config_load.cpp) is `ulimit -n` minus kFdReserve.
+    size_t max_connections = 18000;
     size_t max_send_queue = 1 << 20;             // per connection, bytes (the original's 1 MiB)
     size_t ws_max_message = 1 << 20;             // largest WebSocket message accepted from a client
     size_t http_max_header = 16384;              // request line + headers (431 above)
     size_t http_max_body = 1 << 20;              // 413 above
     double handshake_timeout = 10.0;             // seconds to complete the WebSocket/HTTP request
-    double ping_interval = 25.0;                 // server pings idle WebSocket clients
-    double idle_timeout = 60.0;                  // no frame (pong included) for this long: close
+    // Keep-alive (worker/ws_keepalive.cpp): a client silent for about this
+    // long is pinged (under the 60 s idle timeout of common proxies), and
+    // one that leaves it unanswered for idle_timeout - ping_interval is closed.
+    double ping_interval = 50.0;
+    double idle_timeout = 100.0;
     size_t channel_max_frame = 10485760;         // Workerman's defaultMaxPackageSize
     size_t channel_subscriber_queue = 16 << 20;  // channel server, per subscriber, bytes
     size_t channel_pending_publishes = 10000;    // channel client, while disconnected

@@ -107,11 +107,17 @@ void Connection::handle_read() {
     }
 }
 
+// Kept for on_close (ETIMEDOUT: TCP gave up on an unresponsive peer).
+void Connection::note_error(int err) {
+    if (error_ == 0 && err > 0 && err < 256) error_ = static_cast<uint8_t>(err);
+}
+
 // > 0 bytes read into the loop's buffer, 0 EOF or error, -1 nothing now.
 ssize_t Connection::read_some() {
     if (ssl_) return read_tls();
     ssize_t n = ::read(fd_, loop_.read_buffer(), loop_.read_buffer_size());
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return -1;
+    if (n < 0) note_error(errno);
     return n < 0 ? 0 : n;
 }
 
@@ -175,7 +181,9 @@ void Connection::handle_write() {
     }
     size_t before = out_.bytes();
     ssize_t w = flush_queue();
+    if (w < 0 && !ssl_) note_error(errno);
     if (w < 0) return close_now();
+    if (w > 0) last_active = static_cast<uint32_t>(loop_.now());
     bytes_out_ += static_cast<size_t>(w);
     loop_.stats().send_queue_bytes.fetch_sub(before - out_.bytes(), std::memory_order_relaxed);
     bump(loop_.stats().bytes_out, static_cast<uint64_t>(w));
@@ -228,13 +236,16 @@ ssize_t Connection::write_direct(const char* data, size_t len) {
         if (w < 0) tls_broke(true, handshaking);
         if (w == 0) write_wants_read_ = wait == TlsWait::Read;
         if (w <= 0) return w;
+        last_active = static_cast<uint32_t>(loop_.now());
         bytes_out_ += static_cast<size_t>(w);
         bump(loop_.stats().bytes_out, static_cast<uint64_t>(w));
         return w;
     }
     do w = ::write(fd_, data, len);
     while (w < 0 && errno == EINTR);
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) note_error(errno);
     if (w < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+    last_active = static_cast<uint32_t>(loop_.now());  // the kernel took it: see last_active
     bytes_out_ += static_cast<size_t>(w);
     bump(loop_.stats().bytes_out, static_cast<uint64_t>(w));
     return w;

@@ -118,12 +118,16 @@ class Connection {
     }
 
     uint32_t index = 0;        // position in the owner's table
-    uint32_t last_active = 0;  // loop seconds of the last input (idle sweep)
+    // Loop seconds of the last sign of life: bytes read from the peer, or
+    // bytes the kernel took for it (a peer that does not acknowledge them is
+    // cut by TCP itself, within TCP_USER_TIMEOUT where the service sets it).
+    uint32_t last_active = 0;
     // A service-defined mark kept in the object itself, so a fan-out loop can
     // test it without touching the session (one cache miss less per delivery).
     bool ready = false;
     uint8_t flags = 0;  // service-defined bits (in the padding: costs nothing)
-    // Why an outgoing connect failed (errno), for on_close; 0 otherwise.
+    // Why the connection failed (errno), for on_close: an outgoing connect,
+    // or a read or write error (ETIMEDOUT: TCP gave up on the peer); 0 otherwise.
     uint8_t connect_error() const { return error_; }
 
   private:
@@ -151,6 +155,7 @@ class Connection {
     ssize_t read_some();
     ssize_t read_tls();
     void tls_broke(bool failed, bool handshaking);
+    void note_error(int err);
     void note_handshake();
     ssize_t flush_queue();
     ssize_t flush_tls();

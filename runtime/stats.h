@@ -13,7 +13,7 @@ namespace pusher::runtime {
 constexpr uint64_t kStatsMagic = 0x5055534845523031ULL;  // "PUSHER01"
 // Bumped whenever the layout below changes: a CLI of another version refuses
 // to read a running instance's region instead of misreading it.
-constexpr uint32_t kStatsVersion = 6;
+constexpr uint32_t kStatsVersion = 7;
 constexpr int kMaxSlots = 256;
 constexpr int kMaxServices = 8;
 constexpr int kMaxExitKinds = 16;
@@ -74,6 +74,14 @@ struct WorkerSlot {
     Counter handover_forwarded;
     Counter handover_last_ms;
     Counter paced_closes;  // clients told 1001 "reconnect" one by one (TLS reload, stop -g)
+    // Keep-alive (docs/ARCHITECTURE.md "Keep-alive"): pings sent to silent
+    // clients, and clients closed as dead: a ping left unanswered for
+    // idle_timeout - ping_interval, or TCP giving up on unacknowledged data.
+    Counter pings_sent;
+    Counter idle_closes;
+    // Room for counters to come without a new layout: `upgrade` refuses a
+    // binary whose status layout differs (kStatsVersion).
+    Counter spare[8];
     char build[32];        // the build the current process runs (pusher --version)
 };
 

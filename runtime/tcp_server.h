@@ -59,6 +59,20 @@ class TcpServer {
             if (i < conns_.size()) f(*conns_[i]);
         }
     }
+    // Calls f for `count` entries from position `from` on, wrapping at the
+    // end, backwards like for_each. A sweep that visits a slice per tick
+    // reaches every connection once per round at a steady rate, so work per
+    // connection (a keep-alive ping) is spread over the round, not bunched.
+    template <class F>
+    void for_slice(size_t from, size_t count, F&& f) const {
+        size_t n = conns_.size();
+        if (n == 0) return;
+        if (count > n) count = n;
+        for (size_t k = count; k-- > 0;) {
+            size_t i = (from + k) % n;
+            if (i < conns_.size()) f(*conns_[i]);
+        }
+    }
     void close_all();
 
   private:

@@ -34,7 +34,7 @@ class BusService : public runtime::Service,
         subscribe();
         bus_->connect();
         if (accept_on_start_) tcp_.start_accepting();
-        sweep_timer_.start(1.0, true);
+        sweep_timer_.start(kSweepPeriod, true);
         return true;
     }
     void stop_accepting() override {
@@ -57,6 +57,7 @@ class BusService : public runtime::Service,
     }
 
   protected:
+    static constexpr double kSweepPeriod = 1.0;  // seconds between sweeps
     virtual void subscribe() {}  // bus handlers, registered before connecting
     virtual void sweep() = 0;    // timeouts, once a second
     bool start_tls(std::string* error);

@@ -83,6 +83,11 @@ const Metric kMetrics[] = {
      &WorkerSlot::handover_last_ms},
     {"pusher_paced_closes_total", "counter",
      "Clients told 1001 one by one (reload of TLS clients, stop -g)", &WorkerSlot::paced_closes},
+    {"pusher_pings_sent_total", "counter", "Keep-alive pings sent to silent WebSocket clients",
+     &WorkerSlot::pings_sent},
+    {"pusher_idle_closes_total", "counter",
+     "WebSocket clients closed as dead (ping unanswered, or TCP gave up on them)",
+     &WorkerSlot::idle_closes},
 };
 
 bool uses_bus(const char* listen) {

@@ -3,6 +3,7 @@
 #include <json/json.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <ctime>
 
 #include "protocol/http_request.h"
@@ -108,6 +109,7 @@ void WsService::on_accept(Connection& c) {
     s->handshake = std::make_unique<Handshake>(limits);
     c.set_session(std::move(s));
     c.phase_since = static_cast<uint32_t>(loop_.now());  // the handshake deadline
+    bound_unacknowledged(c);
 }
 
 void WsService::on_data(Connection& c, const char* data, size_t len) {
@@ -246,6 +248,7 @@ void WsService::on_close(uint16_t, std::string_view) {
 }
 
 void WsService::on_close(Connection& c) {
+    if (c.connect_error() == ETIMEDOUT) note_dead(c, "TCP gave up on it (unacknowledged for idle_timeout)");
     if (uint8_t v = deflate_variant(c)) deflate_.leave(v);
     if (c.flags & kBound) members_.forget(c);  // unsubscribes what only it held here
     tcp_.remove(c);
@@ -377,35 +380,6 @@ void WsService::flush_broadcasts() {
         if (c.ready && c.send(by_variant[deflate_variant(c)].get())) ++sent;
     });
     bump(loop_.stats().messages_out, sent * frames);  // messages, not batches
-}
-
-// ---- timeouts ---------------------------------------------------------------------
-
-// Once a second: unfinished handshakes past their timeout, and silent
-// clients are pinged, then closed (the original never pings). A client that
-// does not read its close frame, or does not answer ours, is closed
-// handshake_timeout later.
-void WsService::sweep() {
-    uint32_t now = static_cast<uint32_t>(loop_.now());
-    const Limits& lim = config_.limits;
-    tcp_.for_each([&](Connection& c) {
-        uint32_t idle = now - c.last_active;
-        bool waiting = c.state() == ConnState::Closing || !c.ready || (c.flags & kCloseSent);
-        if (c.state() == ConnState::Closed) return;
-        if (waiting) {
-            // Slowloris, a close frame never read, a close never answered.
-            // Whole seconds: "<=" so that no one is cut before the timeout
-            // (a client accepted at x.99 would lose a second with "<").
-            if (now - c.phase_since <= lim.handshake_timeout) return;
-            if (c.tls_handshaking()) bump(loop_.stats().tls_handshake_failures);
-            c.close_now();
-        } else if (idle >= lim.idle_timeout) {
-            send_close(c, protocol::kWsGoingAway, "idle timeout");
-        } else if (idle >= lim.ping_interval && !(c.flags & kPingSent)) {
-            c.flags |= kPingSent;
-            c.send(ping_frame_.get());
-        }
-    });
 }
 
 // One line of JSON (jsoncpp escapes control characters): the row stays one row.

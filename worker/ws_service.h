@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "protocol/ws_frame.h"
+#include "runtime/stall_log.h"
 #include "worker/bus_service.h"
 #include "worker/deflate_variants.h"
 #include "worker/handover.h"
@@ -87,7 +88,13 @@ class WsService : public BusService,
     void flush_broadcasts();
     void push_one(runtime::Connection& c, const std::string& content);
     void send_close(runtime::Connection& c, uint16_t code, std::string_view reason);
+    // Keep-alive and deadlines (worker/ws_keepalive.cpp).
     void sweep() override;
+    void check_deadlines(runtime::Connection& c, uint32_t now);
+    void keep_alive(runtime::Connection& c, uint32_t now);
+    bool ping_unanswered(runtime::Connection& c, uint32_t now) const;
+    void note_dead(runtime::Connection& c, const char* why);
+    void bound_unacknowledged(runtime::Connection& c);
 
     // Users, groups and presence (worker/ws_routing.cpp).
     void membership_changed(const std::string& channel, bool first);
@@ -126,6 +133,10 @@ class WsService : public BusService,
     size_t pace_total_ = 0;
     double pace_began_ = 0, pace_window_ = 0;
     runtime::Timer pace_timer_;
+    // The sweep's two cursors over the connection table (ws_keepalive.cpp).
+    size_t deadline_cursor_ = 0, ping_cursor_ = 0;
+    double deadline_carry_ = 0, ping_carry_ = 0;  // fractions of a visit owed
+    runtime::StallLog stalls_;
 };
 
 }  // namespace pusher::worker

@@ -23,6 +23,7 @@
 #include "tests/support/http_conn.h"
 #include "tests/integration/redis_bus.h"
 #include "tests/support/pusher_instance.h"
+#include "tests/support/py_seq.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/ws_tally.h"
 
@@ -33,57 +34,6 @@ namespace {
 constexpr int kTally = 700, kPyProcs = 3, kPyEach = 100;
 constexpr size_t kSample = 20;  // tally clients that also get pushes by client id
 constexpr size_t kBound = 10;   // the first of them: user "u<i>", all in group "g"
-
-std::string src_dir() {
-    const char* s = getenv("PUSHER_SRC");
-    return s ? s : ".";
-}
-
-Json::Value parse(const std::string& s) {
-    Json::Value v;
-    Json::CharReaderBuilder b;
-    std::string errs;
-    std::istringstream in(s);
-    return Json::parseFromStream(b, in, &v, &errs) ? v : Json::Value();
-}
-
-// tests/clients/py_seq.py: real Python clients following the numbered stream.
-class PySeq {
-  public:
-    PySeq(int port, int clients) {
-        std::string cmd = "/usr/bin/python3 " + src_dir() + "/tests/clients/py_seq.py " +
-                          std::to_string(port) + " " + std::to_string(clients) + " 2>&1";
-        f_ = popen(cmd.c_str(), "r");
-        std::string line = read_line();
-        welcomes_ = parse(line);
-        if (!welcomes_.isArray()) ADD_FAILURE() << "py_seq.py: " << line;
-    }
-    ~PySeq() {
-        if (f_) pclose(f_);
-    }
-    const Json::Value& welcomes() const { return welcomes_; }
-    Json::Value results() {
-        std::string line = read_line();
-        Json::Value r = parse(line);
-        if (!r.isArray()) ADD_FAILURE() << "py_seq.py: " << line;
-        pclose(f_);
-        f_ = nullptr;
-        return r;
-    }
-
-  private:
-    std::string read_line() {
-        std::string line;
-        static char b[1 << 16];
-        while (f_ && fgets(b, sizeof b, f_)) {
-            line += b;
-            if (!line.empty() && line.back() == '\n') break;
-        }
-        return line;
-    }
-    FILE* f_ = nullptr;
-    Json::Value welcomes_;
-};
 
 // Publishes on one keep-alive connection: b<n> to everyone every 20 ms, and
 // every 100 ms one push by client id to a sample client (t<k>), then one to

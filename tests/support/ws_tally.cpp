@@ -10,6 +10,7 @@
 #include <chrono>
 #include <sstream>
 
+#include "tests/support/ws_bytes.h"
 #include "tests/support/ws_client.h"
 
 namespace pusher::testing {
@@ -117,6 +118,11 @@ void WsTally::run() {
     }
 }
 
+size_t WsTally::pings(size_t i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return clients_[i].pings;
+}
+
 void WsTally::read_client(Client& c) {
     if (c.closed) return;
     char b[65536];
@@ -151,6 +157,12 @@ void WsTally::read_client(Client& c) {
         if (opcode == 0x1) {
             c.got.push_back(payload);
             if (!c.done && !marker_.empty() && payload == marker_) c.done = true, ++done_;
+        } else if (opcode == 0x9) {  // as a real client does: pong, at once
+            ++c.pings;
+            std::string pong = ws_masked_frame(0x8A, payload);
+            if (write(c.fd, pong.data(), pong.size()) != static_cast<ssize_t>(pong.size()) &&
+                error_.empty())
+                error_ = "pong not written whole by " + c.id;
         } else if (opcode == 0x8) {
             c.closed = true;
         }

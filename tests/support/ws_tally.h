@@ -2,6 +2,7 @@
 // recording every text frame it receives (and whether the server closed it):
 // for tests of who got which push, at scale (thousands of clients, one thread).
 // Unlike WsFleet it expects no particular messages; the test compares.
+// Like a real client it answers every ping with a pong.
 #pragma once
 #include <condition_variable>
 #include <mutex>
@@ -30,6 +31,7 @@ class WsTally {
     // The text frames client i got, in order (marker included).
     std::vector<std::string> got(size_t i);
     bool closed(size_t i);
+    size_t pings(size_t i);  // pings client i got (and answered)
     std::string error();  // the first protocol failure; "" while all is well
 
   private:
@@ -38,6 +40,7 @@ class WsTally {
         std::string id, buf, marker_seen;
         int worker = -1;
         bool closed = false, done = false;
+        size_t pings = 0;
         std::vector<std::string> got;
     };
     void run();

@@ -1,0 +1,136 @@
+// Keep-alive and deadlines of WebSocket clients: the once-a-second sweep
+// (docs/ARCHITECTURE.md "Keep-alive").
+//
+// What counts as life: any byte read from the client (a pong, a ping, a
+// message or part of one), and any byte the kernel took for it. The second
+// is safe because every client socket has TCP_USER_TIMEOUT = idle_timeout:
+// data the peer's TCP does not acknowledge within that long makes the kernel
+// abort the connection (counted as an idle close). So a client that is being
+// pushed to is not pinged: the pushes prove it alive or end it, and they keep
+// a proxy's idle timer fresh as a ping would.
+//
+// Two cursors walk the connection table a slice per sweep, so the work is
+// spread evenly whatever order clients connected in:
+//  - the ping cursor gives each connection its turn once per ping_interval;
+//    at its turn a client silent for half an interval or more is pinged, so
+//    no client goes much more than an interval without traffic, and a
+//    million idle clients cost a million pings per interval, n/interval a
+//    second, never a burst;
+//  - the deadline cursor comes round every few seconds: handshakes and
+//    closing handshakes past handshake_timeout, pings left unanswered.
+//
+// A busy server never closes a healthy client. A client is closed as dead
+// only when (1) our ping has been out for idle_timeout - ping_interval
+// seconds of time in which this worker kept up (StallLog: a turn that ran
+// long does not count), (2) nothing waits unread in its socket (the pong may
+// have arrived while we were busy) and (3) nothing of ours waits to be
+// written to it (a client behind on reading is the send queue's and TCP's to
+// judge, not silence's).
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "runtime/log.h"
+#include "worker/ws_service.h"
+#include "worker/ws_session.h"
+
+namespace pusher::worker {
+
+using runtime::Connection;
+using runtime::ConnState;
+using runtime::bump;
+
+namespace {
+
+// How many of n connections a sweep visits for a round of `period`
+// seconds: n / period, the fraction carried to the next sweep, so that a
+// small table is not visited more often than once per round either.
+size_t slice(size_t n, double period, double* carry) {
+    *carry += static_cast<double>(n) / std::max(period, 1.0);
+    double whole = std::floor(*carry);
+    *carry -= whole;
+    return std::min(static_cast<size_t>(whole), n);
+}
+
+// The deadline cursor's round: handshake and pong deadlines are met within
+// half of the shorter one, and within 5 s, at n/5 visits a second at most.
+double deadline_round(const runtime::Limits& lim) {
+    double shortest = std::min(lim.handshake_timeout, lim.idle_timeout - lim.ping_interval);
+    return std::clamp(std::floor(shortest / 2), 1.0, 5.0);
+}
+
+}  // namespace
+
+void WsService::sweep() {
+    double now_s = loop_.now();
+    stalls_.tick(now_s, kSweepPeriod);
+    uint32_t now = static_cast<uint32_t>(now_s);
+    const runtime::Limits& lim = config_.limits;
+    size_t n = tcp_.size();
+    if (n == 0) return;
+    size_t d = slice(n, deadline_round(lim), &deadline_carry_);
+    tcp_.for_slice(deadline_cursor_ % n, d, [&](Connection& c) { check_deadlines(c, now); });
+    deadline_cursor_ = (deadline_cursor_ % n + d) % n;
+    size_t p = slice(n, lim.ping_interval, &ping_carry_);
+    tcp_.for_slice(ping_cursor_ % n, p, [&](Connection& c) { keep_alive(c, now); });
+    ping_cursor_ = (ping_cursor_ % n + p) % n;
+}
+
+void WsService::check_deadlines(Connection& c, uint32_t now) {
+    if (c.state() == ConnState::Closed) return;
+    const runtime::Limits& lim = config_.limits;
+    bool waiting = c.state() == ConnState::Closing || !c.ready || (c.flags & kCloseSent);
+    if (waiting) {
+        // Slowloris, a close frame never read, a close never answered.
+        // Whole seconds: "<=" so that no one is cut before the timeout
+        // (a client accepted at x.99 would lose a second with "<").
+        if (now - c.phase_since <= lim.handshake_timeout) return;
+        if (c.tls_handshaking()) bump(loop_.stats().tls_handshake_failures);
+        c.close_now();
+    } else if ((c.flags & kPingSent) && ping_unanswered(c, now)) {
+        note_dead(c, "no answer to ping");
+        send_close(c, protocol::kWsGoingAway, "idle timeout");
+    }
+}
+
+// At its turn (once per ping_interval): silent for half an interval or
+// more and no ping out yet: ping it. phase_since keeps when.
+void WsService::keep_alive(Connection& c, uint32_t now) {
+    if (!c.is_open() || !c.ready || (c.flags & (kPingSent | kCloseSent))) return;
+    if (2.0 * (now - c.last_active) < config_.limits.ping_interval) return;
+    c.flags |= kPingSent;
+    c.phase_since = now;
+    bump(loop_.stats().pings_sent);
+    c.send(ping_frame_.get());
+}
+
+bool WsService::ping_unanswered(Connection& c, uint32_t now) const {
+    const runtime::Limits& lim = config_.limits;
+    double waited = (now - c.phase_since) - stalls_.lost_since(c.phase_since);
+    if (waited < lim.idle_timeout - lim.ping_interval) return false;
+    if (c.queued() > 0) return false;  // it is behind on reading, not silent
+    int unread = 0;
+    if (ioctl(c.fd(), FIONREAD, &unread) == 0 && unread > 0) return false;  // read soon
+    return true;
+}
+
+void WsService::note_dead(Connection& c, const char* why) {
+    bump(loop_.stats().idle_closes);
+    // peer() of a connection already closed by TCP is gone: its id then.
+    std::string who = c.fd() >= 0 ? c.peer() : "connection " + std::to_string(c.id());
+    runtime::log_peer("websocket: closing " + who + " as dead: " + why);
+}
+
+// Bytes the kernel took for a client count as its sign of life (see the
+// top of this file), which holds only if unacknowledged data ends the
+// connection within idle_timeout.
+void WsService::bound_unacknowledged(Connection& c) {
+    unsigned ms = static_cast<unsigned>(config_.limits.idle_timeout * 1000);
+    setsockopt(c.fd(), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+}
+
+}  // namespace pusher::worker
