@@ -94,11 +94,12 @@ void check_file_max(const Capacity& cap, const KernelSettings& k, KernelReport* 
     if (!v || *v >= cap.total_fds) return;
     r->warnings.push_back(
         "WARNING: kernel: fs.file-max is " + num(*v) + ", below the " + num(cap.total_fds) +
-        " descriptors this configuration may hold (" + num(cap.connections) +
-        " connections + " + num(kFdReserve) +
+        " descriptors this configuration may hold (" + num(cap.connections) + " connections + " +
+        num(kFdReserve) +
         " per process), and every other process on the host shares it: past it the kernel "
         "refuses new files to all of them (ENFILE) and workers pause accepting (accept_fail). "
-        "Raise fs.file-max to " + num(cap.total_fds) + " or more");
+        "Raise fs.file-max to " +
+        num(cap.total_fds) + " or more");
 }
 
 // A worker never holds more than max_connections, so an accept queue that
@@ -110,11 +111,14 @@ void check_somaxconn(const runtime::Config& c, const KernelSettings& k, KernelRe
     r->warnings.push_back(
         "WARNING: kernel: net.core.somaxconn is " + num(*v) +
         ": each listening socket's accept queue holds " + num(*v) + ", not the " +
-        num(runtime::kListenBacklog) + " pusher asks for (the kernel caps it silently), short of "
-        "max_connections " + num(c.limits.max_connections) +
+        num(runtime::kListenBacklog) +
+        " pusher asks for (the kernel caps it silently), short of "
+        "max_connections " +
+        num(c.limits.max_connections) +
         ": a connect storm (every client reconnecting at once) overflows it, the kernel drops "
         "those SYNs and the clients retry 1 s, 3 s, 7 s later (nstat -az TcpExtListenOverflows). "
-        "Raise net.core.somaxconn to " + num(need) + " or more");
+        "Raise net.core.somaxconn to " +
+        num(need) + " or more");
 }
 
 void check_tcp_mem(const Capacity& cap, const KernelSettings& k, KernelReport* r) {
@@ -151,7 +155,8 @@ Capacity capacity(const runtime::Config& c) {
         processes += static_cast<uint64_t>(s.count);
         // The channel service's peers are bus links, a few per worker: its reserve covers them.
         if (s.type == runtime::ServiceType::Channel) continue;
-        cap.connections = add(cap.connections, mul(static_cast<uint64_t>(s.count), c.limits.max_connections));
+        cap.connections =
+            add(cap.connections, mul(static_cast<uint64_t>(s.count), c.limits.max_connections));
         cap.per_process_fds = add(c.limits.max_connections, kFdReserve);
     }
     cap.total_fds = add(cap.connections, mul(processes, kFdReserve));

@@ -35,9 +35,9 @@ constexpr uint64_t kTcpPagesPerBusyConnection = 1;
 // What read_kernel_settings() found; a file that could not be read is
 // nullopt (a container may hide /proc/sys/net), and is then not checked.
 struct KernelSettings {
-    std::optional<uint64_t> nofile_soft;  // RLIMIT_NOFILE soft; nullopt: unlimited or unknown
-    std::optional<std::string> file_max;  // /proc/sys/fs/file-max
-    std::optional<std::string> nr_open;   // /proc/sys/fs/nr_open
+    std::optional<uint64_t> nofile_soft;   // RLIMIT_NOFILE soft; nullopt: unlimited or unknown
+    std::optional<std::string> file_max;   // /proc/sys/fs/file-max
+    std::optional<std::string> nr_open;    // /proc/sys/fs/nr_open
     std::optional<std::string> somaxconn;  // /proc/sys/net/core/somaxconn
     std::optional<std::string> tcp_mem;    // /proc/sys/net/ipv4/tcp_mem: "min pressure max" pages
     uint64_t page_size = 4096;
