@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "master/config_load.h"
+#include "master/kernel_check.h"
 #include "master/pid_file.h"
 #include "master/process_manager.h"
 #include "master/status_table.h"
@@ -106,8 +107,14 @@ void banner(const runtime::Config& c, bool daemon) {
     fflush(stdout);
 }
 
+void log_kernel_report(const KernelReport& r) {
+    for (const auto& line : r.warnings) runtime::log_line(line);
+    for (const auto& line : r.notes) runtime::log_line(line);
+}
+
 // Double fork: the CLI waits on a pipe until the master says every worker listens.
-int start_daemon(ProcessManager& pm, const runtime::Config& c, bool quiet, int pid_fd) {
+int start_daemon(ProcessManager& pm, const runtime::Config& c, bool quiet, int pid_fd,
+                 const KernelReport& kernel) {
     int fds[2];
     if (pipe(fds) != 0) return fail("pipe: " + std::string(strerror(errno)));
     pid_t child = fork();
@@ -141,6 +148,7 @@ int start_daemon(ProcessManager& pm, const runtime::Config& c, bool quiet, int p
     }
     redirect_to_log(c.log_file);
     runtime::log_line("pusher start in DAEMON mode");
+    log_kernel_report(kernel);
     _exit(pm.run(fds[1]));
 }
 
@@ -196,8 +204,17 @@ int cmd_start(const Args& a, const runtime::Config& c) {
         unlink(c.pid_file.c_str());  // ours while we hold the lock: leave no empty file
         return fail("pusher cannot start: " + err);
     }
-    if (a.daemon) return start_daemon(pm, c, a.quiet, pid_fd);
+    // Checked once the start can no longer fail on a port, so that a failed
+    // start shows its error alone. A daemon's terminal gets the warnings too,
+    // unless -q: then only its log has them.
+    KernelReport kernel = kernel_report(c, read_kernel_settings());
+    if (a.daemon) {
+        if (!a.quiet)
+            for (const auto& line : kernel.warnings) fprintf(stderr, "%s\n", line.c_str());
+        return start_daemon(pm, c, a.quiet, pid_fd, kernel);
+    }
     if (!write_pid(pid_fd, c.pid_file, getpid(), &err)) return fail(err);
+    log_kernel_report(kernel);  // the foreground's log is its stderr
     if (!a.quiet) banner(c, false);
     return pm.run(-1);
 }

@@ -15,9 +15,6 @@
 
 namespace pusher::runtime {
 
-// Workerman's DEFAULT_BACKLOG; the kernel caps it at somaxconn anyway.
-static constexpr int kBacklog = 102400;
-
 static int fail(int fd, std::string* error, const std::string& where) {
     if (error) *error = where + ": " + strerror(errno);
     if (fd >= 0) ::close(fd);
@@ -52,7 +49,7 @@ int listen_socket(const std::string& host, int port, bool reuse_port, std::strin
         return fail(fd, error, where);
     }
     freeaddrinfo(res);
-    if (::listen(fd, kBacklog) != 0) return fail(fd, error, where);
+    if (::listen(fd, kListenBacklog) != 0) return fail(fd, error, where);
     return fd;
 }
 

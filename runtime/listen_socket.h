@@ -7,6 +7,11 @@
 
 namespace pusher::runtime {
 
+// The backlog every listening socket asks for (Workerman's DEFAULT_BACKLOG).
+// The kernel silently caps it at net.core.somaxconn, which master/kernel_check.h
+// compares with it at start.
+constexpr int kListenBacklog = 102400;
+
 // Binds and listens on host:port (IPv4 or IPv6 literal, or "localhost"). Sets
 // SO_REUSEADDR, SO_REUSEPORT when reuse_port, O_NONBLOCK and FD_CLOEXEC.
 // Returns the fd, or -1 with a message like "127.0.0.1:4236: Address already in use".

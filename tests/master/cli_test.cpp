@@ -313,3 +313,24 @@ TEST(Cli, WarnsWhenThePublishApiIsOpenWithoutAKey) {
 }
 
 }  // namespace
+
+namespace {
+
+// No kernel lets a process open two billion files (fs.nr_open tops out near
+// 2^30), so this configuration warns on any host, and still starts.
+TEST(Cli, WarnsAboutKernelLimitsAtStartWithoutRefusing) {
+    const std::string warning = "WARNING: kernel: the open files limit (ulimit -n) is ";
+    PusherInstance p("\"limits\": {\"max_connections\": 2000000000},");
+    CmdResult r = p.cli("start -d");
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find(warning), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("Start success"), std::string::npos) << r.out;
+    EXPECT_NE(p.log_lines(warning), "");
+    EXPECT_EQ(p.stop().code, 0);
+    // -q: the log has it, the terminal does not.
+    CmdResult q = p.start();
+    EXPECT_EQ(q.code, 0) << q.out;
+    EXPECT_EQ(q.out.find(warning), std::string::npos) << q.out;
+}
+
+}  // namespace

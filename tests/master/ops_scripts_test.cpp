@@ -26,4 +26,7 @@ TEST(OpsScripts, SystemdUnitIsForkingWithPidFileAndReload) {
     EXPECT_NE(unit.out.find("Type=forking"), std::string::npos);
     EXPECT_NE(unit.out.find("PIDFile="), std::string::npos);
     EXPECT_NE(unit.out.find("ExecReload=/bin/kill -USR1 $MAINPID"), std::string::npos);
+    // A worker needs max_connections + kFdReserve descriptors; the default
+    // ulimit -n (1024) would hold only a few hundred clients.
+    EXPECT_NE(unit.out.find("\nLimitNOFILE=1048576\n"), std::string::npos);
 }
