@@ -17,14 +17,8 @@
 
 namespace pusher::master {
 
-// Descriptors a worker holds besides its clients: stdin/out/err, its
-// listening socket, the control and hand-over sockets, libevent's epoll and
-// signal descriptors, the EMFILE reserve, the bus (a Redis Cluster link pair
-// per master) and DNS. A ws worker on the channel bus holds 11 (measured);
-// 256 leaves room for a large Redis cluster and whatever a later feature
-// opens, and is small beside any limit meant for many connections. A default
-// max_connections derived from RLIMIT_NOFILE subtracts this same reserve.
-constexpr size_t kFdReserve = 256;
+// The descriptors a worker keeps beside its clients: runtime::kFdReserve.
+using runtime::kFdReserve;
 
 // Socket memory a connection with data in flight holds in tcp_mem: the
 // kernel charges socket buffers in whole pages, and a broadcast leaves every

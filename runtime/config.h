@@ -9,9 +9,14 @@
 
 namespace pusher::runtime {
 
-// Descriptors a worker keeps for itself beside its clients: listener,
-// epoll, bus links (a Redis cluster's masters, twice), control and hand-over
-// sockets, log, resolver, files it reads.
+// Descriptors a worker holds besides its clients: stdin/out/err, its
+// listening socket, the control and hand-over sockets, libevent's epoll and
+// signal descriptors, the EMFILE reserve, the bus (a Redis Cluster link pair
+// per master) and DNS. A ws worker on the channel bus holds 11 (measured);
+// 256 leaves room for a large Redis cluster and whatever a later feature
+// opens, and is small beside any limit meant for many connections. The
+// default max_connections is `ulimit -n` minus this; the kernel check at
+// start (master/kernel_check.h) warns when a given one leaves less.
 constexpr size_t kFdReserve = 256;
 
 // Limits an operator can tune; defaults are safe for an internet-facing node.
