@@ -11,6 +11,9 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <set>
+#include <vector>
 #include <stdexcept>
 #include <string>
 
@@ -106,6 +109,34 @@ TEST_F(TcpServerTest, AcceptsEchoesAndNumbersConnectionsFromOne) {
     EXPECT_EQ(server->find(1), nullptr);
     EXPECT_NE(server->find(2), nullptr);
     close(b);
+}
+
+// A sweep's slice: `count` entries from `from` on, wrapping; every entry
+// once per round of slices, none twice within one slice.
+TEST_F(TcpServerTest, SlicesVisitEveryConnectionOncePerRound) {
+    start();
+    std::vector<int> fds;
+    for (int i = 0; i < 7; ++i) fds.push_back(dial());
+    ASSERT_TRUE(pump_until([&] { return server->size() == 7; }));
+    std::map<uint64_t, int> seen;
+    size_t cursor = 0;
+    for (int round = 0; round < 3; ++round)
+        for (size_t k = 0; k < 7; k += 3) {  // slices of 3, 3 and 1 (wrapping)
+            size_t count = std::min<size_t>(3, 7 - k);
+            std::set<uint64_t> in_slice;
+            server->for_slice(cursor, count, [&](Connection& c) {
+                EXPECT_TRUE(in_slice.insert(c.id()).second);
+                ++seen[c.id()];
+            });
+            EXPECT_EQ(in_slice.size(), count);
+            cursor = (cursor + count) % 7;
+        }
+    EXPECT_EQ(seen.size(), 7u);
+    for (auto& [id, n] : seen) EXPECT_EQ(n, 3) << "connection " << id;
+    int visits = 0;
+    server->for_slice(5, 100, [&](Connection&) { ++visits; });  // more than there are
+    EXPECT_EQ(visits, 7);
+    for (int fd : fds) close(fd);
 }
 
 TEST_F(TcpServerTest, RefusesAboveMaxConnections) {
