@@ -26,6 +26,22 @@
 // every broadcast once and in order and stay connected; reported per run and per window of the
 // command: closes, lost, duplicated, out of order, pushes sent / received, the longest time a
 // client went without a broadcast (and the p99 of each client's longest).
+//
+// One million clients (issue #16). A process keeps at most kMaxConnsPerSourceAddr (14,000)
+// connections on one source address (--per-addr): past ~14,100 every connect() scans half the
+// ephemeral port range and connecting crawls. --per-proc above it spreads that process's
+// connections round robin over consecutive addresses; every bench line says how many addresses
+// were used and the most connections on one (src_addrs=, per_addr_max=, per_addr_cap=). Every
+// mode counts the welcomed clients the server closed before the end of the run (a close frame,
+// an end of stream or a reset: closed_by_server=, closed_how=, and the close frames by code and
+// reason, close_codes=1001:idle_timeout:N,...). --mode million: one connect phase, then an
+// idle hold (--hold; server RSS per connection, kernel bytes per socket pair from the
+// /proc/meminfo Slab and /proc/net/sockstat TCP mem deltas plus the /proc/slabinfo caches that
+// grew, the server's CPU over the last --cpu-window s = the keep-alive cost in cores, and the
+// pings the clients received per second), --broadcasts closed-loop broadcasts to all
+// (delivered, lost, duplicated, time until the last client had it, server CPU per delivery),
+// then a numbered broadcast every --every s for --period-duration s (every client must get
+// every number once and in order; time to reach everyone p50/p99/max; closes in the phase).
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -3342,6 +3358,7 @@ class Coordinator {
                " p_reach_p99_ms=%.1f p_reach_max_ms=%.1f p_lat_p50_ms=%.1f p_lat_p99_ms=%.1f"
                " p_server_cpu_s=%.2f p_secs=%.1f p_closed_by_server=%" PRIu64
                " closed_connect=%" PRIu64 " closed_hold=%" PRIu64 " closed_bcast=%" PRIu64
+               " expected=%" PRIu64 " delivered=%" PRIu64 " lost=%" PRIu64 " dup=%" PRIu64
                " misdelivered=%" PRIu64 " bad=%" PRIu64 " http_errors=%" PRIu64
                " client_cpu_s=%.2f reports=%" PRIu64 "/%zu%s\n",
                o_.label.c_str(), o_.n, connected_, connect_failed_, connect_secs_, connect_rate(),
@@ -3356,7 +3373,8 @@ class Coordinator {
                p_expected > p_got ? p_expected - p_got : 0, p_dup, p_ooo, p_incomplete,
                pct(p_reach, 0.5), pct(p_reach, 0.99), p_reach.empty() ? 0 : p_reach.back(),
                ms(lat[1].percentile(0.5)), ms(lat[1].percentile(0.99)), p_cpu, p_secs, closed_p,
-               s_conn.closed, closed_hold, closed_bc, t.misdelivered, t.bad, http_err,
+               s_conn.closed, closed_hold, closed_bc, expected_, t.got,
+               expected_ > t.got ? expected_ - t.got : 0, t.dup, t.misdelivered, t.bad, http_err,
                ccpu1 - ccpu0, reports, children_.size(), client_fields(t).c_str());
         printf("# %s million N=%" PRIu64 " (%d asked, %" PRIu64 " failed) connected in %.1fs at %.0f/s"
                " over %zu processes and %d source addresses (max %d per address)\n",
@@ -3365,7 +3383,7 @@ class Coordinator {
         printf("# %s   idle %.0fs: server RSS %.1f -> %.1f MiB = %.0f B per connection (PSS %.0f B);"
                " kernel %.0f B per socket pair (slab %.0f B of which unreclaimable %.0f B, socket"
                " buffers %.0f B; machine-wide /proc/meminfo Slab and /proc/net/sockstat TCP mem"
-               " deltas, connect phase)\n",
+               " deltas from before the connect phase to the end of the hold)\n",
                o_.label.c_str(), o_.hold, rss_before_ / 1048576.0, rss_after / 1048576.0, rss_pc,
                pss_pc, slab_pp + sockmem_pp, slab_pp, unrecl_pp, sockmem_pp);
         printf("# %s   slab caches that grew, bytes per socket pair: %s\n", o_.label.c_str(),
