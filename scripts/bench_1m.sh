@@ -161,7 +161,7 @@ def total(key, workers):
 allw = after.get("workers", [])
 pids_before = {w.get("worker_id"): w.get("pid") for w in before.get("workers", []) if w.get("name") == "pusher"}
 respawned = sum(1 for w in ws if pids_before.get(w.get("worker_id")) not in (None, w.get("pid")))
-print("server ws_workers=%d connections=%s idle_closes=%s pings_sent=%s dropped=%s rejected=%s "
+print("server ws_workers=%d connections_after_loadgen_exit=%s idle_closes=%s pings_sent=%s dropped=%s rejected=%s "
       "send_fail=%s accept_fail=%s abnormal_exits=%s ws_workers_respawned=%d" % (
           len(ws), total("connections", ws), total("idle_closes", ws), total("pings_sent", ws),
           total("dropped", allw), total("rejected", allw), total("send_fail", allw),

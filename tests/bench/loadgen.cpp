@@ -471,6 +471,27 @@ KernelMem kernel_mem() {
     return k;
 }
 
+uint64_t kernel_tcp_mem_pages() {
+    std::string s;
+    unsigned long inuse = 0, orphan = 0, tw = 0, alloc = 0, mem = 0;
+    if (!read_small_file("/proc/net/sockstat", s)) return 0;
+    size_t p = s.find("TCP:");
+    if (p == std::string::npos ||
+        sscanf(s.c_str() + p, "TCP: inuse %lu orphan %lu tw %lu alloc %lu mem %lu", &inuse, &orphan,
+               &tw, &alloc, &mem) != 5)
+        return 0;
+    return mem;
+}
+
+// net.ipv4.tcp_mem "low,pressure,high" (pages), "-" when unreadable.
+std::string tcp_mem_limits() {
+    std::string s;
+    unsigned long a = 0, b = 0, c = 0;
+    if (!read_small_file("/proc/sys/net/ipv4/tcp_mem", s) || sscanf(s.c_str(), "%lu %lu %lu", &a, &b, &c) != 3)
+        return "-";
+    return std::to_string(a) + "," + std::to_string(b) + "," + std::to_string(c);
+}
+
 uint64_t sum_pss(const std::vector<int>& pids) {
     uint64_t t = 0;
     for (int p : pids) t += proc_pss_bytes(p);
@@ -3108,6 +3129,16 @@ class Coordinator {
         return s;
     }
 
+    // The most socket buffer memory (sockstat "TCP mem", pages) seen during the broadcasts,
+    // sampled every 100 ms at most: near net.ipv4.tcp_mem's pressure threshold a fan-out to 1M
+    // stalls.
+    void sample_tcp_mem() {
+        uint64_t t = now_ns();
+        if (t - last_mem_sample_ns_ < 100000000ull) return;
+        last_mem_sample_ns_ = t;
+        tcp_mem_peak_ = std::max(tcp_mem_peak_, kernel_tcp_mem_pages());
+    }
+
     void pump_until(uint64_t t) {
         for (uint64_t n; (n = now_ns()) < t;)
             pump(int(std::min<uint64_t>((t - n) / 1000000 + 1, 100)));
@@ -3162,6 +3193,7 @@ class Coordinator {
             publish(*p, seq++, t, nullptr);
             while (!in_flight_.empty()) {
                 pump(10);
+                sample_tcp_mem();
                 give_up_on_stuck_messages();
             }
         }
@@ -3191,6 +3223,7 @@ class Coordinator {
             }
             if (next >= p_end && due.empty()) break;
             if (t > p_end + uint64_t(o_.msg_timeout * 1e9)) break;  // publishers stuck
+            sample_tcp_mem();
             pump(next > t ? int(std::min<uint64_t>((next - t) / 1000000 + 1, 10)) : 1);
         }
         uint64_t p_unpublished = due.size(), p_published = seq - bc_published;
@@ -3202,6 +3235,7 @@ class Coordinator {
         Snap s_end = snapshot();
         while (s_end.got < expected_ && now_ns() < drain_end) {
             pump(200);
+            sample_tcp_mem();
             Snap s2 = snapshot();
             if (s2.got != s_end.got) moved = now_ns();
             s_end = s2;
@@ -3326,6 +3360,17 @@ class Coordinator {
             if (d > 0) grew.push_back({d / n, name});
         }
         std::sort(grew.rbegin(), grew.rend());
+        // The caches a socket pair itself allocates (both socks, their inodes, dentries and
+        // files, the epoll items of both ends): the slab figure without what other work on the
+        // machine grew meanwhile (e.g. proc_inode_cache from whatever walks /proc).
+        static const char* const kSocketCaches[] = {
+            "TCP", "sock_inode_cache", "dentry", "filp", "eventpoll_epi", "eventpoll_pwq",
+            "lsm_file_cache", "lsm_inode_cache", "tcp_bind_bucket", "tcp_bind2_bucket",
+            "inet_peer_cache", "skbuff_head_cache", "skbuff_fclone_cache"};
+        double sock_caches_pp = 0;
+        for (const char* name : kSocketCaches)
+            for (auto& [pp, cache] : grew)
+                if (cache == name) sock_caches_pp += pp;
         std::string top;
         for (size_t k = 0; k < grew.size() && k < 8; k++) {
             snprintf(b, sizeof b, "%s%s:%.0f", top.empty() ? "" : ",", grew[k].second.c_str(), grew[k].first);
@@ -3343,7 +3388,7 @@ class Coordinator {
                " rss_after_kb=%" PRIu64 " rss_per_conn_b=%.0f pss_per_conn_b=%.0f"
                " kmem_src=meminfo_Slab+sockstat_TCP_mem kern_slab_per_pair_b=%.0f"
                " kern_slab_unreclaim_per_pair_b=%.0f kern_sockmem_per_pair_b=%.0f"
-               " kern_per_pair_b=%.0f kern_slab_top=%s"
+               " kern_per_pair_b=%.0f kern_socket_caches_per_pair_b=%.0f kern_slab_top=%s"
                " keepalive_window_s=%.1f keepalive_server_cpu_s=%.3f keepalive_cores=%.4f"
                " keepalive_server_procs=%zu/%zu pings_hold=%" PRIu64 " pings_win_s=%" PRIu64
                " pings_per_s_mean=%.1f pings_per_s_max=%" PRIu64 " pings_per_s_min=%" PRIu64
@@ -3360,10 +3405,12 @@ class Coordinator {
                " closed_connect=%" PRIu64 " closed_hold=%" PRIu64 " closed_bcast=%" PRIu64
                " expected=%" PRIu64 " delivered=%" PRIu64 " lost=%" PRIu64 " dup=%" PRIu64
                " misdelivered=%" PRIu64 " bad=%" PRIu64 " http_errors=%" PRIu64
-               " client_cpu_s=%.2f reports=%" PRIu64 "/%zu%s\n",
+               " client_cpu_s=%.2f reports=%" PRIu64 "/%zu tcp_mem_peak_pages=%" PRIu64
+               " tcp_mem_limits=%s%s\n",
                o_.label.c_str(), o_.n, connected_, connect_failed_, connect_secs_, connect_rate(),
                server_pids_.size(), o_.hold, rss_before_ / 1024, rss_after / 1024, rss_pc, pss_pc,
-               slab_pp, unrecl_pp, sockmem_pp, slab_pp + sockmem_pp, top.empty() ? "-" : top.c_str(),
+               slab_pp, unrecl_pp, sockmem_pp, slab_pp + sockmem_pp, sock_caches_pp,
+               top.empty() ? "-" : top.c_str(),
                ka_secs, ka_cpu, ka_secs > 0 ? ka_cpu / ka_secs : 0, cpu_pids.size(), ka_procs_now,
                pings_hold, w_n, w_mean, w_max, w_min, w_cv, t.pings, bc_published, bc_expected, bc_got,
                bc_expected > bc_got ? bc_expected - bc_got : 0, bc_dup, bc_ooo, bc_incomplete,
@@ -3375,7 +3422,8 @@ class Coordinator {
                ms(lat[1].percentile(0.5)), ms(lat[1].percentile(0.99)), p_cpu, p_secs, closed_p,
                s_conn.closed, closed_hold, closed_bc, expected_, t.got,
                expected_ > t.got ? expected_ - t.got : 0, t.dup, t.misdelivered, t.bad, http_err,
-               ccpu1 - ccpu0, reports, children_.size(), client_fields(t).c_str());
+               ccpu1 - ccpu0, reports, children_.size(), tcp_mem_peak_, tcp_mem_limits().c_str(),
+               client_fields(t).c_str());
         printf("# %s million N=%" PRIu64 " (%d asked, %" PRIu64 " failed) connected in %.1fs at %.0f/s"
                " over %zu processes and %d source addresses (max %d per address)\n",
                o_.label.c_str(), connected_, o_.n, connect_failed_, connect_secs_, connect_rate(),
@@ -3386,8 +3434,9 @@ class Coordinator {
                " deltas from before the connect phase to the end of the hold)\n",
                o_.label.c_str(), o_.hold, rss_before_ / 1048576.0, rss_after / 1048576.0, rss_pc,
                pss_pc, slab_pp + sockmem_pp, slab_pp, unrecl_pp, sockmem_pp);
-        printf("# %s   slab caches that grew, bytes per socket pair: %s\n", o_.label.c_str(),
-               top.empty() ? "- (/proc/slabinfo not readable)" : top.c_str());
+        printf("# %s   slab caches that grew, bytes per socket pair: %s (the socket's own caches: "
+               "%.0f B)\n", o_.label.c_str(),
+               top.empty() ? "- (/proc/slabinfo not readable)" : top.c_str(), sock_caches_pp);
         printf("# %s   keep-alive: server CPU %.3fs over the last %.1fs of the hold = %.4f cores;"
                " pings received %" PRIu64 " in the hold, per second over the last %" PRIu64
                "s: mean %.1f max %" PRIu64 " min %" PRIu64 " (cv %.3f)\n",
@@ -3449,6 +3498,7 @@ class Coordinator {
     std::vector<int> server_pids_;
     int src_addrs_ = 0, per_addr_max_ = 0;  // source addresses used; most connections on one
     KernelMem kmem0_;                       // million: before the connect phase
+    uint64_t tcp_mem_peak_ = 0, last_mem_sample_ns_ = 0;  // million: sample_tcp_mem()
     std::vector<std::pair<int, WelcomeId>> targets_;  // global index -> welcome ids
     std::vector<std::string> client_ids_;             // global index -> JSON welcome client_id
     std::map<std::string, double> comm_cpu0_, comm_cpu1_;  // server CPU per process name
