@@ -27,7 +27,7 @@ check() {
 
 # 1000 clients x 100 messages = 100000 deliveries; the fault hits every 1000th: 100 of them.
 LAT="--mode latency --n 1000 --rate 50 --msgs 100 --duration 5 --drain-timeout 1"
-check clean "" "$LAT" delivered=100000 lost=0 dup=0 misdelivered=0 bad=0
+check clean "" "$LAT" delivered=100000 lost=0 dup=0 misdelivered=0 bad=0 closed_by_server=0
 check drop "--fault drop --fault-every 1000" "$LAT" delivered=99900 lost=100 dup=0
 check dup "--fault dup --fault-every 1000" "$LAT" delivered=100000 lost=0 dup=100
 check broadcast "" "--mode broadcast --n 1000 --msgs 200" delivered=200000 completed=200 lost=0 dup=0 timed_out=0
@@ -36,6 +36,18 @@ check misroute "--fault misroute --fault-every 100" "--mode targeted --n 1000 --
   published=2000 misdelivered=20 lost=20 dup=0
 check targeted "" "--mode targeted --n 1000 --msgs 2000" delivered=2000 lost=0 misdelivered=0
 check idle "" "--mode idle --n 2000 --per-proc 700 --hold 0.5" connected=2000 connect_fail=0
+# Issue #16: clients the server closes (close frame 1001 "idle timeout", then end of stream) are
+# counted with their close code and reason; a process above --per-addr spreads its connections
+# over consecutive source addresses; --mode million's phases count every broadcast number.
+# (deliveries 20000, 40000, 60000, 80000: a closed client gets no more, so the 100 messages make
+# fewer than 100000 deliveries and there is no fifth)
+check close "--fault close --fault-every 20000" "$LAT" closed_by_server=4 \
+  closed_how=frame:4,eof:0,reset:0 close_codes=1001:idle_timeout:4
+MIL="--mode million --n 2000 --per-proc 1000 --per-addr 400 --hold 2 --cpu-window 1 --broadcasts 2 --every 0.5 --period-duration 2 --msg-timeout 1 --drain-timeout 2"
+check million "" "$MIL" connected=2000 src_addrs=6 per_addr_max=334 bcast_delivered=4000 bcast_lost=0 \
+  p_published=4 p_delivered=8000 p_lost=0 p_dup=0 p_out_of_order=0 closed_by_server=0 lost=0 dup=0
+check million-drop "--fault drop --fault-every 1000" "$MIL" delivered=11988 lost=12 dup=0
+check million-dup "--fault dup --fault-every 1000" "$MIL" delivered=12000 lost=0 dup=12
 
 # permessage-deflate (issue #13): the floor compresses each message once for the clients that
 # offer deflate. Compressed deliveries must count exactly like plain ones, faults included, and

@@ -12,9 +12,11 @@
 //                     [--reuseport 1]
 // --reuseport lets several instances share the ports (SO_REUSEPORT), as pusher's workers do;
 // only useful for idle tests (a publish then reaches one instance's clients only).
-// --fault drop|dup|misroute|corrupt --fault-every K: every K-th delivery is dropped, sent
-// twice, sent to the next client or sent with one bit flipped mid-frame; exists to prove that
-// loadgen's lost/dup/misdelivered counters (and its check of inflated payloads) work.
+// --fault drop|dup|misroute|corrupt|close --fault-every K: every K-th delivery is dropped, sent
+// twice, sent to the next client, sent with one bit flipped mid-frame, or replaced by a close
+// frame 1001 "idle timeout" and the end of the stream (the client is closed by the server);
+// exists to prove that loadgen's lost/dup/misdelivered/closed_by_server counters (and its
+// check of inflated payloads) work.
 // --deflate 1 [--deflate-min 256] [--deflate-level 6]: permessage-deflate (RFC 7692) for the
 // clients that offer it, answered as pusher answers (server_no_context_takeover;
 // client_no_context_takeover); a message of at least --deflate-min bytes is compressed once and
@@ -47,7 +49,7 @@ namespace {
 
 volatile sig_atomic_t g_stop = 0;
 bool g_reuseport = false;
-enum class Fault { kNone, kDrop, kDup, kMisroute, kCorrupt } g_fault = Fault::kNone;
+enum class Fault { kNone, kDrop, kDup, kMisroute, kCorrupt, kClose } g_fault = Fault::kNone;
 uint64_t g_fault_every = 0;
 bool g_deflate = false;
 size_t g_deflate_min = 256;
@@ -326,6 +328,13 @@ class FloorServer {
     void deliver(int fd, const std::string& plain, const std::string& zframe) {
         if (g_fault != Fault::kNone && ++deliveries_ % g_fault_every == 0) {
             if (g_fault == Fault::kDrop) return;
+            if (g_fault == Fault::kClose) {  // what pusher does to a client silent too long
+                static const char body[] = "\x03\xe9idle timeout";
+                std::string f = ws_frame(0x8, body, sizeof body - 1);
+                send(conns_[size_t(fd)], f.data(), f.size());
+                shutdown(fd, SHUT_WR);  // later writes fail quietly; dropped when the client closes
+                return;
+            }
             if (g_fault == Fault::kMisroute && clients_.size() > 1) {
                 fd = clients_[(conns_[size_t(fd)].slot + 1) % clients_.size()];
             }
@@ -460,12 +469,13 @@ int main(int argc, char** argv) {
                       : f == "dup"      ? Fault::kDup
                       : f == "misroute" ? Fault::kMisroute
                       : f == "corrupt"  ? Fault::kCorrupt
+                      : f == "close"    ? Fault::kClose
                                         : Fault::kNone;
         } else {
             fprintf(stderr,
                     "usage: kernel_floor [--ws-port P] [--http-port P] [--host H] [--seconds S] "
                     "[--reuseport 0|1]\n"
-                    "       [--fault drop|dup|misroute|corrupt --fault-every K]\n"
+                    "       [--fault drop|dup|misroute|corrupt|close --fault-every K]\n"
                     "       [--deflate 0|1] [--deflate-min 256] [--deflate-level 6]\n"
                     "       [--tls-cert FILE --tls-key FILE [--tls-release-buffers 0|1]]\n");
             return 2;

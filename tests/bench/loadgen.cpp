@@ -26,6 +26,22 @@
 // every broadcast once and in order and stay connected; reported per run and per window of the
 // command: closes, lost, duplicated, out of order, pushes sent / received, the longest time a
 // client went without a broadcast (and the p99 of each client's longest).
+//
+// One million clients (issue #16). A process keeps at most kMaxConnsPerSourceAddr (14,000)
+// connections on one source address (--per-addr): past ~14,100 every connect() scans half the
+// ephemeral port range and connecting crawls. --per-proc above it spreads that process's
+// connections round robin over consecutive addresses; every bench line says how many addresses
+// were used and the most connections on one (src_addrs=, per_addr_max=, per_addr_cap=). Every
+// mode counts the welcomed clients the server closed before the end of the run (a close frame,
+// an end of stream or a reset: closed_by_server=, closed_how=, and the close frames by code and
+// reason, close_codes=1001:idle_timeout:N,...). --mode million: one connect phase, then an
+// idle hold (--hold; server RSS per connection, kernel bytes per socket pair from the
+// /proc/meminfo Slab and /proc/net/sockstat TCP mem deltas plus the /proc/slabinfo caches that
+// grew, the server's CPU over the last --cpu-window s = the keep-alive cost in cores, and the
+// pings the clients received per second), --broadcasts closed-loop broadcasts to all
+// (delivered, lost, duplicated, time until the last client had it, server CPU per delivery),
+// then a numbered broadcast every --every s for --period-duration s (every client must get
+// every number once and in order; time to reach everyone p50/p99/max; closes in the phase).
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -60,6 +76,15 @@ namespace {
 // ------------------------------------------------------------------------------------------
 // Options
 // ------------------------------------------------------------------------------------------
+// A client process above ~14,100 connections per source address (towards the one server
+// address and port) connects slowly: with ip_local_port_range 32768-60999 connect() first
+// scans the ports of its preferred parity (half the range, 14,116 ports) and, once those are
+// taken, walks the whole range for every new connection. So a process holds at most this many
+// connections per source address; --per-proc above it spreads the process's connections
+// round robin over several consecutive source addresses (--per-addr overrides the cap).
+constexpr int kMaxConnsPerSourceAddr = 14000;
+constexpr int kMaxSourceAddr = 254;  // 127.0.0.<src_base> .. 127.0.0.254
+
 struct Options {
     std::string mode = "broadcast";
     std::string label = "server";
@@ -72,7 +97,8 @@ struct Options {
     double rate = 5;              // latency mode: messages per second
     int window = 1;               // broadcast: messages in flight (1 = strict closed loop)
     int publishers = 0;           // HTTP keep-alive connections (0 = mode default)
-    int per_proc = 15000;         // connections per client process
+    int per_proc = 14000;         // connections per client process
+    int per_addr = kMaxConnsPerSourceAddr;  // connections per source address (--per-addr)
     int src_base = 2;             // first source address 127.0.0.<src_base>
     int inflight = 200;           // handshakes in progress per client process
     double connect_timeout = 60;  // seconds for the whole connect phase
@@ -111,14 +137,24 @@ struct Options {
     double answer_timeout = 5;    // handover: a publish unanswered this long is sent again
     std::string ids_out;          // handover: "ADDR:PORT WORKER CONN CLIENT_ID" per client
     std::string after;            // handover: shell command run after the drain, clients still up
+    // Issue #16 (--mode million: connect, idle hold, broadcasts to all, periodic broadcasts):
+    bool hold_given = false, msg_timeout_given = false, drain_timeout_given = false,
+         connect_timeout_given = false;
+    int broadcasts = 3;           // million: closed-loop broadcasts to all after the hold
+    double every = 5;             // million: then one broadcast every this many seconds ...
+    double period_duration = 120; // ... for this long
+    double cpu_window = 60;       // million: server CPU over the last this many s of the hold
 };
+
 
 [[noreturn]] void usage() {
     fprintf(
         stderr,
-        "usage: loadgen --mode broadcast|latency|targeted|idle [--n N] [--payload BYTES]\n"
+        "usage: loadgen --mode broadcast|latency|targeted|idle|million [--n N] [--payload BYTES]\n"
         "  [--msgs M] [--duration S] [--rate R] [--window W] [--publishers P]\n"
-        "  [--host 127.0.0.1] [--ws-port 4236] [--http-port 4237] [--per-proc 15000]\n"
+        "  [--host 127.0.0.1] [--ws-port 4236] [--http-port 4237] [--per-proc 14000]\n"
+        "  [--per-addr 14000] (at most this many connections per source address: a process\n"
+        "   with more spreads them over consecutive addresses 127.0.0.<src-base>, ...)\n"
         "  [--src-base 2] [--inflight 200] [--connect-timeout S] [--drain-timeout S]\n"
         "  [--msg-timeout S] [--hold S] [--label NAME] [--json 0|1]\n"
         "  [--tls 0|1] [--tls-verify 0|1] [--tls-ca FILE] [--tls-version 1.2|1.3|any]\n"
@@ -136,6 +172,14 @@ struct Options {
         "  by a closed connection is sent again) plus a push by client id every interval to a\n"
         "  sample client, while CMD runs (its stdout lines 'mark begin NAME' / 'mark end NAME'\n"
         "  delimit the windows reported apart); then --tail s more; --duration caps the whole run\n"
+        "  issue #16: --mode million [--hold 120] [--cpu-window 60] [--broadcasts 3]\n"
+        "  [--every 5] [--period-duration 120] [--msg-timeout 60] [--drain-timeout 60]\n"
+        "  [--connect-timeout 600]: one connect phase, then an idle hold (server RSS per\n"
+        "  connection, kernel memory per socket pair, server CPU over the last --cpu-window s,\n"
+        "  pings received per second), closed-loop broadcasts to all, then a numbered\n"
+        "  broadcast every --every s for --period-duration s (each client: every number once,\n"
+        "  in order)\n"
+        "  every mode counts clients closed by the server (closed_by_server=, close_codes=)\n"
         "  [--on-measure 'SHELL COMMAND']  (started when the measured phase begins, e.g. perf;\n"
         "   not waited for; SERVER_PIDS=p1,p2,.. in its environment)\n"
         "  server processes for CPU / RSS accounting (any combination):\n"
@@ -188,18 +232,28 @@ Options parse_options(int argc, char** argv) {
             o.publishers = atoi(v);
         else if (a == "--per-proc")
             o.per_proc = std::max(1, atoi(v));
+        else if (a == "--per-addr")
+            o.per_addr = std::max(1, atoi(v));
+        else if (a == "--broadcasts")
+            o.broadcasts = std::max(0, atoi(v));
+        else if (a == "--every")
+            o.every = std::max(0.01, atof(v));
+        else if (a == "--period-duration")
+            o.period_duration = std::max(0.0, atof(v));
+        else if (a == "--cpu-window")
+            o.cpu_window = std::max(1.0, atof(v));
         else if (a == "--src-base")
             o.src_base = atoi(v);
         else if (a == "--inflight")
             o.inflight = std::max(1, atoi(v));
         else if (a == "--connect-timeout")
-            o.connect_timeout = atof(v);
+            o.connect_timeout = atof(v), o.connect_timeout_given = true;
         else if (a == "--drain-timeout")
-            o.drain_timeout = atof(v);
+            o.drain_timeout = atof(v), o.drain_timeout_given = true;
         else if (a == "--msg-timeout")
-            o.msg_timeout = atof(v);
+            o.msg_timeout = atof(v), o.msg_timeout_given = true;
         else if (a == "--hold")
-            o.hold = atof(v);
+            o.hold = atof(v), o.hold_given = true;
         else if (a == "--server-pids")
             o.server_pids = parse_pid_list(v);
         else if (a == "--server-tree")
@@ -258,14 +312,41 @@ Options parse_options(int argc, char** argv) {
             usage();
     }
     if (o.mode != "broadcast" && o.mode != "latency" && o.mode != "targeted" &&
-        o.mode != "idle" && o.mode != "group" && o.mode != "churn" && o.mode != "handover")
+        o.mode != "idle" && o.mode != "group" && o.mode != "churn" && o.mode != "handover" &&
+        o.mode != "million")
         usage();
+    if (o.mode == "million") {  // issue #16: sized for 1M clients on this machine
+        if (!o.hold_given) o.hold = 120;
+        if (!o.msg_timeout_given) o.msg_timeout = 60;
+        if (!o.drain_timeout_given) o.drain_timeout = 60;
+        if (!o.connect_timeout_given) o.connect_timeout = 600;
+        if (o.publishers <= 0) o.publishers = 2;  // a periodic broadcast never waits for an answer
+        o.window = 1;
+    }
+    if (o.per_addr > kMaxConnsPerSourceAddr)
+        fprintf(stderr,
+                "loadgen: --per-addr %d is above %d: connects from a source address past ~14,100 "
+                "connections are slow (half the ephemeral range scanned per connect)\n",
+                o.per_addr, kMaxConnsPerSourceAddr);
     if (o.mode == "handover" && !o.rate_given) o.rate = 50;
     if (o.tls_version != "any" && o.tls_version != "1.2" && o.tls_version != "1.3") usage();
     if (o.publishers <= 0)
         o.publishers = o.mode == "targeted" ? 4 : o.mode == "latency" ? 4 : o.window;
     if (o.mode == "handover" && !o.window_given) o.window = 4;  // pipelined, in order, one connection
     return o;
+}
+
+// Source addresses (kMaxConnsPerSourceAddr): every process gets the same number of consecutive
+// addresses, ceil(per_proc / per_addr), from 127.0.0.<src_base>; one with fewer connections
+// (the last) uses only as many of its addresses as it needs. Connection k of a process goes
+// out from its (k mod count)-th address: at most per_addr connections on each.
+int addrs_per_proc(const Options& o) { return (o.per_proc + o.per_addr - 1) / o.per_addr; }
+int proc_addr_count(const Options& o, int conns) {
+    return std::max(1, (conns + o.per_addr - 1) / o.per_addr);
+}
+// The last octet of the source address of connection k of process index (holding conns).
+int src_octet(const Options& o, int index, int conns, int k) {
+    return o.src_base + index * addrs_per_proc(o) + k % proc_addr_count(o, conns);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -348,6 +429,69 @@ uint64_t sum_rss(const std::vector<int>& pids) {
     return t;
 }
 
+// Kernel memory, machine-wide (issue #16: kernel bytes per socket pair = the difference over
+// the connect phase / connections): slab from /proc/meminfo ("Slab": the socks, inodes,
+// dentries, files, epoll items of both ends) and socket buffer pages from /proc/net/sockstat
+// ("TCP: ... mem", pages); per cache from /proc/slabinfo (active objects x object size) when
+// readable (root).
+struct KernelMem {
+    uint64_t slab_kb = 0, sunreclaim_kb = 0, tcp_mem_pages = 0, tcp_alloc = 0;
+    std::map<std::string, uint64_t> caches;  // bytes
+};
+
+KernelMem kernel_mem() {
+    KernelMem k;
+    std::string s;
+    if (read_small_file("/proc/meminfo", s)) {
+        if (size_t p = s.find("\nSlab:"); p != std::string::npos)
+            k.slab_kb = strtoull(s.c_str() + p + 6, nullptr, 10);
+        if (size_t p = s.find("\nSUnreclaim:"); p != std::string::npos)
+            k.sunreclaim_kb = strtoull(s.c_str() + p + 12, nullptr, 10);
+    }
+    if (read_small_file("/proc/net/sockstat", s)) {
+        if (size_t p = s.find("TCP:"); p != std::string::npos) {
+            unsigned long inuse = 0, orphan = 0, tw = 0, alloc = 0, mem = 0;
+            if (sscanf(s.c_str() + p, "TCP: inuse %lu orphan %lu tw %lu alloc %lu mem %lu", &inuse,
+                       &orphan, &tw, &alloc, &mem) == 5) {
+                k.tcp_alloc = alloc;
+                k.tcp_mem_pages = mem;
+            }
+        }
+    }
+    if (read_small_file("/proc/slabinfo", s)) {
+        size_t b = 0;
+        for (size_t e; (e = s.find('\n', b)) != std::string::npos; b = e + 1) {
+            char name[128];
+            unsigned long active = 0, num = 0, size = 0;
+            if (s[b] == '#' || sscanf(s.c_str() + b, "%127s %lu %lu %lu", name, &active, &num, &size) != 4)
+                continue;
+            k.caches[name] = uint64_t(active) * size;
+        }
+    }
+    return k;
+}
+
+uint64_t kernel_tcp_mem_pages() {
+    std::string s;
+    unsigned long inuse = 0, orphan = 0, tw = 0, alloc = 0, mem = 0;
+    if (!read_small_file("/proc/net/sockstat", s)) return 0;
+    size_t p = s.find("TCP:");
+    if (p == std::string::npos ||
+        sscanf(s.c_str() + p, "TCP: inuse %lu orphan %lu tw %lu alloc %lu mem %lu", &inuse, &orphan,
+               &tw, &alloc, &mem) != 5)
+        return 0;
+    return mem;
+}
+
+// net.ipv4.tcp_mem "low,pressure,high" (pages), "-" when unreadable.
+std::string tcp_mem_limits() {
+    std::string s;
+    unsigned long a = 0, b = 0, c = 0;
+    if (!read_small_file("/proc/sys/net/ipv4/tcp_mem", s) || sscanf(s.c_str(), "%lu %lu %lu", &a, &b, &c) != 3)
+        return "-";
+    return std::to_string(a) + "," + std::to_string(b) + "," + std::to_string(c);
+}
+
 uint64_t sum_pss(const std::vector<int>& pids) {
     uint64_t t = 0;
     for (int p : pids) t += proc_pss_bytes(p);
@@ -372,7 +516,12 @@ enum MsgType : uint8_t {
     kHandover = 'H',   // child: HandoverReport (before kReport)
     kTargets = 'T',    // child: per connection, pushes by client id received (uint32; bit 31:
                        // the connection was closed), after kHandover
+    kMillion = 'N',    // child: MillionHdr, SeqStat[nseq], pings per second uint32[nsec]
+                       // (million mode, before kReport)
 };
+
+// The clock all processes share for per-second series (set in main, before any fork).
+uint64_t g_epoch_ns = 0;
 
 struct ConnectedReport {
     uint32_t ok, failed;
@@ -388,6 +537,14 @@ struct WelcomeId {
 };
 struct ProgressReport {
     uint64_t got;
+    uint64_t closed;  // welcomed connections closed by the server so far
+};
+// Closes by the server, by close code and reason (issue #16: e.g. 1001 "idle timeout").
+constexpr int kMaxCloseKinds = 8;
+struct CloseKind {
+    int32_t code;      // 0: a close frame without a code
+    char reason[36];   // sanitised: [A-Za-z0-9.-] kept, anything else '_'
+    uint64_t n;
 };
 struct FinalReport {
     uint64_t got = 0, dup = 0, misdelivered = 0, bad = 0, closed = 0, pings = 0;
@@ -398,6 +555,22 @@ struct FinalReport {
     uint64_t cache_hits = 0;       // ... recognised as the bytes of one already inflated
     uint64_t inflate_checked = 0;  // inflated payloads compared with the rebuilt payload
     uint64_t inflate_bad = 0;      // inflate errors, unparsable or wrong inflated payloads
+    // Welcomed connections the server closed (closed = frame + eof + reset): by a close frame,
+    // a plain end of stream, or a socket error (reset); the close frames by code and reason.
+    uint64_t closed_frame = 0, closed_eof = 0, closed_reset = 0;
+    CloseKind close_kinds[kMaxCloseKinds] = {};
+    uint64_t close_kinds_other = 0;  // close frames of kinds beyond the first kMaxCloseKinds
+};
+
+// Issue #16 (million mode): per broadcast number, what this process's connections got.
+struct SeqStat {
+    uint64_t got = 0, dup = 0, out_of_order = 0;
+    uint64_t first_ns = 0, last_ns = 0;  // first and last first-time arrival
+};
+constexpr uint64_t kMaxMillionSeqs = 1 << 16;
+struct MillionHdr {
+    uint32_t nseq = 0, nsec = 0;
+    Histogram hist[2];  // per delivery latency: the closed-loop broadcasts, the periodic ones
 };
 
 // Issue #15 (hand-over). The windows are the spans of the --during command between its
@@ -524,8 +697,15 @@ class ClientProcess {
   public:
     ClientProcess(const Options& o, int index, int count, int first_global, int ipc)
         : o_(o), first_global_(first_global), ipc_(ipc), conns_(size_t(count)) {
-        src_ = "127.0.0." + std::to_string(o.src_base + index);
+        for (int k = 0; k < proc_addr_count(o, count); k++) {
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            std::string ip = "127.0.0." + std::to_string(src_octet(o, index, count, k));
+            inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+            srcs_.push_back(a);
+        }
         handover_ = o.mode == "handover";
+        million_ = o.mode == "million";
         if (handover_) win_gap_us_.assign(conns_.size() * kMaxWindows, 0);
     }
 
@@ -564,9 +744,7 @@ class ClientProcess {
         int one = 1;
         setsockopt(c.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
         setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        sockaddr_in src{};
-        src.sin_family = AF_INET;
-        inet_pton(AF_INET, src_.c_str(), &src.sin_addr);
+        sockaddr_in src = srcs_[i % srcs_.size()];
         if (bind(c.fd, reinterpret_cast<sockaddr*>(&src), sizeof src) < 0) return fail(i);
         sockaddr_in dst{};
         dst.sin_family = AF_INET;
@@ -588,9 +766,17 @@ class ClientProcess {
 
     bool fail(size_t i) {
         ClientConn& c = conns_[i];
+        int err = errno;  // 0: end of stream (read_some), else the socket's error
         if (welcomed(c)) {
             c.closed = true;
             if (final_.closed++ == 0) ho_.first_close_ns = now_ns();
+            if (close_code_ >= 0)
+                note_close_kind();
+            else if (err == 0)
+                final_.closed_eof++;
+            else
+                final_.closed_reset++;
+            errno = err;
             if (handover_ && closes_logged_ < 5) {
                 closes_logged_++;
                 fprintf(stderr,
@@ -613,8 +799,35 @@ class ClientProcess {
         c.inflater.reset();
         if (c.fd >= 0) close(c.fd);
         c.fd = -1;
+        bool was_open = welcomed(c);
         c.state = ConnState::kDead;
+        if (million_ && was_open) recheck_done();  // one fewer connection to wait for
         return false;
+    }
+
+    // A close frame from the server on a welcomed connection: counted by code and reason.
+    void note_close_kind() {
+        final_.closed_frame++;
+        char reason[sizeof CloseKind::reason] = {};
+        size_t k = 0;
+        for (char ch : close_reason_) {
+            if (k + 1 >= sizeof reason) break;
+            bool keep = isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-';
+            reason[k++] = keep ? ch : '_';
+        }
+        for (CloseKind& ck : final_.close_kinds) {
+            if (ck.n && ck.code == close_code_ && !strcmp(ck.reason, reason)) {
+                ck.n++;
+                return;
+            }
+            if (!ck.n) {
+                ck.code = close_code_;
+                memcpy(ck.reason, reason, sizeof reason);
+                ck.n = 1;
+                return;
+            }
+        }
+        final_.close_kinds_other++;
     }
 
     // Socket became writable while connecting: connected (or refused). Send the upgrade.
@@ -856,7 +1069,7 @@ class ClientProcess {
         std::string body;
         while (reader_.next(t, body)) {
             if (t == kStatus) {
-                ProgressReport p{final_.got + ho_.targeted_got};
+                ProgressReport p{final_.got + ho_.targeted_got, final_.closed};
                 send_msg(ipc_, kProgress, &p, sizeof p);
             } else if (t == kMembers) {
                 group_mode_ = true;
@@ -878,6 +1091,7 @@ class ClientProcess {
                 }
             } else if (t == kQuit) {
                 if (handover_) send_handover_report();
+                if (million_) send_million_report();
                 for (auto& c : conns_)
                     if (c.ssl) account_tls(c);
                 final_.rx_bytes = rx_bytes_;
@@ -1009,12 +1223,14 @@ class ClientProcess {
         }
         if (opcode == 0x9) {  // ping: answer, as a real client must, or pusher drops us
             final_.pings++;
+            note_ping();
             std::string pong = ws_masked_frame(0xA, data, std::min<size_t>(len, 125));
             if (!conn_write(c, pong.data(), pong.size())) final_.bad++;
             return;
         }
         if (opcode == 0x8) {
             close_code_ = len >= 2 ? (uint8_t(data[0]) << 8 | uint8_t(data[1])) : 0;
+            close_reason_.assign(len > 2 ? data + 2 : data, len > 2 ? len - 2 : 0);
             if (welcomed(c)) {
                 ho_.closed_frame++;
                 if (ho_.first_close_code < 0) ho_.first_close_code = close_code_;
@@ -1137,6 +1353,7 @@ class ClientProcess {
 
     void on_payload(size_t i, const Payload& pl, uint64_t t) {
         if (handover_) return on_handover_payload(i, pl, t);
+        if (million_) return on_million_payload(i, pl, t);
         if (pl.target >= 0 && pl.target != int64_t(first_global_ + i)) {
             final_.misdelivered++;  // not a delivery: its target still misses it (counted lost)
             return;
@@ -1152,6 +1369,70 @@ class ClientProcess {
         final_.got++;
         final_.hist.add(t > pl.send_ns ? t - pl.send_ns : 0);
         if (pl.target < 0) count_broadcast(pl.seq);
+    }
+
+    // ---- issue #16: million -------------------------------------------------------------------
+    // Numbered broadcasts to all: every connection must get every number once and in order.
+    // Per number: connections that got it, duplicates, out of order, first and last arrival.
+    void on_million_payload(size_t i, const Payload& pl, uint64_t t) {
+        ClientConn& c = conns_[i];
+        if (pl.target >= 0 || pl.seq >= kMaxMillionSeqs) {
+            final_.misdelivered++;  // million mode publishes broadcasts only, numbered from 0
+            return;
+        }
+        if (seqs_.size() <= pl.seq) {
+            seqs_.resize(pl.seq + 1);
+            done_sent_.resize(pl.seq + 1, false);
+        }
+        SeqStat& st = seqs_[pl.seq];
+        if (!c.seen.see(pl.seq)) {
+            final_.dup++;
+            st.dup++;
+            return;
+        }
+        final_.got++;
+        uint64_t lat = t > pl.send_ns ? t - pl.send_ns : 0;
+        final_.hist.add(lat);
+        mhdr_.hist[pl.seq < uint64_t(o_.broadcasts) ? 0 : 1].add(lat);
+        if (!st.got++) st.first_ns = t;
+        st.last_ns = std::max(st.last_ns, t);
+        if (pl.seq + 1 < c.hi)
+            st.out_of_order++;
+        else
+            c.hi = pl.seq + 1;
+        check_done(pl.seq);
+    }
+
+    // Tells the parent once every connection still open has the number (the closed-loop phase
+    // waits for it).
+    void check_done(uint64_t seq) {
+        uint64_t open = welcomed_ - std::min(welcomed_, final_.closed);
+        if (!done_sent_[seq] && seqs_[seq].got >= open) {
+            done_sent_[seq] = true;
+            send_msg(ipc_, kDone, &seq, sizeof seq);
+        }
+    }
+    void recheck_done() {
+        for (uint64_t s = 0; s < seqs_.size(); s++)
+            if (seqs_[s].got) check_done(s);
+    }
+
+    void note_ping() {
+        uint64_t t = now_ns();
+        uint64_t sec = t > g_epoch_ns ? (t - g_epoch_ns) / 1000000000ull : 0;
+        if (sec >= 86400) return;
+        if (pings_per_s_.size() <= sec) pings_per_s_.resize(sec + 1, 0);
+        pings_per_s_[sec]++;
+    }
+
+    void send_million_report() {
+        mhdr_.nseq = uint32_t(seqs_.size());
+        mhdr_.nsec = uint32_t(pings_per_s_.size());
+        std::string body(reinterpret_cast<const char*>(&mhdr_), sizeof mhdr_);
+        body.append(reinterpret_cast<const char*>(seqs_.data()), seqs_.size() * sizeof(SeqStat));
+        body.append(reinterpret_cast<const char*>(pings_per_s_.data()),
+                    pings_per_s_.size() * sizeof(uint32_t));
+        send_msg(ipc_, kMillion, body.data(), uint32_t(body.size()));
     }
 
     // ---- issue #15: hand-over -----------------------------------------------------------------
@@ -1240,7 +1521,7 @@ class ClientProcess {
 
     const Options& o_;
     int first_global_, ipc_, ep_ = -1;
-    std::string src_;
+    std::vector<sockaddr_in> srcs_;  // source addresses, used round robin
     std::vector<ClientConn> conns_;
     int in_flight_ = 0;
     uint64_t welcomed_ = 0, failed_ = 0, first_ns_ = 0, last_welcome_ns_ = 0;
@@ -1263,6 +1544,12 @@ class ClientProcess {
     std::set<uint64_t> targeted_seen_;
     std::map<uint64_t, uint64_t> dup_by_seq_;  // duplicated broadcast number -> copies
     int close_code_ = -1;                      // of the close frame being handled
+    std::string close_reason_;                 // ... and its reason
+    bool million_ = false;                     // --mode million
+    std::vector<SeqStat> seqs_;                // million: per broadcast number
+    std::vector<bool> done_sent_;              // ... kDone sent for it
+    MillionHdr mhdr_;
+    std::vector<uint32_t> pings_per_s_;        // pings received per second since g_epoch_ns
     int closes_logged_ = 0;
     FinalReport final_;
     MsgReader reader_;
@@ -1658,12 +1945,13 @@ struct Child {
     MsgReader reader;
     ConnectedReport connected{};
     bool has_connected = false, has_report = false, members_ack = false;
-    uint64_t progress = 0;
+    uint64_t progress = 0, progress_closed = 0;
     bool progress_fresh = false;
     FinalReport report;
     std::vector<uint16_t> ports;  // handover: local port per connection (kPorts)
     std::unique_ptr<HandoverReport> ho;  // handover: kHandover
     std::vector<uint32_t> targets;       // handover: kTargets
+    std::string million;                 // million: the kMillion body
 };
 
 class Coordinator {
@@ -1675,9 +1963,11 @@ class Coordinator {
         rss_before_ = sum_rss(server_pids_);
         pss_before_ = sum_pss(server_pids_);
         ep_ = epoll_create1(EPOLL_CLOEXEC);
-        spawn_children();
+        if (o_.mode == "million") kmem0_ = kernel_mem();  // before any client socket exists
+        if (!spawn_children()) return finish_with_error("too many source addresses");
         if (!wait_connected()) return finish_with_error("connect phase did not report");
         if (o_.mode == "idle") return run_idle();
+        if (o_.mode == "million") return run_million();
         if (connected_ == 0) return finish_with_error("no client connected");
         if (o_.mode == "churn") return run_churn();
         if (o_.mode == "handover") return run_handover();
@@ -1702,8 +1992,25 @@ class Coordinator {
     static constexpr uint64_t kSeqPubTag = 1u << 21;   // ... handover: its two publishers
     static constexpr uint64_t kDuringTag = 1u << 22;   // ... handover: the --during pipe
 
-    void spawn_children() {
+    bool spawn_children() {
         int k = (o_.n + o_.per_proc - 1) / o_.per_proc;
+        for (int i = 0; i < k; i++) {  // source addresses: at most per_addr connections each
+            int count = std::min(o_.per_proc, o_.n - i * o_.per_proc), na = proc_addr_count(o_, count);
+            src_addrs_ += na;
+            per_addr_max_ = std::max(per_addr_max_, (count + na - 1) / na);
+        }
+        if (k > 0) {
+            int last_count = o_.n - (k - 1) * o_.per_proc;
+            int last = src_octet(o_, k - 1, last_count, proc_addr_count(o_, last_count) - 1);
+            if (o_.src_base < 1 || last > kMaxSourceAddr) {
+                fprintf(stderr,
+                        "loadgen: %d connections in %d processes of at most %d, at most %d per "
+                        "source address (--per-addr), need source addresses 127.0.0.%d .. "
+                        "127.0.0.%d; only up to 127.0.0.%d may be used: lower --n or --src-base\n",
+                        o_.n, k, o_.per_proc, o_.per_addr, o_.src_base, last, kMaxSourceAddr);
+                return false;
+            }
+        }
         for (int i = 0; i < k; i++) {
             int first = i * o_.per_proc, count = std::min(o_.per_proc, o_.n - first);
             int sv[2];
@@ -1717,12 +2024,13 @@ class Coordinator {
             }
             close(sv[1]);
             children_.push_back(
-                Child{pid, sv[0], first, count, {}, {}, false, false, false, 0, false, {}, {}, {}, {}});
+                Child{pid, sv[0], first, count, {}, {}, false, false, false, 0, 0, false, {}, {}, {}, {}, {}});
             epoll_event ev{};
             ev.events = EPOLLIN;
             ev.data.u64 = uint64_t(i);
             epoll_ctl(ep_, EPOLL_CTL_ADD, sv[0], &ev);
         }
+        return true;
     }
 
     void open_publishers() {
@@ -1778,8 +2086,13 @@ class Coordinator {
                 memcpy(&seq, body.data(), sizeof seq);
                 on_done(seq);
             } else if (t == kProgress) {
-                memcpy(&c.progress, body.data(), sizeof c.progress);
+                ProgressReport p{};
+                memcpy(&p, body.data(), std::min(body.size(), sizeof p));
+                c.progress = p.got;
+                c.progress_closed = p.closed;
                 c.progress_fresh = true;
+            } else if (t == kMillion) {
+                c.million = body;
             } else if (t == kClientIds) {
                 size_t k = 0, b = 0;
                 for (size_t e; (e = body.find('\n', b)) != std::string::npos; b = e + 1, k++) {
@@ -2239,12 +2552,12 @@ class Coordinator {
                " reconnects=%" PRIu64 " secs=%.3f ops_per_s=%.0f server_procs=%zu"
                " server_cpu_s=%.2f cpu_ms_per_1k_ops=%.1f bus_cpu_share=%.3f client_cpu_s=%.2f"
                " other_cpu_s=%.2f api_p50_us=%.0f api_p99_us=%.0f api_max_us=%.0f closed=%" PRIu64
-               "%s\n",
+               "%s%s\n",
                o_.label.c_str(), o_.n, connected_, connect_failed_, o_.api_conns, o_.pipeline,
                r.sent, r.answers, cycles, r.errors, r.not_ok, r.sent - r.answers, r.reconnects,
                secs, ops_s, server_pids_.size(), scpu, ms_per_1k, scpu > 0 ? bus / scpu : 0,
                ccpu, other, us(0.5), us(0.99), double(r.hist.max()) / 1000.0, total.closed,
-               procs.c_str());
+               procs.c_str(), client_fields(total).c_str());
         printf("# %s churn N=%" PRIu64 ": %" PRIu64 " API operations (join/bind/leave/unbind, "
                "fresh names) in %.2fs = %.0f/s, %.1f ms server CPU per 1k (bus %.0f%%), latency "
                "p50 %.0f us p99 %.0f us, %" PRIu64 " errors\n",
@@ -2328,10 +2641,11 @@ class Coordinator {
         printf("bench mode=idle label=%s n=%d connected=%" PRIu64 " connect_fail=%" PRIu64
                " connect_s=%.3f connect_rate=%.0f server_procs=%zu rss_before_kb=%" PRIu64
                " rss_after_kb=%" PRIu64 " rss_per_conn_b=%.0f pss_per_conn_b=%.0f closed=%" PRIu64
-               " bad=%" PRIu64 "%s%s\n",
+               " bad=%" PRIu64 "%s%s%s\n",
                o_.label.c_str(), o_.n, connected_, connect_failed_, connect_secs_, connect_rate(),
                server_pids_.size(), rss_before_ / 1024, rss_after / 1024, per_conn, pss_per_conn,
-               total.closed, total.bad, transport_fields().c_str(), ident.c_str());
+               total.closed, total.bad, transport_fields().c_str(), ident.c_str(),
+               client_fields(total).c_str());
         print_transport_line();
         printf("# %s idle: %" PRIu64
                "/%d connected in %.2fs (%.0f conn/s), server RSS %.1f -> %.1f MiB "
@@ -2361,8 +2675,37 @@ class Coordinator {
             t.cache_hits += c.report.cache_hits;
             t.inflate_checked += c.report.inflate_checked;
             t.inflate_bad += c.report.inflate_bad;
+            t.closed_frame += c.report.closed_frame;
+            t.closed_eof += c.report.closed_eof;
+            t.closed_reset += c.report.closed_reset;
+            t.close_kinds_other += c.report.close_kinds_other;
         }
         return t;
+    }
+
+    // For every mode's bench line: the client processes and their source addresses (at most
+    // per_addr_cap connections each, kMaxConnsPerSourceAddr), and the welcomed clients the
+    // server closed before the end of the run: how (close frame, end of stream, socket
+    // error) and the close frames by code and reason ("1001:idle_timeout:12,...").
+    std::string client_fields(const FinalReport& t, bool with_procs = true) {
+        std::map<std::pair<int, std::string>, uint64_t> kinds;
+        for (auto& c : children_)
+            for (const CloseKind& k : c.report.close_kinds)
+                if (k.n) kinds[{k.code, std::string(k.reason, strnlen(k.reason, sizeof k.reason))}] += k.n;
+        std::string codes;
+        for (auto& [kind, n] : kinds)
+            codes += (codes.empty() ? "" : ",") + std::to_string(kind.first) + ":" +
+                     (kind.second.empty() ? "-" : kind.second) + ":" + std::to_string(n);
+        if (t.close_kinds_other) codes += (codes.empty() ? "" : ",") + std::string("other:") +
+                                          std::to_string(t.close_kinds_other);
+        char b[256];
+        snprintf(b, sizeof b,
+                 "%s src_addrs=%d per_addr_max=%d per_addr_cap=%d closed_by_server=%" PRIu64
+                 " closed_how=frame:%" PRIu64 ",eof:%" PRIu64 ",reset:%" PRIu64 " close_codes=",
+                 with_procs ? (" procs=" + std::to_string(children_.size())).c_str() : "",
+                 src_addrs_, per_addr_max_, o_.per_addr, t.closed, t.closed_frame,
+                 t.closed_eof, t.closed_reset);
+        return b + (codes.empty() ? std::string("-") : codes);
     }
 
     // tls=, deflate= and what was negotiated, for the bench line (no spaces in values).
@@ -2413,7 +2756,7 @@ class Coordinator {
                " completion_p99_us=%.0f payload_kind=%s rx_bytes=%" PRIu64
                " rx_b_per_delivery=%.1f compressed=%" PRIu64 " inflated=%" PRIu64
                " inflate_cache_hits=%" PRIu64 " inflate_checked=%" PRIu64 " inflate_bad=%" PRIu64
-               "%s%s%s\n",
+               "%s%s%s%s\n",
                o_.mode.c_str(), o_.label.c_str(), o_.n, o_.payload, connected_, connect_failed_,
                connect_rate(), published_, expected_, t.got, lost, t.dup, t.misdelivered, t.bad,
                t.closed, completed_, timed_out_, http_err, not_exact, secs, dps,
@@ -2425,7 +2768,7 @@ class Coordinator {
                t.inflated, t.cache_hits, t.inflate_checked, t.inflate_bad,
                transport_fields().c_str(),
                comm_fields("cpu_by_proc", comm_cpu0_, comm_cpu1_, 1, "bus_cpu_s").c_str(),
-               group_fields().c_str());
+               group_fields().c_str(), client_fields(t).c_str());
         printf("# %s %s N=%" PRIu64 " payload=%zuB: %" PRIu64
                " msgs, %.0f deliveries/s, %.0f per server "
                "CPU-s (%.2f s on %zu procs), latency p50 %.0f us p99 %.0f us p99.9 %.0f us, lost "
@@ -2544,7 +2887,8 @@ class Coordinator {
                 int g = c.first_global + int(k);
                 auto it = welcome.find(g);
                 if (!c.ports[k] || it == welcome.end()) continue;
-                fprintf(f, "127.0.0.%d:%u %u %u %s\n", o_.src_base + int(ci), c.ports[k],
+                fprintf(f, "127.0.0.%d:%u %u %u %s\n",
+                        src_octet(o_, int(ci), c.count, int(k)), c.ports[k],
                         it->second.worker, it->second.conn,
                         size_t(g) < client_ids_.size() ? client_ids_[size_t(g)].c_str() : "-");
             }
@@ -2723,7 +3067,7 @@ class Coordinator {
                " http_p99_ms=%.1f http_max_ms=%.1f gap_max_ms=%.1f gap_p99_ms=%.1f gap_p50_ms=%.1f"
                " gap_max_at_s=%.3f gap_max_in=%s gap_clients=%" PRIu64 " pub_gap_max_ms=%.1f"
                " lat_p50_ms=%.1f lat_p99_ms=%.1f lat_max_ms=%.1f during_rc=%d after_rc=%d"
-               " reports=%" PRIu64 "/%zu client_cpu_s=%.2f windows=%zu%s\n",
+               " reports=%" PRIu64 "/%zu client_cpu_s=%.2f windows=%zu%s%s\n",
                o_.label.c_str(), o_.n, children_.size(), connected_, connect_failed_, connect_rate(),
                o_.rate, o_.window, o_.payload, secs, published_, b_answers_.size(), b_expected,
                t.got, lost, t.dup, dup_of_resent, dup_seqs, int(dup_listed), h.out_of_order,
@@ -2738,7 +3082,7 @@ class Coordinator {
                h.gap_max_end_ns ? double(h.gap_max_end_ns - t0_) / 1e9 : 0.0, gap_window.c_str(),
                h.gap_conns, ms(publisher_gap(t0_, t_stop_)), ms(t.hist.percentile(0.5)),
                ms(t.hist.percentile(0.99)), ms(t.hist.max()), during_rc_, after_rc_, reports,
-               children_.size(), ccpu, windows_.size(), win.c_str());
+               children_.size(), ccpu, windows_.size(), win.c_str(), client_fields(t, false).c_str());
         printf("# %s handover N=%" PRIu64 " in %zu client processes, %.1f s at %.0f msg/s: %zu "
                "broadcasts, lost %" PRIu64 " dup %" PRIu64 " (%" PRIu64 " of requests sent again)"
                " out of order %" PRIu64 ", closed %" PRIu64 ", pushes by client id %" PRIu64
@@ -2760,6 +3104,366 @@ class Coordinator {
         if (!bpub_.first_error.empty() || !tpub_.first_error.empty())
             fprintf(stderr, "loadgen: first publish error: %s%s\n", bpub_.first_error.c_str(),
                     tpub_.first_error.c_str());
+    }
+
+    // ---- issue #16: one million clients ------------------------------------------------------
+    // What every client process has so far: deliveries, and welcomed clients closed by the
+    // server (a child that does not answer within 5 s counts with its last answer).
+    struct Snap {
+        uint64_t got = 0, closed = 0;
+    };
+    Snap snapshot() {
+        for (auto& c : children_) {
+            c.progress_fresh = false;
+            send_msg(c.fd, kStatus, nullptr, 0);
+        }
+        uint64_t deadline = now_ns() + 5000000000ull;
+        auto all_fresh = [&] {
+            for (auto& c : children_)
+                if (!c.progress_fresh) return false;
+            return true;
+        };
+        while (!all_fresh() && now_ns() < deadline) pump(10);
+        Snap s;
+        for (auto& c : children_) s.got += c.progress, s.closed += c.progress_closed;
+        return s;
+    }
+
+    // The most socket buffer memory (sockstat "TCP mem", pages) seen during the broadcasts,
+    // sampled every 100 ms at most: near net.ipv4.tcp_mem's pressure threshold a fan-out to 1M
+    // stalls.
+    void sample_tcp_mem() {
+        uint64_t t = now_ns();
+        if (t - last_mem_sample_ns_ < 100000000ull) return;
+        last_mem_sample_ns_ = t;
+        tcp_mem_peak_ = std::max(tcp_mem_peak_, kernel_tcp_mem_pages());
+    }
+
+    void pump_until(uint64_t t) {
+        for (uint64_t n; (n = now_ns()) < t;)
+            pump(int(std::min<uint64_t>((t - n) / 1000000 + 1, 100)));
+    }
+
+    // Connect (done), idle hold, --broadcasts closed-loop broadcasts to all, then a numbered
+    // broadcast every --every s for --period-duration s; then the drain and one report.
+    int run_million() {
+        if (connected_ == 0) return finish_with_error("no client connected");
+        double ccpu0 = client_cpu();
+        Snap s_conn = snapshot();
+        printf("# %s million: %" PRIu64 "/%d connected in %.1fs (%.0f conn/s), %zu processes, "
+               "%d source addresses, at most %d connections on one; holding %.0fs\n",
+               o_.label.c_str(), connected_, o_.n, connect_secs_, connect_rate(), children_.size(),
+               src_addrs_, per_addr_max_, o_.hold);
+
+        // (b) the idle hold: server CPU over its last --cpu-window seconds, then memory.
+        uint64_t h0 = now_ns(), h1 = h0 + uint64_t(o_.hold * 1e9);
+        double win = std::min(o_.cpu_window, o_.hold);
+        pump_until(h1 - uint64_t(win * 1e9));
+        server_pids_ = resolve_server_pids(o_);
+        std::vector<int> cpu_pids = server_pids_;
+        double ka_cpu0 = sum_cpu(cpu_pids);
+        uint64_t ka_t0 = now_ns();
+        pump_until(h1);
+        double ka_cpu1 = sum_cpu(cpu_pids);
+        uint64_t ka_t1 = now_ns();
+        size_t ka_procs_now = resolve_server_pids(o_).size();
+        server_pids_ = resolve_server_pids(o_);
+        uint64_t rss_after = sum_rss(server_pids_), pss_after = sum_pss(server_pids_);
+        KernelMem km1 = kernel_mem();
+        Snap s_hold = snapshot();
+        double ka_secs = double(ka_t1 - ka_t0) / 1e9, ka_cpu = ka_cpu1 - ka_cpu0;
+        printf("# %s million: hold over, server CPU %.2fs in the last %.1fs (%.3f cores), "
+               "%" PRIu64 " closed so far; broadcasting\n",
+               o_.label.c_str(), ka_cpu, ka_secs, ka_secs > 0 ? ka_cpu / ka_secs : 0, s_hold.closed);
+
+        // (c) closed loop: one broadcast at a time, the next once every client has it (or
+        // --msg-timeout).
+        open_publishers();
+        double bc_cpu0 = sum_cpu(server_pids_);
+        uint64_t bc_t0 = now_ns(), seq = 0;
+        std::vector<uint64_t> sent_ns;  // per broadcast number: its publish (or due) time
+        for (int k = 0; k < o_.broadcasts; k++) {
+            uint64_t give_up = now_ns() + uint64_t(o_.msg_timeout * 1e9);
+            Publisher* p = nullptr;
+            while (!(p = free_publisher()) && now_ns() < give_up) pump(10);
+            if (!p) break;
+            uint64_t t = now_ns();
+            in_flight_[seq] = {0, t};
+            sent_ns.push_back(t);
+            publish(*p, seq++, t, nullptr);
+            while (!in_flight_.empty()) {
+                pump(10);
+                sample_tcp_mem();
+                give_up_on_stuck_messages();
+            }
+        }
+        uint64_t bc_t1 = now_ns();
+        double bc_cpu1 = sum_cpu(server_pids_);
+        uint64_t bc_published = seq;
+        Snap s_bc = snapshot();
+
+        // (d) periodic: open loop, every --every s (a broadcast due while no publisher is free
+        // goes as soon as one is, with the time it was due in its payload).
+        double p_cpu0 = sum_cpu(server_pids_);
+        uint64_t every = uint64_t(o_.every * 1e9), p_t0 = now_ns(),
+                 p_end = p_t0 + uint64_t(o_.period_duration * 1e9), next = p_t0;
+        std::deque<uint64_t> due;
+        for (;;) {
+            uint64_t t = now_ns();
+            while (next < p_end && next <= t) {
+                due.push_back(next);
+                next += every;
+            }
+            while (!due.empty()) {
+                Publisher* p = free_publisher();
+                if (!p) break;
+                sent_ns.push_back(due.front());
+                publish(*p, seq++, due.front(), nullptr);
+                due.pop_front();
+            }
+            if (next >= p_end && due.empty()) break;
+            if (t > p_end + uint64_t(o_.msg_timeout * 1e9)) break;  // publishers stuck
+            sample_tcp_mem();
+            pump(next > t ? int(std::min<uint64_t>((next - t) / 1000000 + 1, 10)) : 1);
+        }
+        uint64_t p_unpublished = due.size(), p_published = seq - bc_published;
+        published_ = seq;
+        // Drain: until every client has every number, or nothing arrived for 10 s while some
+        // client was closed, or --drain-timeout.
+        expected_ = published_ * connected_;
+        uint64_t drain_end = now_ns() + uint64_t(o_.drain_timeout * 1e9), moved = now_ns();
+        Snap s_end = snapshot();
+        while (s_end.got < expected_ && now_ns() < drain_end) {
+            pump(200);
+            sample_tcp_mem();
+            Snap s2 = snapshot();
+            if (s2.got != s_end.got) moved = now_ns();
+            s_end = s2;
+            if (s_end.closed > 0 && now_ns() - moved > 10000000000ull) break;
+        }
+        uint64_t p_t1 = now_ns();
+        double p_cpu1 = sum_cpu(server_pids_);
+        uint64_t answer_deadline = now_ns() + 2000000000ull;
+        while (free_publisher_count() < pubs_.size() && now_ns() < answer_deadline) pump(10);
+        double ccpu1 = client_cpu();
+        collect_reports();
+        FinalReport t = totals();
+
+        // Per broadcast number over all processes.
+        std::vector<SeqStat> seqs(static_cast<size_t>(published_));
+        Histogram lat[2];
+        std::vector<uint32_t> pings;
+        uint64_t reports = 0;
+        for (auto& c : children_) {
+            if (c.million.size() < sizeof(MillionHdr)) continue;
+            reports++;
+            auto hdr = std::make_unique<MillionHdr>();
+            memcpy(hdr.get(), c.million.data(), sizeof(MillionHdr));
+            size_t need = sizeof(MillionHdr) + hdr->nseq * sizeof(SeqStat) + hdr->nsec * sizeof(uint32_t);
+            if (c.million.size() < need) continue;
+            lat[0].merge(hdr->hist[0]);
+            lat[1].merge(hdr->hist[1]);
+            const char* p = c.million.data() + sizeof(MillionHdr);
+            for (uint32_t k = 0; k < hdr->nseq; k++, p += sizeof(SeqStat)) {
+                SeqStat x;
+                memcpy(&x, p, sizeof x);
+                if (k >= seqs.size()) {
+                    t.misdelivered += x.got;  // a number never published
+                    continue;
+                }
+                SeqStat& a = seqs[k];
+                a.got += x.got;
+                a.dup += x.dup;
+                a.out_of_order += x.out_of_order;
+                if (x.got) {
+                    a.first_ns = a.first_ns ? std::min(a.first_ns, x.first_ns) : x.first_ns;
+                    a.last_ns = std::max(a.last_ns, x.last_ns);
+                }
+            }
+            if (pings.size() < hdr->nsec) pings.resize(hdr->nsec, 0);
+            for (uint32_t k = 0; k < hdr->nsec; k++, p += sizeof(uint32_t)) {
+                uint32_t v;
+                memcpy(&v, p, sizeof v);
+                pings[k] += v;
+            }
+        }
+        auto ms = [](uint64_t ns) { return double(ns) / 1e6; };
+        auto reach = [&](uint64_t k) {  // publish (due) time -> the last client got it
+            return seqs[k].last_ns > sent_ns[k] ? seqs[k].last_ns - sent_ns[k] : 0;
+        };
+        // (c) figures
+        std::string per_b;
+        uint64_t bc_got = 0, bc_dup = 0, bc_ooo = 0, bc_reach_max = 0, bc_incomplete = 0;
+        char b[512];
+        for (uint64_t k = 0; k < bc_published; k++) {
+            const SeqStat& x = seqs[k];
+            uint64_t lost = connected_ > x.got ? connected_ - x.got : 0;
+            bc_got += x.got, bc_dup += x.dup, bc_ooo += x.out_of_order;
+            bc_incomplete += lost > 0;
+            bc_reach_max = std::max(bc_reach_max, reach(k));
+            if (k < 10) {
+                snprintf(b, sizeof b,
+                         " b%" PRIu64 "_delivered=%" PRIu64 " b%" PRIu64 "_lost=%" PRIu64
+                         " b%" PRIu64 "_dup=%" PRIu64 " b%" PRIu64 "_reach_ms=%.1f",
+                         k + 1, x.got, k + 1, lost, k + 1, x.dup, k + 1, ms(reach(k)));
+                per_b += b;
+            }
+        }
+        uint64_t bc_expected = bc_published * connected_;
+        double bc_cpu = bc_cpu1 - bc_cpu0;
+        // (d) figures
+        uint64_t p_got = 0, p_dup = 0, p_ooo = 0, p_incomplete = 0;
+        std::vector<double> p_reach;
+        for (uint64_t k = bc_published; k < published_; k++) {
+            const SeqStat& x = seqs[k];
+            p_got += x.got, p_dup += x.dup, p_ooo += x.out_of_order;
+            p_incomplete += x.got < connected_;
+            p_reach.push_back(ms(reach(k)));
+        }
+        std::sort(p_reach.begin(), p_reach.end());
+        auto pct = [](const std::vector<double>& v, double q) {
+            if (v.empty()) return 0.0;
+            size_t i = size_t(q * double(v.size()));
+            return v[std::min(i, v.size() - 1)];
+        };
+        uint64_t p_expected = p_published * connected_;
+        // Pings per second: whole seconds inside the hold, and inside its last --cpu-window.
+        auto sec_of = [](uint64_t ns) { return (ns - std::min(ns, g_epoch_ns)) / 1000000000ull; };
+        uint64_t hs0 = sec_of(h0) + 1, hs1 = sec_of(h1), ws0 = sec_of(ka_t0) + 1;
+        uint64_t pings_hold = 0, w_sum = 0, w_n = 0, w_max = 0, w_min = UINT64_MAX;
+        double w_sq = 0;
+        std::string series;
+        for (uint64_t k = hs0; k < hs1; k++) {
+            uint64_t v = k < pings.size() ? pings[k] : 0;
+            pings_hold += v;
+            series += (series.empty() ? "" : ",") + std::to_string(v);
+            if (k >= ws0) {
+                w_sum += v, w_n++, w_max = std::max(w_max, v), w_min = std::min(w_min, v);
+                w_sq += double(v) * double(v);
+            }
+        }
+        double w_mean = w_n ? double(w_sum) / double(w_n) : 0;
+        double w_cv = w_n && w_mean > 0 ? sqrt(std::max(0.0, w_sq / double(w_n) - w_mean * w_mean)) / w_mean : 0;
+        if (!w_n) w_min = 0;
+        // Memory
+        double n = double(connected_);
+        double rss_pc = (double(rss_after) - double(rss_before_)) / n;
+        double pss_pc = (double(pss_after) - double(pss_before_)) / n;
+        double slab_pp = (double(km1.slab_kb) - double(kmem0_.slab_kb)) * 1024 / n;
+        double unrecl_pp = (double(km1.sunreclaim_kb) - double(kmem0_.sunreclaim_kb)) * 1024 / n;
+        double sockmem_pp = (double(km1.tcp_mem_pages) - double(kmem0_.tcp_mem_pages)) *
+                            double(sysconf(_SC_PAGESIZE)) / n;
+        std::vector<std::pair<double, std::string>> grew;
+        for (auto& [name, bytes] : km1.caches) {
+            auto it = kmem0_.caches.find(name);
+            double d = double(bytes) - double(it == kmem0_.caches.end() ? 0 : it->second);
+            if (d > 0) grew.push_back({d / n, name});
+        }
+        std::sort(grew.rbegin(), grew.rend());
+        // The caches a socket pair itself allocates (both socks, their inodes, dentries and
+        // files, the epoll items of both ends): the slab figure without what other work on the
+        // machine grew meanwhile (e.g. proc_inode_cache from whatever walks /proc).
+        static const char* const kSocketCaches[] = {
+            "TCP", "sock_inode_cache", "dentry", "filp", "eventpoll_epi", "eventpoll_pwq",
+            "lsm_file_cache", "lsm_inode_cache", "tcp_bind_bucket", "tcp_bind2_bucket",
+            "inet_peer_cache", "skbuff_head_cache", "skbuff_fclone_cache"};
+        double sock_caches_pp = 0;
+        for (const char* name : kSocketCaches)
+            for (auto& [pp, cache] : grew)
+                if (cache == name) sock_caches_pp += pp;
+        std::string top;
+        for (size_t k = 0; k < grew.size() && k < 8; k++) {
+            snprintf(b, sizeof b, "%s%s:%.0f", top.empty() ? "" : ",", grew[k].second.c_str(), grew[k].first);
+            top += b;
+        }
+        uint64_t http_err = 0;
+        for (auto& p : pubs_) http_err += p.errors;
+        uint64_t closed_hold = s_hold.closed - std::min(s_hold.closed, s_conn.closed);
+        uint64_t closed_bc = s_bc.closed - std::min(s_bc.closed, s_hold.closed);
+        uint64_t closed_p = s_end.closed - std::min(s_end.closed, s_bc.closed);
+        double p_cpu = p_cpu1 - p_cpu0, p_secs = double(p_t1 - p_t0) / 1e9;
+
+        printf("bench mode=million label=%s n=%d connected=%" PRIu64 " connect_fail=%" PRIu64
+               " connect_s=%.3f connect_rate=%.0f server_procs=%zu hold_s=%.1f rss_before_kb=%" PRIu64
+               " rss_after_kb=%" PRIu64 " rss_per_conn_b=%.0f pss_per_conn_b=%.0f"
+               " kmem_src=meminfo_Slab+sockstat_TCP_mem kern_slab_per_pair_b=%.0f"
+               " kern_slab_unreclaim_per_pair_b=%.0f kern_sockmem_per_pair_b=%.0f"
+               " kern_per_pair_b=%.0f kern_socket_caches_per_pair_b=%.0f kern_slab_top=%s"
+               " keepalive_window_s=%.1f keepalive_server_cpu_s=%.3f keepalive_cores=%.4f"
+               " keepalive_server_procs=%zu/%zu pings_hold=%" PRIu64 " pings_win_s=%" PRIu64
+               " pings_per_s_mean=%.1f pings_per_s_max=%" PRIu64 " pings_per_s_min=%" PRIu64
+               " pings_per_s_cv=%.3f pings_total=%" PRIu64
+               " bcasts=%" PRIu64 " bcast_expected=%" PRIu64 " bcast_delivered=%" PRIu64
+               " bcast_lost=%" PRIu64 " bcast_dup=%" PRIu64 " bcast_out_of_order=%" PRIu64
+               " bcast_incomplete=%" PRIu64 " bcast_timed_out=%" PRIu64 " bcast_reach_max_ms=%.1f"
+               " bcast_secs=%.3f bcast_server_cpu_s=%.3f bcast_cpu_us_per_delivery=%.3f%s"
+               " p_every_s=%.2f p_duration_s=%.1f p_published=%" PRIu64 " p_unpublished=%" PRIu64
+               " p_expected=%" PRIu64 " p_delivered=%" PRIu64 " p_lost=%" PRIu64 " p_dup=%" PRIu64
+               " p_out_of_order=%" PRIu64 " p_incomplete=%" PRIu64 " p_reach_p50_ms=%.1f"
+               " p_reach_p99_ms=%.1f p_reach_max_ms=%.1f p_lat_p50_ms=%.1f p_lat_p99_ms=%.1f"
+               " p_server_cpu_s=%.2f p_secs=%.1f p_closed_by_server=%" PRIu64
+               " closed_connect=%" PRIu64 " closed_hold=%" PRIu64 " closed_bcast=%" PRIu64
+               " expected=%" PRIu64 " delivered=%" PRIu64 " lost=%" PRIu64 " dup=%" PRIu64
+               " misdelivered=%" PRIu64 " bad=%" PRIu64 " http_errors=%" PRIu64
+               " client_cpu_s=%.2f reports=%" PRIu64 "/%zu tcp_mem_peak_pages=%" PRIu64
+               " tcp_mem_limits=%s%s\n",
+               o_.label.c_str(), o_.n, connected_, connect_failed_, connect_secs_, connect_rate(),
+               server_pids_.size(), o_.hold, rss_before_ / 1024, rss_after / 1024, rss_pc, pss_pc,
+               slab_pp, unrecl_pp, sockmem_pp, slab_pp + sockmem_pp, sock_caches_pp,
+               top.empty() ? "-" : top.c_str(),
+               ka_secs, ka_cpu, ka_secs > 0 ? ka_cpu / ka_secs : 0, cpu_pids.size(), ka_procs_now,
+               pings_hold, w_n, w_mean, w_max, w_min, w_cv, t.pings, bc_published, bc_expected, bc_got,
+               bc_expected > bc_got ? bc_expected - bc_got : 0, bc_dup, bc_ooo, bc_incomplete,
+               timed_out_, ms(bc_reach_max), double(bc_t1 - bc_t0) / 1e9, bc_cpu,
+               bc_got ? bc_cpu * 1e6 / double(bc_got) : 0, per_b.c_str(), o_.every,
+               o_.period_duration, p_published, p_unpublished, p_expected, p_got,
+               p_expected > p_got ? p_expected - p_got : 0, p_dup, p_ooo, p_incomplete,
+               pct(p_reach, 0.5), pct(p_reach, 0.99), p_reach.empty() ? 0 : p_reach.back(),
+               ms(lat[1].percentile(0.5)), ms(lat[1].percentile(0.99)), p_cpu, p_secs, closed_p,
+               s_conn.closed, closed_hold, closed_bc, expected_, t.got,
+               expected_ > t.got ? expected_ - t.got : 0, t.dup, t.misdelivered, t.bad, http_err,
+               ccpu1 - ccpu0, reports, children_.size(), tcp_mem_peak_, tcp_mem_limits().c_str(),
+               client_fields(t).c_str());
+        printf("# %s million N=%" PRIu64 " (%d asked, %" PRIu64 " failed) connected in %.1fs at %.0f/s"
+               " over %zu processes and %d source addresses (max %d per address)\n",
+               o_.label.c_str(), connected_, o_.n, connect_failed_, connect_secs_, connect_rate(),
+               children_.size(), src_addrs_, per_addr_max_);
+        printf("# %s   idle %.0fs: server RSS %.1f -> %.1f MiB = %.0f B per connection (PSS %.0f B);"
+               " kernel %.0f B per socket pair (slab %.0f B of which unreclaimable %.0f B, socket"
+               " buffers %.0f B; machine-wide /proc/meminfo Slab and /proc/net/sockstat TCP mem"
+               " deltas from before the connect phase to the end of the hold)\n",
+               o_.label.c_str(), o_.hold, rss_before_ / 1048576.0, rss_after / 1048576.0, rss_pc,
+               pss_pc, slab_pp + sockmem_pp, slab_pp, unrecl_pp, sockmem_pp);
+        printf("# %s   slab caches that grew, bytes per socket pair: %s (the socket's own caches: "
+               "%.0f B)\n", o_.label.c_str(),
+               top.empty() ? "- (/proc/slabinfo not readable)" : top.c_str(), sock_caches_pp);
+        printf("# %s   keep-alive: server CPU %.3fs over the last %.1fs of the hold = %.4f cores;"
+               " pings received %" PRIu64 " in the hold, per second over the last %" PRIu64
+               "s: mean %.1f max %" PRIu64 " min %" PRIu64 " (cv %.3f)\n",
+               o_.label.c_str(), ka_cpu, ka_secs, ka_secs > 0 ? ka_cpu / ka_secs : 0, pings_hold, w_n,
+               w_mean, w_max, w_min, w_cv);
+        printf("# %s   pings per second over the hold (whole seconds, from +1s): %s\n",
+               o_.label.c_str(), series.empty() ? "-" : series.c_str());
+        for (uint64_t k = 0; k < bc_published; k++) {
+            const SeqStat& x = seqs[k];
+            printf("# %s   broadcast %" PRIu64 ": delivered %" PRIu64 "/%" PRIu64 ", lost %" PRIu64
+                   ", dup %" PRIu64 ", last client after %.1f ms\n",
+                   o_.label.c_str(), k + 1, x.got, connected_, connected_ > x.got ? connected_ - x.got : 0,
+                   x.dup, ms(reach(k)));
+        }
+        printf("# %s   broadcasts: server CPU %.3fs for %" PRIu64 " deliveries = %.3f us per delivery\n",
+               o_.label.c_str(), bc_cpu, bc_got, bc_got ? bc_cpu * 1e6 / double(bc_got) : 0);
+        printf("# %s   periodic: %" PRIu64 " broadcasts every %.1fs: delivered %" PRIu64 "/%" PRIu64
+               ", lost %" PRIu64 ", dup %" PRIu64 ", out of order %" PRIu64 ", time to reach everyone"
+               " p50 %.1f ms p99 %.1f ms max %.1f ms, %" PRIu64 " closed by the server in the phase\n",
+               o_.label.c_str(), p_published, o_.every, p_got, p_expected,
+               p_expected > p_got ? p_expected - p_got : 0, p_dup, p_ooo, pct(p_reach, 0.5),
+               pct(p_reach, 0.99), p_reach.empty() ? 0 : p_reach.back(), closed_p);
+        printf("# %s   closed by the server: %" PRIu64 " in all (connect %" PRIu64 ", hold %" PRIu64
+               ", broadcasts %" PRIu64 ", periodic %" PRIu64 ")%s\n",
+               o_.label.c_str(), t.closed, s_conn.closed, closed_hold, closed_bc, closed_p,
+               client_fields(t).c_str());
+        return 0;
     }
 
     int finish_with_error(const char* why) {
@@ -2792,6 +3496,9 @@ class Coordinator {
     std::string during_buf_;
     std::vector<Publisher> pubs_;
     std::vector<int> server_pids_;
+    int src_addrs_ = 0, per_addr_max_ = 0;  // source addresses used; most connections on one
+    KernelMem kmem0_;                       // million: before the connect phase
+    uint64_t tcp_mem_peak_ = 0, last_mem_sample_ns_ = 0;  // million: sample_tcp_mem()
     std::vector<std::pair<int, WelcomeId>> targets_;  // global index -> welcome ids
     std::vector<std::string> client_ids_;             // global index -> JSON welcome client_id
     std::map<std::string, double> comm_cpu0_, comm_cpu1_;  // server CPU per process name
@@ -2818,6 +3525,7 @@ class Coordinator {
 int main(int argc, char** argv) {
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, nullptr, _IOLBF, 0);
+    g_epoch_ns = now_ns();
     Options o = parse_options(argc, argv);
     return Coordinator(o).run();
 }
