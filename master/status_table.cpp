@@ -136,12 +136,13 @@ std::string status_text(const StatsRegion& r, const std::map<int, double>& qps) 
       << pad(std::to_string(sums[2]), 9) << pad(std::to_string(sums[3]), 7)
       << pad(std::to_string(sums[4]), 13) << pad(std::to_string(static_cast<long>(total_qps)), 6)
       << "[Summary]\n";
-    uint64_t pings = 0, idle = 0;
+    uint64_t beats = 0, pings = 0, idle = 0;
     each_worker(r, [&](auto&, int, const WorkerSlot& s) {
-        pings += read(s.pings_sent), idle += read(s.idle_closes);
+        beats += read(s.heartbeats_sent), pings += read(s.pings_sent), idle += read(s.idle_closes);
     });
     // Not in the original's table: one line below it, so its columns stay as they were.
-    o << "keep-alive: pings_sent " << pings << "   idle_closes " << idle << "\n";
+    o << "keep-alive: heartbeats_sent " << beats << "   pings_sent " << pings << "   idle_closes "
+      << idle << "\n";
     return o.str();
 }
 
@@ -196,6 +197,7 @@ std::string status_json(const StatsRegion& r, const std::map<int, double>& qps) 
         w["paced_closes"] = Json::UInt64(read(s.paced_closes));
         w["pings_sent"] = Json::UInt64(read(s.pings_sent));
         w["idle_closes"] = Json::UInt64(read(s.idle_closes));
+        w["heartbeats_sent"] = Json::UInt64(read(s.heartbeats_sent));
         w["state"] = state_name(s, alive);
         workers.append(w);
     });

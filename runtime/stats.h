@@ -75,13 +75,14 @@ struct WorkerSlot {
     Counter handover_last_ms;
     Counter paced_closes;  // clients told 1001 "reconnect" one by one (TLS reload, stop -g)
     // Keep-alive (docs/ARCHITECTURE.md "Keep-alive"): pings sent to silent
-    // clients, and clients closed as dead: a ping left unanswered for
+    // clients (every fourth heartbeat; the others in heartbeats_sent), and clients closed as dead: a ping left unanswered for
     // idle_timeout - ping_interval, or TCP giving up on unacknowledged data.
     Counter pings_sent;
     Counter idle_closes;
+    Counter heartbeats_sent;  // unsolicited pongs: heartbeats that need no answer
     // Room for counters to come without a new layout: `upgrade` refuses a
     // binary whose status layout differs (kStatsVersion).
-    Counter spare[8];
+    Counter spare[7];
     char build[32];        // the build the current process runs (pusher --version)
 };
 

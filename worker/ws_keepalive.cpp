@@ -12,10 +12,17 @@
 // Two cursors walk the connection table a slice per sweep, so the work is
 // spread evenly whatever order clients connected in:
 //  - the ping cursor gives each connection its turn once per ping_interval;
-//    at its turn a client silent for half an interval or more is pinged, so
-//    no client goes much more than an interval without traffic, and a
-//    million idle clients cost a million pings per interval, n/interval a
-//    second, never a burst;
+//    at its turn a client silent for half an interval or more gets a
+//    heartbeat, so no client goes much more than an interval without
+//    traffic (what a proxy's idle timer needs), and a million idle clients
+//    cost n/interval heartbeats a second, never a burst. Three turns in four
+//    the heartbeat is an unsolicited pong (RFC 6455 5.5.3: a one-way
+//    heartbeat, no answer expected): one write, which the client's TCP must
+//    acknowledge (see above), and no answer to read. The fourth is a real
+//    ping, whose answer proves the client's program alive, not only its
+//    kernel: a program that hangs is found within 4 intervals + the time to
+//    answer. Reading a pong is about a third of what a ping costs the
+//    server (docs/BENCHMARKS.md "Issue #16");
 //  - the deadline cursor comes round every few seconds: handshakes and
 //    closing handshakes past handshake_timeout, pings left unanswered.
 //
@@ -98,10 +105,19 @@ void WsService::check_deadlines(Connection& c, uint32_t now) {
 }
 
 // At its turn (once per ping_interval): silent for half an interval or
-// more and no ping out yet: ping it. phase_since keeps when.
+// more and no ping out: a heartbeat, every kPingEvery-th a real ping
+// (phase_since keeps when it went out).
 void WsService::keep_alive(Connection& c, uint32_t now) {
+    constexpr uint8_t kPingEvery = 4;  // fits kBeatMask
     if (!c.is_open() || !c.ready || (c.flags & (kPingSent | kCloseSent))) return;
     if (2.0 * (now - c.last_active) < config_.limits.ping_interval) return;
+    uint8_t turn = static_cast<uint8_t>((c.flags & kBeatMask) >> kBeatShift);
+    c.flags = static_cast<uint8_t>((c.flags & ~kBeatMask) | (((turn + 1) % kPingEvery) << kBeatShift));
+    if (turn != 0) {
+        bump(loop_.stats().heartbeats_sent);
+        c.send(beat_frame_.get());
+        return;
+    }
     c.flags |= kPingSent;
     c.phase_since = now;
     bump(loop_.stats().pings_sent);

@@ -48,6 +48,8 @@ WsService::WsService(Loop& loop, const WorkerContext& ctx)
     static_assert(sizeof(Session) <= 40, "every connection pays for each byte of its session");
     std::string ping = protocol::ws_encode(protocol::kWsPing, "");
     ping_frame_ = BufferRef(SharedBuffer::copy(ping.data(), ping.size()));
+    std::string beat = protocol::ws_encode(protocol::kWsPong, "");
+    beat_frame_ = BufferRef(SharedBuffer::copy(beat.data(), beat.size()));
     instance_ = ctx.stats ? ctx.stats->instance_id : 0;
     worker_channel_ = std::to_string(ctx.worker_id);
     route_channel_ = ClientId::route_channel(config_.node_name, ctx.worker_id);

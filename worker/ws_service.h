@@ -51,6 +51,9 @@ class WsService : public BusService,
         kDeflateShift = 2,
         kDeflateMask = 7 << kDeflateShift,
         kBound = 1 << 5,  // Membership knows it: a user, a group or a session
+        // Bits 6..7: keep-alive turns since the last real ping (ws_keepalive.cpp).
+        kBeatShift = 6,
+        kBeatMask = 3 << kBeatShift,
     };
 
   private:
@@ -116,6 +119,7 @@ class WsService : public BusService,
     uint64_t batch_frames_ = 0;               // how many frames batch_ holds
     DeflateVariants deflate_;                 // compressors and compressed batches, per window size
     runtime::BufferRef ping_frame_;
+    runtime::BufferRef beat_frame_;  // an unsolicited pong: a heartbeat that needs no answer
     WsAuth auth_;  // tokens on connect (docs/CONFIG.md "auth")
     uint64_t instance_ = 0;
     Membership members_;

@@ -4,7 +4,8 @@
 //    from its clients' side, a worker busy in one long turn) closes none of
 //    its healthy clients, while a client that never answers is closed as
 //    dead and counted;
-//  - clients that are being pushed to are not pinged; silent ones are.
+//  - clients that are being pushed to get no keep-alive frames; silent ones
+//    get a heartbeat (an unsolicited pong) each turn, a ping every fourth.
 // The busy test needs more clients than libevent reads in one turn (4096):
 // after a long turn the sweep then runs while pongs still wait unread.
 #include <gtest/gtest.h>
@@ -62,11 +63,12 @@ TEST(KeepAlive, BusyWorkerClosesNoHealthyClientButClosesTheDeadOne) {
     std::this_thread::sleep_for(std::chrono::seconds(7));
     ASSERT_EQ(kill(pid, SIGCONT), 0);
 
-    // Three rounds of pings after it: a client wrongly judged dead would be
-    // closed within one round past the 2 s answer time.
-    long pings = ws_stat(p, "pings_sent");
-    ASSERT_TRUE(eventually([&] { return ws_stat(p, "pings_sent") >= pings + 3 * (kTally + kPy); },
-                           20000));
+    // Three keep-alive turns after it (a heartbeat or a ping each): a
+    // client wrongly judged dead would be closed within one 1 s round of
+    // the deadline cursor.
+    auto turns = [&] { return ws_stat(p, "pings_sent") + ws_stat(p, "heartbeats_sent"); };
+    long before = turns();
+    ASSERT_TRUE(eventually([&] { return turns() >= before + 3 * (kTally + kPy); }, 20000));
     ASSERT_EQ(p.http_get("/?content=after"), "ok");
     ASSERT_TRUE(tally.wait_all("after", 10000));
     for (size_t i = 0; i < tally.size(); ++i) EXPECT_FALSE(tally.closed(i)) << "tally client " << i;
@@ -103,15 +105,16 @@ TEST(KeepAlive, ClientsBeingPushedToAreNotPinged) {
                     if (tally.got(i).empty()) return false;
                 return true;
             }));
-            for (size_t i = 0; i < before.size(); ++i) before[i] = tally.pings(i);
+            for (size_t i = 0; i < before.size(); ++i) before[i] = tally.keepalives(i);
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the push rate
     }
     ASSERT_EQ(p.http_get("/?content=END"), "ok");
     ASSERT_TRUE(tally.wait_all("END", 5000));
-    for (int i = 0; i < kEach; ++i) EXPECT_EQ(tally.pings(i), before[i]) << "pushed client " << i;
+    for (int i = 0; i < kEach; ++i)
+        EXPECT_EQ(tally.keepalives(i), before[i]) << "pushed client " << i;
     for (int i = kEach; i < 2 * kEach; ++i)
-        EXPECT_GE(tally.pings(i), before[i] + 2) << "silent client " << i;
+        EXPECT_GE(tally.keepalives(i), before[i] + 2) << "silent client " << i;
     for (size_t i = 0; i < tally.size(); ++i) EXPECT_FALSE(tally.closed(i));
     EXPECT_EQ(ws_stat(p, "idle_closes"), 0);
 }

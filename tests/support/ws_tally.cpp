@@ -123,6 +123,11 @@ size_t WsTally::pings(size_t i) {
     return clients_[i].pings;
 }
 
+size_t WsTally::keepalives(size_t i) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return clients_[i].pings + clients_[i].beats;
+}
+
 void WsTally::read_client(Client& c) {
     if (c.closed) return;
     char b[65536];
@@ -163,6 +168,8 @@ void WsTally::read_client(Client& c) {
             if (write(c.fd, pong.data(), pong.size()) != static_cast<ssize_t>(pong.size()) &&
                 error_.empty())
                 error_ = "pong not written whole by " + c.id;
+        } else if (opcode == 0xA) {  // unsolicited: the server's one-way heartbeat
+            ++c.beats;
         } else if (opcode == 0x8) {
             c.closed = true;
         }

@@ -31,7 +31,8 @@ class WsTally {
     // The text frames client i got, in order (marker included).
     std::vector<std::string> got(size_t i);
     bool closed(size_t i);
-    size_t pings(size_t i);  // pings client i got (and answered)
+    size_t pings(size_t i);       // pings client i got (and answered)
+    size_t keepalives(size_t i);  // pings and unsolicited pongs (heartbeats) it got
     std::string error();  // the first protocol failure; "" while all is well
 
   private:
@@ -40,7 +41,7 @@ class WsTally {
         std::string id, buf, marker_seen;
         int worker = -1;
         bool closed = false, done = false;
-        size_t pings = 0;
+        size_t pings = 0, beats = 0;
         std::vector<std::string> got;
     };
     void run();
