@@ -168,6 +168,8 @@ bool read_limits(const Json::Value& v, runtime::Limits* l, std::string* error) {
               r.size("channel_pending_publishes", &l->channel_pending_publishes);
     if (ok && l->channel_max_frame > 0xFFFFFFFFu)
         ok = r.fail("channel_max_frame", "must be below 4 GiB");
+    if (ok && l->idle_timeout > runtime::kMaxIdleTimeout)
+        ok = r.fail("idle_timeout", "must be at most 604800 (a week; it becomes TCP_USER_TIMEOUT)");
     if (ok && l->idle_timeout <= l->ping_interval)
         ok = r.fail("idle_timeout", "must be longer than ping_interval (the time to answer a ping)");
     if (ok && l->max_connections == 0) ok = r.fail("max_connections", "must be at least 1");

@@ -19,6 +19,10 @@ namespace pusher::runtime {
 // start (master/kernel_check.h) warns when a given one leaves less.
 constexpr size_t kFdReserve = 256;
 
+// idle_timeout also becomes each WebSocket's TCP_USER_TIMEOUT (milliseconds
+// in an unsigned int): a week is far beyond any use and fits.
+constexpr double kMaxIdleTimeout = 604800;
+
 // Limits an operator can tune; defaults are safe for an internet-facing node.
 struct Limits {
     // Per worker; above it new ones are refused. The config's default

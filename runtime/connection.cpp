@@ -125,6 +125,7 @@ ssize_t Connection::read_tls() {
     bool handshaking = !tls_ready_;
     TlsWait wait = TlsWait::None;
     ssize_t n = tls_read(ssl_, loop_.read_buffer(), loop_.read_buffer_size(), &wait);
+    int err = errno;  // a failed read's socket error (ETIMEDOUT) is still errno here
     note_handshake();
     if (n > 0) return n;
     if (wait == TlsWait::Read) return -1;
@@ -133,6 +134,7 @@ ssize_t Connection::read_tls() {
         watch(true);
         return -1;
     }
+    if (wait == TlsWait::Failed) note_error(err);
     tls_broke(wait == TlsWait::Failed, handshaking);
     return 0;
 }
@@ -211,8 +213,10 @@ ssize_t Connection::flush_tls() {
         TlsWait wait = TlsWait::None;
         bool handshaking = !tls_ready_;
         ssize_t w = tls_write(ssl_, p, len, &wait);
+        int err = errno;
         note_handshake();
         if (w < 0) {
+            note_error(err);
             tls_broke(true, handshaking);
             return -1;
         }

@@ -3,7 +3,7 @@
 // peer by its silence must not count the time the loop itself was not
 // listening: the peer's answer may be waiting, unread, in our own socket
 // buffer (docs/ARCHITECTURE.md "Keep-alive"). A periodic timer reports each
-// firing; a firing later than twice its period records the gap as a stall.
+// firing; a firing more than half a period late records the lateness.
 #pragma once
 #include <array>
 #include <cstddef>
@@ -14,7 +14,7 @@ class StallLog {
   public:
     // The periodic timer of `period` seconds fired at `now`.
     void tick(double now, double period) {
-        if (last_ >= 0 && now - last_ > 2 * period) record(last_ + period, now);
+        if (last_ >= 0 && now - last_ > 1.5 * period) record(last_ + period, now);
         last_ = now;
     }
     // Seconds of stall after t (the parts of recorded stalls later than t).
@@ -28,9 +28,10 @@ class StallLog {
     }
 
   private:
-    // A silence is judged over at most idle_timeout seconds, and a stall
-    // lasts at least two periods: old entries are overwritten long after
-    // they stop mattering.
+    // A silence is judged over at most idle_timeout seconds: old entries
+    // are overwritten after they stop mattering, unless the loop is late
+    // more often than every idle_timeout / 64 s (then the oldest are
+    // forgotten, and a close may come that much sooner).
     struct Stall {
         double from, to;
     };

@@ -11,11 +11,12 @@
 //
 // Two cursors walk the connection table a slice per sweep, so the work is
 // spread evenly whatever order clients connected in:
-//  - the ping cursor gives each connection its turn once per ping_interval;
-//    at its turn a client silent for half an interval or more gets a
+//  - the ping cursor gives each connection a turn every half interval; at
+//    its turn a client silent for more than half an interval gets a
 //    heartbeat, so no client goes much more than an interval without
 //    traffic (what a proxy's idle timer needs), and a million idle clients
-//    cost n/interval heartbeats a second, never a burst. Three turns in four
+//    cost n/interval heartbeats a second, never a burst. (A client moved in
+//    the table by another's removal may wait up to a round longer, once.) Three turns in four
 //    the heartbeat is an unsolicited pong (RFC 6455 5.5.3: a one-way
 //    heartbeat, no answer expected): one write, which the client's TCP must
 //    acknowledge (see above), and no answer to read. The fourth is a real
@@ -30,16 +31,19 @@
 // only when (1) our ping has been out for idle_timeout - ping_interval
 // seconds of time in which this worker kept up (StallLog: a turn that ran
 // long does not count), (2) nothing waits unread in its socket (the pong may
-// have arrived while we were busy) and (3) nothing of ours waits to be
-// written to it (a client behind on reading is the send queue's and TCP's to
-// judge, not silence's).
+// have arrived while we were busy) and (3) nothing of ours has waited
+// unwritten to it all along (a client behind on reading whose queue moves
+// is the send queue's and TCP's to judge, not silence's). Handshake and
+// closing deadlines discount the stalls the same way.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 
 #include "runtime/log.h"
 #include "worker/ws_service.h"
@@ -82,7 +86,7 @@ void WsService::sweep() {
     size_t d = slice(n, deadline_round(lim), &deadline_carry_);
     tcp_.for_slice(deadline_cursor_ % n, d, [&](Connection& c) { check_deadlines(c, now); });
     deadline_cursor_ = (deadline_cursor_ % n + d) % n;
-    size_t p = slice(n, lim.ping_interval, &ping_carry_);
+    size_t p = slice(n, lim.ping_interval / 2, &ping_carry_);
     tcp_.for_slice(ping_cursor_ % n, p, [&](Connection& c) { keep_alive(c, now); });
     ping_cursor_ = (ping_cursor_ % n + p) % n;
 }
@@ -95,7 +99,7 @@ void WsService::check_deadlines(Connection& c, uint32_t now) {
         // Slowloris, a close frame never read, a close never answered.
         // Whole seconds: "<=" so that no one is cut before the timeout
         // (a client accepted at x.99 would lose a second with "<").
-        if (now - c.phase_since <= lim.handshake_timeout) return;
+        if (kept_up_since(c.phase_since, now) <= lim.handshake_timeout) return;
         if (c.tls_handshaking()) bump(loop_.stats().tls_handshake_failures);
         c.close_now();
     } else if ((c.flags & kPingSent) && ping_unanswered(c, now)) {
@@ -104,13 +108,15 @@ void WsService::check_deadlines(Connection& c, uint32_t now) {
     }
 }
 
-// At its turn (once per ping_interval): silent for half an interval or
-// more and no ping out: a heartbeat, every kPingEvery-th a real ping
+// At its turn (every half interval): silent for more than half an interval
+// (in whole seconds, so that the turn after a heartbeat never sends
+// another) and no ping out: a heartbeat, every kPingEvery-th a real ping
 // (phase_since keeps when it went out).
 void WsService::keep_alive(Connection& c, uint32_t now) {
     constexpr uint8_t kPingEvery = 4;  // fits kBeatMask
     if (!c.is_open() || !c.ready || (c.flags & (kPingSent | kCloseSent))) return;
-    if (2.0 * (now - c.last_active) < config_.limits.ping_interval) return;
+    double silent_beyond = std::floor(config_.limits.ping_interval / 2) + 1;
+    if (now - c.last_active < silent_beyond) return;
     uint8_t turn = static_cast<uint8_t>((c.flags & kBeatMask) >> kBeatShift);
     c.flags = static_cast<uint8_t>((c.flags & ~kBeatMask) | (((turn + 1) % kPingEvery) << kBeatShift));
     if (turn != 0) {
@@ -124,11 +130,16 @@ void WsService::keep_alive(Connection& c, uint32_t now) {
     c.send(ping_frame_.get());
 }
 
+// Seconds since `since` in which this worker kept up (whole seconds).
+double WsService::kept_up_since(uint32_t since, uint32_t now) const {
+    return (now - since) - stalls_.lost_since(since);
+}
+
 bool WsService::ping_unanswered(Connection& c, uint32_t now) const {
     const runtime::Limits& lim = config_.limits;
-    double waited = (now - c.phase_since) - stalls_.lost_since(c.phase_since);
-    if (waited < lim.idle_timeout - lim.ping_interval) return false;
-    if (c.queued() > 0) return false;  // it is behind on reading, not silent
+    if (kept_up_since(c.phase_since, now) < lim.idle_timeout - lim.ping_interval) return false;
+    // Behind on reading, but the kernel took some of its queue lately: not silent.
+    if (c.queued() > 0 && now - c.last_active < lim.idle_timeout) return false;
     int unread = 0;
     if (ioctl(c.fd(), FIONREAD, &unread) == 0 && unread > 0) return false;  // read soon
     return true;
@@ -144,9 +155,14 @@ void WsService::note_dead(Connection& c, const char* why) {
 // Bytes the kernel took for a client count as its sign of life (see the
 // top of this file), which holds only if unacknowledged data ends the
 // connection within idle_timeout.
+// idle_timeout is at most kMaxIdleTimeout (master/config_load.cpp): it fits.
 void WsService::bound_unacknowledged(Connection& c) {
     unsigned ms = static_cast<unsigned>(config_.limits.idle_timeout * 1000);
-    setsockopt(c.fd(), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms);
+    if (setsockopt(c.fd(), IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof ms) != 0 && !warned_timeout_) {
+        warned_timeout_ = true;  // once: every socket would say the same
+        runtime::log_line(std::string("websocket: TCP_USER_TIMEOUT not set (") + strerror(errno) +
+                          "): a peer that stops acknowledging is left to TCP's own retries");
+    }
 }
 
 }  // namespace pusher::worker

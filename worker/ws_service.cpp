@@ -250,7 +250,9 @@ void WsService::on_close(uint16_t, std::string_view) {
 }
 
 void WsService::on_close(Connection& c) {
-    if (c.connect_error() == ETIMEDOUT) note_dead(c, "TCP gave up on it (unacknowledged for idle_timeout)");
+    // TCP gave up on it (TCP_USER_TIMEOUT), unless we had closed it as dead already.
+    if (c.connect_error() == ETIMEDOUT && !(c.flags & kCloseSent))
+        note_dead(c, "TCP gave up on it (unacknowledged for idle_timeout)");
     if (uint8_t v = deflate_variant(c)) deflate_.leave(v);
     if (c.flags & kBound) members_.forget(c);  // unsubscribes what only it held here
     tcp_.remove(c);

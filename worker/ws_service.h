@@ -96,6 +96,7 @@ class WsService : public BusService,
     void check_deadlines(runtime::Connection& c, uint32_t now);
     void keep_alive(runtime::Connection& c, uint32_t now);
     bool ping_unanswered(runtime::Connection& c, uint32_t now) const;
+    double kept_up_since(uint32_t since, uint32_t now) const;
     void note_dead(runtime::Connection& c, const char* why);
     void bound_unacknowledged(runtime::Connection& c);
 
@@ -141,6 +142,7 @@ class WsService : public BusService,
     size_t deadline_cursor_ = 0, ping_cursor_ = 0;
     double deadline_carry_ = 0, ping_carry_ = 0;  // fractions of a visit owed
     runtime::StallLog stalls_;
+    bool warned_timeout_ = false;  // TCP_USER_TIMEOUT refused: logged once
 };
 
 }  // namespace pusher::worker

@@ -38,7 +38,8 @@
 // idle hold (--hold; server RSS per connection, kernel bytes per socket pair from the
 // /proc/meminfo Slab and /proc/net/sockstat TCP mem deltas plus the /proc/slabinfo caches that
 // grew, the server's CPU over the last --cpu-window s = the keep-alive cost in cores, and the
-// pings the clients received per second), --broadcasts closed-loop broadcasts to all
+// keep-alive frames (pings and unsolicited pongs) the clients received per second),
+// --broadcasts closed-loop broadcasts to all
 // (delivered, lost, duplicated, time until the last client had it, server CPU per delivery),
 // then a numbered broadcast every --every s for --period-duration s (every client must get
 // every number once and in order; time to reach everyone p50/p99/max; closes in the phase).
@@ -1219,6 +1220,11 @@ class ClientProcess {
         }
         if ((b0 & 0x30) || (compressed && (opcode >= 0x8 || !c.deflate))) {
             final_.bad++;  // RSV2/3, a compressed control frame, or deflate not negotiated
+            return;
+        }
+        if (opcode == 0xA) {  // unsolicited pong: the server's one-way heartbeat
+            final_.pings++;    // a keep-alive frame, counted with the pings
+            note_ping();
             return;
         }
         if (opcode == 0x9) {  // ping: answer, as a real client must, or pusher drops us

@@ -11,7 +11,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -31,14 +33,38 @@ long ws_stat(PusherInstance& p, const std::string& field) {
     return p.worker_stat("pusher", 0, field);
 }
 
+// Clients read by several tallies of 500, each reading (and answering
+// pings) as soon as its clients are in: one tally of 6,000 would leave the
+// first clients unanswered while the last connect, longer than the 2 s a
+// ping may wait on a slow machine.
+struct Tallies {
+    std::vector<std::unique_ptr<WsTally>> all;
+    bool connect(int port, int n, std::string* error) {
+        for (int done = 0; done < n; done += 500) {
+            all.push_back(std::make_unique<WsTally>());
+            if (!all.back()->connect("127.0.0.1", port, std::min(500, n - done)))
+                return *error = all.back()->error(), false;
+            all.back()->start();
+        }
+        return true;
+    }
+    template <class F>
+    bool every(F f) {  // f(tally, index) for every client, all must hold
+        for (auto& t : all)
+            for (size_t i = 0; i < t->size(); ++i)
+                if (!f(*t, i)) return false;
+        return true;
+    }
+};
+
 TEST(KeepAlive, BusyWorkerClosesNoHealthyClientButClosesTheDeadOne) {
     constexpr int kTally = 6000, kPy = 50;
     PusherInstance p(kFastKeepAlive, 1);
     ASSERT_EQ(p.start().code, 0);
     ASSERT_TRUE(p.wait_healthy());
-    WsTally tally;
-    ASSERT_TRUE(tally.connect("127.0.0.1", p.ws_port, kTally)) << tally.error();
-    tally.start();
+    Tallies tallies;
+    std::string error;
+    ASSERT_TRUE(tallies.connect(p.ws_port, kTally, &error)) << error;
     PySeq py(p.ws_port, kPy, "default");  // the library's own 20 s pings: a real client's
     ASSERT_EQ(py.welcomes().size(), static_cast<unsigned>(kPy));
     WsClient dead;  // reads its welcome, then never reads nor answers again
@@ -46,13 +72,11 @@ TEST(KeepAlive, BusyWorkerClosesNoHealthyClientButClosesTheDeadOne) {
     ASSERT_NE(dead.recv_text(5000), "");
 
     // The mechanism works: the dead one is closed and counted, and every
-    // healthy client has been pinged at least once.
-    ASSERT_TRUE(eventually([&] { return ws_stat(p, "idle_closes") == 1; }, 15000));
-    ASSERT_TRUE(eventually([&] {
-        for (size_t i = 0; i < tally.size(); ++i)
-            if (tally.pings(i) == 0) return false;
-        return true;
-    }, 15000));
+    // healthy client has been pinged (not only sent heartbeats) at least once.
+    ASSERT_TRUE(eventually([&] { return ws_stat(p, "idle_closes") == 1; }, 20000));
+    ASSERT_TRUE(eventually(
+        [&] { return tallies.every([](WsTally& t, size_t i) { return t.pings(i) > 0; }); },
+        20000));
     EXPECT_NE(p.log_lines("as dead: no answer to ping"), "");
 
     // Busy for 7 s, more than twice the idle timeout. The sleep is the busy
@@ -70,8 +94,8 @@ TEST(KeepAlive, BusyWorkerClosesNoHealthyClientButClosesTheDeadOne) {
     long before = turns();
     ASSERT_TRUE(eventually([&] { return turns() >= before + 3 * (kTally + kPy); }, 20000));
     ASSERT_EQ(p.http_get("/?content=after"), "ok");
-    ASSERT_TRUE(tally.wait_all("after", 10000));
-    for (size_t i = 0; i < tally.size(); ++i) EXPECT_FALSE(tally.closed(i)) << "tally client " << i;
+    for (auto& t : tallies.all) ASSERT_TRUE(t->wait_all("after", 10000));
+    EXPECT_TRUE(tallies.every([](WsTally& t, size_t i) { return !t.closed(i); }));
     ASSERT_EQ(p.http_get("/?content=END"), "ok");
     Json::Value r = py.results();
     ASSERT_EQ(r.size(), static_cast<unsigned>(kPy));
@@ -80,14 +104,14 @@ TEST(KeepAlive, BusyWorkerClosesNoHealthyClientButClosesTheDeadOne) {
         EXPECT_EQ(c["t"].size(), 1u) << c.toStyledString();  // "after"
     }
     EXPECT_EQ(ws_stat(p, "idle_closes"), 1);
-    EXPECT_EQ(tally.error(), "");
+    for (auto& t : tallies.all) EXPECT_EQ(t->error(), "");
 }
 
 TEST(KeepAlive, ClientsBeingPushedToAreNotPinged) {
     constexpr int kEach = 50;
-    // Pinged after 1.5 s of silence, judged on a clock of whole seconds:
-    // a ping needs more than 1 s of real silence, five times the push gap.
-    PusherInstance p("\"welcome\": \"json\", \"limits\": {\"ping_interval\": 3, \"idle_timeout\": 5},",
+    // A heartbeat after 3 s of silence (half the interval + 1 s, on a clock
+    // of whole seconds): more than 2 s of real silence, ten push gaps.
+    PusherInstance p("\"welcome\": \"json\", \"limits\": {\"ping_interval\": 4, \"idle_timeout\": 6},",
                      1);
     ASSERT_EQ(p.start().code, 0);
     ASSERT_TRUE(p.wait_healthy());
@@ -97,7 +121,7 @@ TEST(KeepAlive, ClientsBeingPushedToAreNotPinged) {
     std::string ids;
     for (int i = 0; i < kEach; ++i) ids += (i ? "," : "") + tally.id(i);
     std::vector<size_t> before(2 * kEach);
-    for (int round = 0; round < 50; ++round) {  // 10 s: three ping intervals
+    for (int round = 0; round < 50; ++round) {  // 10 s: two and a half intervals
         ASSERT_EQ(p.http_get("/?to_client_id=" + ids + "&content=p" + std::to_string(round)), "ok");
         if (round == 0) {
             ASSERT_TRUE(eventually([&] {
@@ -117,6 +141,30 @@ TEST(KeepAlive, ClientsBeingPushedToAreNotPinged) {
         EXPECT_GE(tally.keepalives(i), before[i] + 2) << "silent client " << i;
     for (size_t i = 0; i < tally.size(); ++i) EXPECT_FALSE(tally.closed(i));
     EXPECT_EQ(ws_stat(p, "idle_closes"), 0);
+}
+
+// A client whose program stops reading while we push to it: its window
+// closes, and TCP gives up on it after idle_timeout (TCP_USER_TIMEOUT,
+// which bounds zero-window probes too). Counted and logged as an idle
+// close, once.
+TEST(KeepAlive, TcpGivesUpOnAClientThatStopsReadingAndItIsCounted) {
+    PusherInstance p("\"limits\": {\"ping_interval\": 1, \"idle_timeout\": 3},", 1);
+    ASSERT_EQ(p.start().code, 0);
+    ASSERT_TRUE(p.wait_healthy());
+    WsClient stuck;  // reads its welcome, then nothing: its window fills and stays shut
+    ASSERT_TRUE(stuck.connect("127.0.0.1", p.ws_port));
+    ASSERT_NE(stuck.recv_text(5000), "");
+    std::string chunk(8000, 'x');
+    bool closed = false;
+    for (int i = 0; i < 300 && !closed; ++i) {  // 64 KB/s, for at most 30 s
+        ASSERT_EQ(p.http_get("/?content=" + chunk), "ok");
+        closed = ws_stat(p, "idle_closes") >= 1;
+        std::this_thread::sleep_for(std::chrono::milliseconds(125));  // the push rate
+    }
+    ASSERT_TRUE(closed);
+    EXPECT_NE(p.log_lines("as dead"), "");
+    EXPECT_TRUE(eventually([&] { return ws_stat(p, "connections") == 0; }, 15000));
+    EXPECT_EQ(ws_stat(p, "idle_closes"), 1);  // once, whoever saw it first
 }
 
 }  // namespace
