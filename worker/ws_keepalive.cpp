@@ -109,13 +109,14 @@ void WsService::check_deadlines(Connection& c, uint32_t now) {
 }
 
 // At its turn (every half interval): silent for more than half an interval
-// (in whole seconds, so that the turn after a heartbeat never sends
-// another) and no ping out: a heartbeat, every kPingEvery-th a real ping
-// (phase_since keeps when it went out).
+// and no ping out: a heartbeat, every kPingEvery-th a real ping
+// (phase_since keeps when it went out). Turns come a whole number of
+// sweeps apart, half an interval give or take one, so "more" is 2 s more:
+// the turn after a heartbeat must never send another.
 void WsService::keep_alive(Connection& c, uint32_t now) {
     constexpr uint8_t kPingEvery = 4;  // fits kBeatMask
     if (!c.is_open() || !c.ready || (c.flags & (kPingSent | kCloseSent))) return;
-    double silent_beyond = std::floor(config_.limits.ping_interval / 2) + 1;
+    double silent_beyond = std::floor(config_.limits.ping_interval / 2) + 2;
     if (now - c.last_active < silent_beyond) return;
     uint8_t turn = static_cast<uint8_t>((c.flags & kBeatMask) >> kBeatShift);
     c.flags = static_cast<uint8_t>((c.flags & ~kBeatMask) | (((turn + 1) % kPingEvery) << kBeatShift));
