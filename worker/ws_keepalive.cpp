@@ -57,11 +57,13 @@ using runtime::bump;
 
 namespace {
 
-// How many of n connections a sweep visits for a round of `period`
-// seconds: n / period, the fraction carried to the next sweep, so that a
-// small table is not visited more often than once per round either.
-size_t slice(size_t n, double period, double* carry) {
-    *carry += static_cast<double>(n) / std::max(period, 1.0);
+// How many of n connections a sweep visits for a round of `round`
+// seconds when `dt` seconds passed since the last sweep: n * dt / round,
+// the fraction carried to the next sweep. Wall time, not sweeps: a loaded
+// loop's sweeps come late, and a round counted in sweeps would then last
+// longer than `round` (a heartbeat per turn instead of one per two).
+size_t slice(size_t n, double dt, double round, double* carry) {
+    *carry += static_cast<double>(n) * std::min(dt / std::max(round, 1.0), 1.0);
     double whole = std::floor(*carry);
     *carry -= whole;
     return std::min(static_cast<size_t>(whole), n);
@@ -79,14 +81,16 @@ double deadline_round(const runtime::Limits& lim) {
 void WsService::sweep() {
     double now_s = loop_.now();
     stalls_.tick(now_s, kSweepPeriod);
+    double dt = last_sweep_ < 0 ? kSweepPeriod : std::max(now_s - last_sweep_, 0.0);
+    last_sweep_ = now_s;
     uint32_t now = static_cast<uint32_t>(now_s);
     const runtime::Limits& lim = config_.limits;
     size_t n = tcp_.size();
     if (n == 0) return;
-    size_t d = slice(n, deadline_round(lim), &deadline_carry_);
+    size_t d = slice(n, dt, deadline_round(lim), &deadline_carry_);
     tcp_.for_slice(deadline_cursor_ % n, d, [&](Connection& c) { check_deadlines(c, now); });
     deadline_cursor_ = (deadline_cursor_ % n + d) % n;
-    size_t p = slice(n, lim.ping_interval / 2, &ping_carry_);
+    size_t p = slice(n, dt, lim.ping_interval / 2, &ping_carry_);
     tcp_.for_slice(ping_cursor_ % n, p, [&](Connection& c) { keep_alive(c, now); });
     ping_cursor_ = (ping_cursor_ % n + p) % n;
 }
@@ -110,9 +114,9 @@ void WsService::check_deadlines(Connection& c, uint32_t now) {
 
 // At its turn (every half interval): silent for more than half an interval
 // and no ping out: a heartbeat, every kPingEvery-th a real ping
-// (phase_since keeps when it went out). Turns come a whole number of
-// sweeps apart, half an interval give or take one, so "more" is 2 s more:
-// the turn after a heartbeat must never send another.
+// (phase_since keeps when it went out). Turns come half an interval apart
+// give or take a sweep, on a clock of whole seconds, so "more" is 2 s
+// more: the turn after a heartbeat must never send another.
 void WsService::keep_alive(Connection& c, uint32_t now) {
     constexpr uint8_t kPingEvery = 4;  // fits kBeatMask
     if (!c.is_open() || !c.ready || (c.flags & (kPingSent | kCloseSent))) return;

@@ -141,6 +141,7 @@ class WsService : public BusService,
     // The sweep's two cursors over the connection table (ws_keepalive.cpp).
     size_t deadline_cursor_ = 0, ping_cursor_ = 0;
     double deadline_carry_ = 0, ping_carry_ = 0;  // fractions of a visit owed
+    double last_sweep_ = -1;                       // loop time of the last sweep
     runtime::StallLog stalls_;
     bool warned_timeout_ = false;  // TCP_USER_TIMEOUT refused: logged once
 };
