@@ -91,8 +91,11 @@ void WsService::sweep() {
     tcp_.for_slice(deadline_cursor_ % n, d, [&](Connection& c) { check_deadlines(c, now); });
     deadline_cursor_ = (deadline_cursor_ % n + d) % n;
     size_t p = slice(n, dt, lim.ping_interval / 2, &ping_carry_);
-    tcp_.for_slice(ping_cursor_ % n, p, [&](Connection& c) { keep_alive(c, now); });
-    ping_cursor_ = (ping_cursor_ % n + p) % n;
+    size_t from = ping_cursor_ % n;
+    // A visit past the end of the table belongs to the next round.
+    tcp_.for_slice(from, p, [&](Connection& c) { keep_alive(c, now, ping_round_ + (c.index < from)); });
+    if (from + p >= n && p > 0) ++ping_round_;
+    ping_cursor_ = (from + p) % n;
 }
 
 void WsService::check_deadlines(Connection& c, uint32_t now) {
@@ -112,16 +115,24 @@ void WsService::check_deadlines(Connection& c, uint32_t now) {
     }
 }
 
-// At its turn (every half interval): silent for more than half an interval
-// and no ping out: a heartbeat, every kPingEvery-th a real ping
-// (phase_since keeps when it went out). Turns come half an interval apart
-// give or take a sweep, on a clock of whole seconds, so "more" is 2 s
-// more: the turn after a heartbeat must never send another.
-void WsService::keep_alive(Connection& c, uint32_t now) {
+// At its turn (every half interval), with no ping out: a heartbeat, every
+// kPingEvery-th a real ping (phase_since keeps when it went out), to a
+// client silent for about half an interval. Every other round is the
+// connection's own (by its id's parity): there a little less silence will
+// do, elsewhere a little more, so an idle client's frames fall in its own
+// rounds, one per interval, and the two halves of the table take turns
+// whatever order clients arrived in; a client that spoke lately gets its
+// frame in the other round at most once, then is back in its own. Turns
+// come half an interval apart give or take a sweep, on a clock of whole
+// seconds: hence the 2 s either side, and no client waits more than an
+// interval + 2 s.
+void WsService::keep_alive(Connection& c, uint32_t now, uint64_t round) {
     constexpr uint8_t kPingEvery = 4;  // fits kBeatMask
     if (!c.is_open() || !c.ready || (c.flags & (kPingSent | kCloseSent))) return;
-    double silent_beyond = std::floor(config_.limits.ping_interval / 2) + 2;
-    if (now - c.last_active < silent_beyond) return;
+    double half = config_.limits.ping_interval / 2;
+    bool own = (round & 1) == (c.id() & 1);
+    double needed = own ? std::max(std::floor(half) - 2, std::min(half, 2.0)) : std::floor(half) + 2;
+    if (now - c.last_active < needed) return;
     uint8_t turn = static_cast<uint8_t>((c.flags & kBeatMask) >> kBeatShift);
     c.flags = static_cast<uint8_t>((c.flags & ~kBeatMask) | (((turn + 1) % kPingEvery) << kBeatShift));
     if (turn != 0) {
@@ -142,7 +153,9 @@ double WsService::kept_up_since(uint32_t since, uint32_t now) const {
 
 bool WsService::ping_unanswered(Connection& c, uint32_t now) const {
     const runtime::Limits& lim = config_.limits;
-    if (kept_up_since(c.phase_since, now) < lim.idle_timeout - lim.ping_interval) return false;
+    // Whole seconds: "<=" as for handshakes, so that a ping answered within
+    // the time allowed is never judged late by the truncation of both ends.
+    if (kept_up_since(c.phase_since, now) <= lim.idle_timeout - lim.ping_interval) return false;
     // Behind on reading, but the kernel took some of its queue lately: not silent.
     if (c.queued() > 0 && now - c.last_active < lim.idle_timeout) return false;
     int unread = 0;

@@ -94,7 +94,7 @@ class WsService : public BusService,
     // Keep-alive and deadlines (worker/ws_keepalive.cpp).
     void sweep() override;
     void check_deadlines(runtime::Connection& c, uint32_t now);
-    void keep_alive(runtime::Connection& c, uint32_t now);
+    void keep_alive(runtime::Connection& c, uint32_t now, uint64_t round);
     bool ping_unanswered(runtime::Connection& c, uint32_t now) const;
     double kept_up_since(uint32_t since, uint32_t now) const;
     void note_dead(runtime::Connection& c, const char* why);
@@ -142,6 +142,7 @@ class WsService : public BusService,
     size_t deadline_cursor_ = 0, ping_cursor_ = 0;
     double deadline_carry_ = 0, ping_carry_ = 0;  // fractions of a visit owed
     double last_sweep_ = -1;                       // loop time of the last sweep
+    uint64_t ping_round_ = 0;                      // rounds the ping cursor completed
     runtime::StallLog stalls_;
     bool warned_timeout_ = false;  // TCP_USER_TIMEOUT refused: logged once
 };
