@@ -123,15 +123,18 @@ void WsService::check_deadlines(Connection& c, uint32_t now) {
 // rounds, one per interval, and the two halves of the table take turns
 // whatever order clients arrived in; a client that spoke lately gets its
 // frame in the other round at most once, then is back in its own. Turns
-// come half an interval apart give or take a sweep, on a clock of whole
-// seconds: hence the 2 s either side, and no client waits more than an
-// interval + 2 s.
+// come half an interval apart give or take the sweeps' lateness (seconds
+// on a loaded box) on a clock of whole seconds: hence a margin either side
+// (a tenth of the interval, 2 to 5 s), and no client waits more than an
+// interval + the margin (55 s at the default 50 s).
 void WsService::keep_alive(Connection& c, uint32_t now, uint64_t round) {
     constexpr uint8_t kPingEvery = 4;  // fits kBeatMask
     if (!c.is_open() || !c.ready || (c.flags & (kPingSent | kCloseSent))) return;
     double half = config_.limits.ping_interval / 2;
+    double margin = std::clamp(half / 5, 2.0, 5.0);  // 5 s at the default interval
     bool own = (round & 1) == (c.id() & 1);
-    double needed = own ? std::max(std::floor(half) - 2, std::min(half, 2.0)) : std::floor(half) + 2;
+    double needed =
+        own ? std::max(std::floor(half) - margin, std::min(half, 2.0)) : std::floor(half) + margin;
     if (now - c.last_active < needed) return;
     uint8_t turn = static_cast<uint8_t>((c.flags & kBeatMask) >> kBeatShift);
     c.flags = static_cast<uint8_t>((c.flags & ~kBeatMask) | (((turn + 1) % kPingEvery) << kBeatShift));
