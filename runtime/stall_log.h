@@ -3,7 +3,9 @@
 // peer by its silence must not count the time the loop itself was not
 // listening: the peer's answer may be waiting, unread, in our own socket
 // buffer (docs/ARCHITECTURE.md "Keep-alive"). A periodic timer reports each
-// firing; a firing more than half a period late records the lateness.
+// firing; one that comes more than two periods after the last records the
+// gap (a loaded loop that is merely late by a fraction of a second keeps
+// up, and its deadlines must not stretch).
 #pragma once
 #include <array>
 #include <cstddef>
@@ -14,7 +16,7 @@ class StallLog {
   public:
     // The periodic timer of `period` seconds fired at `now`.
     void tick(double now, double period) {
-        if (last_ >= 0 && now - last_ > 1.5 * period) record(last_ + period, now);
+        if (last_ >= 0 && now - last_ > 2 * period) record(last_ + period, now);
         last_ = now;
     }
     // Seconds of stall after t (the parts of recorded stalls later than t).
